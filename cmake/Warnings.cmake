@@ -1,0 +1,14 @@
+# chatgate_warnings: the warning flags every chatgate target compiles with.
+add_library(chatgate_warnings INTERFACE)
+target_compile_options(chatgate_warnings INTERFACE
+    $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor
+    -Wno-missing-field-initializers>
+    $<$<AND:$<COMPILE_LANGUAGE:CXX>,$<BOOL:${CHATGATE_WARNINGS_AS_ERRORS}>>:-Werror>)
+
+# chatgate_sanitizers: instrumentation chosen by CHATGATE_SANITIZE.
+add_library(chatgate_sanitizers INTERFACE)
+if(CHATGATE_SANITIZE)
+    string(REPLACE ";" "," sanitizers "${CHATGATE_SANITIZE}")
+    target_compile_options(chatgate_sanitizers INTERFACE -fsanitize=${sanitizers} -fno-omit-frame-pointer)
+    target_link_options(chatgate_sanitizers INTERFACE -fsanitize=${sanitizers})
+endif()

@@ -1,0 +1,215 @@
+#include "api/json_io.hpp"
+
+#include "domain/accounts/credential_rules.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace chatgate::api {
+namespace {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return s;
+}
+
+std::string lowercase(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+bool valid_utf8(std::string_view s) {
+    for (std::size_t i = 0; i < s.size();) {
+        auto c = static_cast<unsigned char>(s[i]);
+        std::size_t len = c < 0x80           ? 1
+                          : (c >> 5) == 0x6  ? 2
+                          : (c >> 4) == 0xE  ? 3
+                          : (c >> 3) == 0x1E ? 4
+                                             : 0;
+        if (len == 0 || i + len > s.size()) return false;
+        for (std::size_t k = 1; k < len; ++k) {
+            if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+        }
+        i += len;
+    }
+    return true;
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// Percent-decoding with '+' as space, as in form bodies and query strings. False for a broken
+/// escape.
+bool form_decode(std::string_view in, std::string& out) {
+    out.clear();
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] == '+') {
+            out += ' ';
+        } else if (in[i] == '%') {
+            if (i + 2 >= in.size()) return false;
+            int hi = hex_value(in[i + 1]);
+            int lo = hex_value(in[i + 2]);
+            if (hi < 0 || lo < 0) return false;
+            out += static_cast<char>(hi * 16 + lo);
+            i += 2;
+        } else {
+            out += in[i];
+        }
+    }
+    return true;
+}
+
+/// Calls `visit(key, value)` for each decoded `key=value` pair; false if any is malformed.
+template <class Visit>
+bool for_each_pair(std::string_view text, Visit visit) {
+    std::string key, value;
+    while (!text.empty()) {
+        auto amp = text.find('&');
+        std::string_view pair = text.substr(0, amp);
+        text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
+        if (pair.empty()) continue;
+        auto eq = pair.find('=');
+        if (!form_decode(pair.substr(0, eq), key)) return false;
+        if (!form_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1),
+                         value)) {
+            return false;
+        }
+        if (!visit(key, value)) return true;
+    }
+    return true;
+}
+
+Result<boost::json::value> parse_form(std::string_view body) {
+    boost::json::object out;
+    bool utf8 = true;
+    bool ok = for_each_pair(body, [&](const std::string& key, const std::string& value) {
+        utf8 = valid_utf8(key) && valid_utf8(value);
+        if (utf8) out[key] = value;  // the last value of a repeated key wins
+        return utf8;
+    });
+    if (!ok) return Error{ErrorCode::malformed_request, "Form data could not be parsed.", {}};
+    if (!utf8) return Error{ErrorCode::malformed_request, "Form data is not valid UTF-8.", {}};
+    return boost::json::value(std::move(out));
+}
+
+Result<boost::json::value> parse_json(std::string_view body) {
+    boost::json::parse_options options;
+    options.max_depth = 32;
+    boost::system::error_code ec;
+    boost::json::value value = boost::json::parse(body, ec, {}, options);
+    if (ec) {
+        return Error{ErrorCode::malformed_request, "JSON parse error - " + ec.message(), {}};
+    }
+    return value;
+}
+
+const char* python_type_name(const boost::json::value& v) {
+    switch (v.kind()) {
+        case boost::json::kind::array:
+            return "list";
+        case boost::json::kind::string:
+            return "str";
+        case boost::json::kind::bool_:
+            return "bool";
+        case boost::json::kind::double_:
+            return "float";
+        case boost::json::kind::int64:
+        case boost::json::kind::uint64:
+            return "int";
+        default:
+            return "NoneType";
+    }
+}
+
+}  // namespace
+
+Result<boost::json::value> parse_body(const http::Request& request) {
+    std::string_view content_type = request.header("Content-Type");
+    std::string media = lowercase(trim(content_type.substr(0, content_type.find(';'))));
+    if (request.body.empty() && (media.empty() || media == "application/json" ||
+                                 media == "application/x-www-form-urlencoded")) {
+        return boost::json::value(boost::json::object{});
+    }
+    if (media == "application/json") return parse_json(request.body);
+    if (media == "application/x-www-form-urlencoded") return parse_form(request.body);
+    return Error{ErrorCode::unsupported_media_type,
+                 "Unsupported media type \"" + std::string(content_type) + "\" in request.",
+                 {}};
+}
+
+Error not_an_object(const boost::json::value& body) {
+    std::string message = body.is_null()
+                              ? std::string("No data provided")
+                              : std::string("Invalid data. Expected a dictionary, but got ") +
+                                    python_type_name(body) + ".";
+    return Error::fields_invalid({{"non_field_errors", {std::move(message)}}});
+}
+
+std::optional<std::string> read_char_field(const boost::json::value& body, std::string_view name,
+                                           std::size_t max_chars, std::vector<FieldError>& errors) {
+    auto fail = [&](std::string message) -> std::optional<std::string> {
+        errors.push_back({std::string(name), {std::move(message)}});
+        return std::nullopt;
+    };
+    const auto* object = body.if_object();
+    const boost::json::value* value = object ? object->if_contains(name) : nullptr;
+    if (!value) return fail("This field is required.");
+    std::string text;
+    switch (value->kind()) {
+        case boost::json::kind::null:
+            return fail("This field may not be null.");
+        case boost::json::kind::string:
+            text = std::string(value->get_string());
+            break;
+        case boost::json::kind::int64:
+            text = std::to_string(value->get_int64());
+            break;
+        case boost::json::kind::uint64:
+            text = std::to_string(value->get_uint64());
+            break;
+        case boost::json::kind::double_: {
+            char buf[32];
+            auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value->get_double());
+            text.assign(buf, end);
+            break;
+        }
+        default:
+            return fail("Not a valid string.");
+    }
+    text = std::string(trim(text));
+    if (text.empty()) return fail("This field may not be blank.");
+    if (domain::count_chars(text) > max_chars) {
+        return fail("Ensure this field has no more than " + std::to_string(max_chars) +
+                    " characters.");
+    }
+    return text;
+}
+
+std::optional<std::string> query_param(std::string_view query, std::string_view name) {
+    std::optional<std::string> found;
+    for_each_pair(query, [&](const std::string& key, const std::string& value) {
+        if (key != name) return true;
+        found = value;
+        return false;
+    });
+    return found;
+}
+
+http::Response json_response(int status, const boost::json::value& body) {
+    http::Response response;
+    response.status = status;
+    response.body = boost::json::serialize(body);
+    return response;
+}
+
+}  // namespace chatgate::api

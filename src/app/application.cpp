@@ -1,0 +1,182 @@
+#include "app/application.hpp"
+
+#include "ai/builtin_provider.hpp"
+#include "api/dispatcher.hpp"
+#include "api/docs_handlers.hpp"
+#include "assets/assets.hpp"
+#include "core/clock.hpp"
+#include "core/work_pool.hpp"
+#include "domain/accounts/account_service.hpp"
+#include "domain/chat/chat_service.hpp"
+#include "domain/ledger/ledger_service.hpp"
+#include "http/server.hpp"
+#include "observability/log.hpp"
+#include "security/jwt.hpp"
+#include "security/password_hasher.hpp"
+#include "security/signing_key.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json/parse.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <future>
+#include <iostream>
+#include <thread>
+
+namespace chatgate::app {
+namespace {
+
+namespace net = boost::asio;
+
+constexpr int kHashThreadNice = 10;  // a login flood must not slow every other request
+
+std::size_t cores() {
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+void prepare_data_dir(const Config& config) {
+    std::filesystem::create_directories(config.data_dir);
+    auto db = std::filesystem::path(config.effective_database_path()).parent_path();
+    if (!db.empty()) std::filesystem::create_directories(db);
+}
+
+/// The services every command shares, wired in dependency order.
+struct Core {
+    explicit Core(const Config& config)
+        : store(config.effective_database_path()),
+          rules(std::string(assets::find("common-passwords.txt"))),
+          db_pool("chatgate-db",
+                  config.db_threads > 0 ? static_cast<std::size_t>(config.db_threads)
+                                        : std::max<std::size_t>(2, cores()),
+                  SIZE_MAX),
+          hash_pool("chatgate-hash", static_cast<std::size_t>(config.hash_threads),
+                    static_cast<std::size_t>(config.hash_queue_limit), kHashThreadNice),
+          accounts(store, hasher, rules, db_pool, hash_pool, config.signup_grant_tokens) {}
+
+    storage::SqliteStore store;
+    security::Argon2PasswordHasher hasher;
+    domain::PasswordRules rules;
+    WorkPool db_pool;
+    WorkPool hash_pool;
+    domain::AccountService accounts;
+};
+
+}  // namespace
+
+Application::Application(Config config) : config_(std::move(config)) {
+    log::Level level = log::Level::info;
+    log::parse_level(config_.log_level, level);
+    log::set_level(level);
+}
+
+int Application::migrate() {
+    prepare_data_dir(config_);
+    storage::SqliteStore store(config_.effective_database_path());
+    std::cout << "database " << config_.effective_database_path() << " is at schema version "
+              << store.schema_version() << std::endl;
+    return 0;
+}
+
+int Application::create_superuser(const std::string& username, const std::string& password) {
+    prepare_data_dir(config_);
+    Core core(config_);
+    net::io_context io;
+    domain::UserFlags flags{.is_staff = true, .is_superuser = true};
+    auto created =
+        net::co_spawn(io, core.accounts.register_user(username, password, flags), net::use_future);
+    io.run();
+    auto result = created.get();
+    if (!result) {
+        for (const auto& field : result.error().fields) {
+            for (const auto& message : field.messages) {
+                std::cerr << "Error (" << field.field << "): " << message << "\n";
+            }
+        }
+        if (result.error().fields.empty()) std::cerr << "Error: " << result.error().message << "\n";
+        return 1;
+    }
+    std::cout << "Superuser created successfully." << std::endl;
+    return 0;
+}
+
+int Application::serve() {
+    log::info("starting", {{"config", describe(config_)}});
+    prepare_data_dir(config_);
+    Core core(config_);
+    SystemClock clock;
+    security::JwtCodec jwt(security::load_signing_key(config_), clock);
+    ai::BuiltinProvider provider;
+    domain::LedgerService ledger(
+        core.store, core.db_pool,
+        {config_.top_up_enabled, config_.top_up_max_per_request, config_.balance_cap});
+    domain::ChatService chat(
+        core.store, provider, core.db_pool,
+        {config_.chat_cost_tokens, static_cast<std::size_t>(config_.max_message_chars)});
+    api::Api api{core.accounts,
+                 ledger,
+                 chat,
+                 jwt,
+                 core.store,
+                 core.db_pool,
+                 {std::chrono::seconds(config_.access_token_lifetime_seconds),
+                  std::chrono::seconds(config_.refresh_token_lifetime_seconds), config_.page_size,
+                  config_.max_page_size, static_cast<std::size_t>(config_.max_body_bytes)},
+                 api::to_yaml(boost::json::parse(api::openapi_json()))};
+    api::Dispatcher dispatcher(api);
+
+    std::size_t io_threads =
+        config_.io_threads > 0 ? static_cast<std::size_t>(config_.io_threads) : cores();
+    net::io_context io(static_cast<int>(io_threads));
+    http::Server server(io, dispatcher,
+                        {static_cast<std::size_t>(config_.max_header_bytes),
+                         static_cast<std::size_t>(config_.max_body_bytes),
+                         std::chrono::seconds(config_.request_timeout_seconds),
+                         std::chrono::seconds(config_.idle_timeout_seconds)});
+    std::string bound;
+    try {
+        bound = server.listen(config_.listen_host(), config_.listen_port());
+    } catch (const std::exception& e) {
+        log::error("cannot listen", {{"listen", config_.listen}, {"error", e.what()}});
+        log::flush();
+        std::cerr << "chatgate: cannot listen on " << config_.listen << ": " << e.what() << "\n";
+        return 1;
+    }
+    server.start();
+
+    net::signal_set signals(io, SIGINT, SIGTERM);
+    std::function<void(boost::system::error_code, int)> on_signal;
+    bool draining = false;
+    on_signal = [&](boost::system::error_code ec, int signal) {
+        if (ec) return;
+        if (draining) {  // a second signal: stop waiting for in-flight requests
+            log::warn("second signal; stopping now", {{"signal", signal}});
+            io.stop();
+            return;
+        }
+        draining = true;
+        log::info("shutting down", {{"signal", signal}});
+        server.shutdown(std::chrono::seconds(config_.shutdown_grace_seconds), [&] { io.stop(); });
+        signals.async_wait(on_signal);
+    };
+    signals.async_wait(on_signal);
+
+    std::cout << "listening on http://" << bound << std::endl;
+    log::info("listening", {{"address", bound}, {"io_threads", io_threads}});
+
+    std::vector<std::thread> threads;
+    for (std::size_t i = 1; i < io_threads; ++i) threads.emplace_back([&io] { io.run(); });
+    io.run();
+    for (auto& t : threads) t.join();
+    core.db_pool.join();
+    core.hash_pool.join();
+    log::info("stopped");
+    log::flush();
+    return 0;
+}
+
+}  // namespace chatgate::app

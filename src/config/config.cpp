@@ -1,0 +1,240 @@
+#include "config/config.hpp"
+
+#include <boost/json.hpp>
+
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <variant>
+
+namespace chatgate {
+namespace {
+
+using Member = std::variant<std::string Config::*, std::int64_t Config::*, bool Config::*>;
+
+struct Knob {
+    std::string_view key;
+    Member member;
+    std::int64_t min = 0;
+    std::int64_t max = INT64_MAX;
+    bool secret = false;
+};
+
+constexpr std::int64_t kYear = 366LL * 24 * 3600;
+
+// The one list of configuration keys; `Config` holds their defaults.
+const std::array kKnobs{
+    Knob{"listen", &Config::listen},
+    Knob{"data_dir", &Config::data_dir},
+    Knob{"database_path", &Config::database_path},
+    Knob{"io_threads", &Config::io_threads, 0, 256},
+    Knob{"db_threads", &Config::db_threads, 0, 256},
+    Knob{"hash_threads", &Config::hash_threads, 1, 64},
+    Knob{"hash_queue_limit", &Config::hash_queue_limit, 1, 1'000'000},
+    Knob{"log_level", &Config::log_level},
+    Knob{"jwt_secret", &Config::jwt_secret, 0, INT64_MAX, true},
+    Knob{"jwt_secret_file", &Config::jwt_secret_file},
+    Knob{"access_token_lifetime_seconds", &Config::access_token_lifetime_seconds, 1, kYear},
+    Knob{"refresh_token_lifetime_seconds", &Config::refresh_token_lifetime_seconds, 1, kYear},
+    Knob{"signup_grant_tokens", &Config::signup_grant_tokens, 0, 1'000'000'000'000},
+    Knob{"chat_cost_tokens", &Config::chat_cost_tokens, 0, 1'000'000'000'000},
+    Knob{"max_message_chars", &Config::max_message_chars, 1, 10'000'000},
+    Knob{"top_up_enabled", &Config::top_up_enabled},
+    Knob{"top_up_max_per_request", &Config::top_up_max_per_request, 1, 1'000'000'000'000},
+    Knob{"balance_cap", &Config::balance_cap, 1, 1'000'000'000'000'000},
+    Knob{"max_body_bytes", &Config::max_body_bytes, 1024, 1LL << 30},
+    Knob{"max_header_bytes", &Config::max_header_bytes, 1024, 1LL << 20},
+    Knob{"request_timeout_seconds", &Config::request_timeout_seconds, 1, 3600},
+    Knob{"idle_timeout_seconds", &Config::idle_timeout_seconds, 1, 3600},
+    Knob{"shutdown_grace_seconds", &Config::shutdown_grace_seconds, 0, 3600},
+    Knob{"page_size", &Config::page_size, 1, 1000},
+    Knob{"max_page_size", &Config::max_page_size, 1, 1000},
+};
+
+Error bad_key(std::string_view key, std::string_view origin, std::string_view why) {
+    std::string message = "configuration key '";
+    message.append(key).append("' from ").append(origin).append(": ").append(why);
+    return Error{ErrorCode::invalid_argument, std::move(message), {}};
+}
+
+std::string env_name(std::string_view key) {
+    std::string name = "CHATGATE_";
+    for (char c : key) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return name;
+}
+
+Result<void> check_range(const Knob& knob, std::int64_t value, std::string_view origin) {
+    if (value < knob.min || value > knob.max) {
+        return bad_key(
+            knob.key, origin,
+            "must be between " + std::to_string(knob.min) + " and " + std::to_string(knob.max));
+    }
+    return {};
+}
+
+/// Applies a textual value (command line, environment).
+Result<void> apply_text(Config& config, const Knob& knob, std::string_view text,
+                        std::string_view origin) {
+    if (auto str = std::get_if<std::string Config::*>(&knob.member)) {
+        config.** str = std::string(text);
+        return {};
+    }
+    if (auto flag = std::get_if<bool Config::*>(&knob.member)) {
+        if (text == "true" || text == "1" || text == "yes" || text == "on") {
+            config.** flag = true;
+        } else if (text == "false" || text == "0" || text == "no" || text == "off") {
+            config.** flag = false;
+        } else {
+            return bad_key(knob.key, origin, "expected true or false");
+        }
+        return {};
+    }
+    auto num = std::get<std::int64_t Config::*>(knob.member);
+    std::int64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size()) {
+        return bad_key(knob.key, origin, "expected an integer");
+    }
+    if (auto r = check_range(knob, value, origin); !r) return r;
+    config.*num = value;
+    return {};
+}
+
+Result<void> apply_json(Config& config, const Knob& knob, const boost::json::value& value,
+                        std::string_view origin) {
+    if (auto str = std::get_if<std::string Config::*>(&knob.member)) {
+        if (!value.is_string()) return bad_key(knob.key, origin, "expected a string");
+        config.** str = std::string(value.get_string());
+        return {};
+    }
+    if (auto flag = std::get_if<bool Config::*>(&knob.member)) {
+        if (!value.is_bool()) return bad_key(knob.key, origin, "expected true or false");
+        config.** flag = value.get_bool();
+        return {};
+    }
+    auto num = std::get<std::int64_t Config::*>(knob.member);
+    std::int64_t v = 0;
+    if (value.is_int64()) {
+        v = value.get_int64();
+    } else if (value.is_uint64() && value.get_uint64() <= INT64_MAX) {
+        v = static_cast<std::int64_t>(value.get_uint64());
+    } else {
+        return bad_key(knob.key, origin, "expected an integer");
+    }
+    if (auto r = check_range(knob, v, origin); !r) return r;
+    config.*num = v;
+    return {};
+}
+
+const Knob* find_knob(std::string_view key) {
+    for (const auto& knob : kKnobs) {
+        if (knob.key == key) return &knob;
+    }
+    return nullptr;
+}
+
+Result<void> apply_file(Config& config, const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return bad_key("config", path, "cannot read the file");
+    std::stringstream text;
+    text << in.rdbuf();
+    boost::system::error_code ec;
+    auto doc = boost::json::parse(text.str(), ec);
+    if (ec) return bad_key("config", path, "not valid JSON (" + ec.message() + ")");
+    if (!doc.is_object()) return bad_key("config", path, "expected a JSON object");
+    for (const auto& [key, value] : doc.get_object()) {
+        const Knob* knob = find_knob(key);
+        if (!knob) return bad_key(key, path, "unknown key");
+        if (auto r = apply_json(config, *knob, value, path); !r) return r;
+    }
+    return {};
+}
+
+Result<void> validate(const Config& config) {
+    auto colon = config.listen.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+        return bad_key("listen", "the configuration", "expected HOST:PORT");
+    }
+    std::string_view port_text = std::string_view(config.listen).substr(colon + 1);
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535) {
+        return bad_key("listen", "the configuration", "port must be a number from 0 to 65535");
+    }
+    if (config.log_level != "debug" && config.log_level != "info" && config.log_level != "warn" &&
+        config.log_level != "error") {
+        return bad_key("log_level", "the configuration", "expected debug, info, warn or error");
+    }
+    if (!config.jwt_secret.empty() && config.jwt_secret.size() < 32) {
+        return bad_key("jwt_secret", "the configuration", "must be at least 32 bytes");
+    }
+    if (config.page_size > config.max_page_size) {
+        return bad_key("page_size", "the configuration", "must not exceed max_page_size");
+    }
+    if (config.data_dir.empty()) return bad_key("data_dir", "the configuration", "is empty");
+    return {};
+}
+
+}  // namespace
+
+std::string Config::effective_database_path() const {
+    if (!database_path.empty()) return database_path;
+    return (std::filesystem::path(data_dir) / "chatgate.sqlite3").string();
+}
+
+std::string Config::listen_host() const {
+    std::string host = listen.substr(0, listen.rfind(':'));
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);  // [::1]:8000
+    }
+    return host;
+}
+
+std::uint16_t Config::listen_port() const {
+    return static_cast<std::uint16_t>(std::stoul(listen.substr(listen.rfind(':') + 1)));
+}
+
+Result<Config> load_config(const ConfigSources& sources) {
+    Config config;
+    if (sources.file) {
+        if (auto r = apply_file(config, *sources.file); !r) return r.error();
+    }
+    if (sources.use_environment) {
+        for (const auto& knob : kKnobs) {
+            std::string name = env_name(knob.key);
+            if (const char* value = std::getenv(name.c_str())) {
+                if (auto r = apply_text(config, knob, value, name); !r) return r.error();
+            }
+        }
+    }
+    for (const auto& [key, value] : sources.cli) {
+        const Knob* knob = find_knob(key);
+        if (!knob) return bad_key(key, "the command line", "unknown key");
+        if (auto r = apply_text(config, *knob, value, "the command line"); !r) return r.error();
+    }
+    if (auto r = validate(config); !r) return r.error();
+    return config;
+}
+
+std::string describe(const Config& config) {
+    boost::json::object out;
+    for (const auto& knob : kKnobs) {
+        std::visit(
+            [&](auto member) {
+                if (knob.secret) {
+                    out[knob.key] =
+                        (config.*member == decltype(config.*member){}) ? "" : "<redacted>";
+                } else {
+                    out[knob.key] = config.*member;
+                }
+            },
+            knob.member);
+    }
+    return boost::json::serialize(out);
+}
+
+}  // namespace chatgate

@@ -1,0 +1,69 @@
+#pragma once
+
+#include "core/error.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace chatgate {
+
+/// Every knob chatgate has, with its default. Loaded by `load_config` from (highest precedence
+/// first) the command line, `CHATGATE_<KEY>` environment variables, a JSON file, and these
+/// defaults. Secrets (`jwt_secret`) have no default and are redacted in `describe`.
+struct Config {
+    // Network and process.
+    std::string listen = "127.0.0.1:8000";  ///< HOST:PORT; port 0 picks a free port
+    std::string data_dir = "./data";        ///< database and generated key live here
+    std::string database_path;              ///< empty: DATA_DIR/chatgate.sqlite3
+    std::int64_t io_threads = 0;            ///< 0: one per core
+    std::int64_t db_threads = 0;            ///< 0: max(2, cores)
+    std::int64_t hash_threads = 1;          ///< password hashing is slow; keep it off the rest
+    std::int64_t hash_queue_limit = 64;     ///< hashes waiting beyond this get 503
+    std::string log_level = "info";
+
+    // Tokens (JWT).
+    std::string jwt_secret;       ///< >= 32 bytes; empty: generated into DATA_DIR/jwt.key
+    std::string jwt_secret_file;  ///< file holding the key (>= 32 bytes)
+    std::int64_t access_token_lifetime_seconds = 30 * 60;
+    std::int64_t refresh_token_lifetime_seconds = 7 * 24 * 60 * 60;
+
+    // The money path.
+    std::int64_t signup_grant_tokens = 4000;
+    std::int64_t chat_cost_tokens = 100;
+    std::int64_t max_message_chars = 10000;
+    bool top_up_enabled = true;
+    std::int64_t top_up_max_per_request = 1'000'000;
+    std::int64_t balance_cap = 1'000'000'000;
+
+    // HTTP limits and deadlines.
+    std::int64_t max_body_bytes = 1024 * 1024;
+    std::int64_t max_header_bytes = 16 * 1024;
+    std::int64_t request_timeout_seconds = 30;  ///< to read one request once it has started
+    std::int64_t idle_timeout_seconds = 60;     ///< keep-alive wait for the next request
+    std::int64_t shutdown_grace_seconds = 10;   ///< in-flight requests get this long to finish
+
+    // Listings.
+    std::int64_t page_size = 20;
+    std::int64_t max_page_size = 100;
+
+    std::string effective_database_path() const;
+    std::string listen_host() const;
+    std::uint16_t listen_port() const;
+};
+
+/// Where configuration comes from. `cli` maps knob keys to their text values.
+struct ConfigSources {
+    std::optional<std::string> file;
+    std::map<std::string, std::string> cli;
+    bool use_environment = true;
+};
+
+/// Loads and validates. A bad or unknown key is an `invalid_argument` whose message names it.
+Result<Config> load_config(const ConfigSources& sources);
+
+/// The effective configuration as one JSON object, secrets replaced by "<redacted>".
+std::string describe(const Config& config);
+
+}  // namespace chatgate

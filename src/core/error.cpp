@@ -1,0 +1,9 @@
+#include "core/error.hpp"
+
+namespace chatgate {
+
+void throw_exception_from_error(const Error& error, const boost::source_location&) {
+    throw ErrorException(error);
+}
+
+}  // namespace chatgate

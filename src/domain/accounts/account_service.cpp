@@ -1,0 +1,92 @@
+#include "domain/accounts/account_service.hpp"
+
+namespace chatgate::domain {
+namespace {
+
+Error busy() {
+    return Error{ErrorCode::busy, "Server busy, retry later.", {}};
+}
+
+void add_username_taken(std::vector<FieldError>& errors) {
+    constexpr const char* kTaken = "user with this username already exists.";
+    for (auto& field : errors) {
+        if (field.field == "username") {
+            field.messages.insert(field.messages.begin(), kTaken);
+            return;
+        }
+    }
+    errors.insert(errors.begin(), FieldError{"username", {kTaken}});
+}
+
+}  // namespace
+
+Result<Account> require_active(const std::optional<Account>& account) {
+    if (!account) return Error{ErrorCode::user_not_found, "User not found", {}};
+    if (!account->is_active) return Error{ErrorCode::user_inactive, "User is inactive", {}};
+    return *account;
+}
+
+AccountService::AccountService(Store& store, const PasswordHasher& hasher,
+                               const PasswordRules& rules, WorkPool& db_pool, WorkPool& hash_pool,
+                               TokenAmount signup_grant)
+    : store_(store),
+      hasher_(hasher),
+      rules_(rules),
+      db_pool_(db_pool),
+      hash_pool_(hash_pool),
+      signup_grant_(signup_grant),
+      dummy_hash_(hasher.hash("chatgate-timing-equaliser")) {}
+
+std::vector<FieldError> AccountService::check_credentials(std::string_view username,
+                                                          std::string_view password) const {
+    std::vector<FieldError> errors;
+    if (auto problems = username_problems(username); !problems.empty()) {
+        errors.push_back({"username", std::move(problems)});
+    }
+    if (auto problems = rules_.problems(password, username); !problems.empty()) {
+        errors.push_back({"password", std::move(problems)});
+    }
+    return errors;
+}
+
+boost::asio::awaitable<Result<UserId>> AccountService::register_user(std::string username,
+                                                                     std::string password,
+                                                                     UserFlags flags) {
+    auto errors = check_credentials(username, password);
+    // Checked before hashing so a taken name costs no hash; the unique index stays the guard.
+    bool taken =
+        co_await db_pool_.run([&] { return store_.find_credentials(username).has_value(); });
+    if (taken) add_username_taken(errors);
+    if (!errors.empty()) co_return Error::fields_invalid(std::move(errors));
+    if (hash_pool_.saturated()) co_return busy();
+    std::string hash = co_await hash_pool_.run([&] { return hasher_.hash(password); });
+    NewUser user{std::move(username), std::move(hash), signup_grant_, flags.is_staff,
+                 flags.is_superuser};
+    auto created = co_await db_pool_.run([&] { return store_.create_user(user); });
+    if (!created && created.error().code == ErrorCode::already_exists) {
+        add_username_taken(errors);
+        co_return Error::fields_invalid(std::move(errors));
+    }
+    co_return created;
+}
+
+boost::asio::awaitable<Result<UserId>> AccountService::authenticate(std::string username,
+                                                                    std::string password) {
+    auto credentials = co_await db_pool_.run([&] { return store_.find_credentials(username); });
+    if (hash_pool_.saturated()) co_return busy();
+    const std::string& hash = credentials ? credentials->password_hash : dummy_hash_;
+    bool matches = co_await hash_pool_.run([&] { return hasher_.verify(hash, password); });
+    if (!credentials || !matches || !credentials->is_active) {
+        co_return Error{ErrorCode::invalid_credentials,
+                        "No active account found with the given credentials",
+                        {}};
+    }
+    co_return credentials->id;
+}
+
+boost::asio::awaitable<Result<Account>> AccountService::active_account(UserId user) {
+    auto account = co_await db_pool_.run([&] { return store_.find_account(user); });
+    co_return require_active(account);
+}
+
+}  // namespace chatgate::domain

@@ -1,0 +1,58 @@
+#pragma once
+
+#include "core/error.hpp"
+#include "core/ids.hpp"
+#include "core/work_pool.hpp"
+#include "domain/accounts/credential_rules.hpp"
+#include "domain/accounts/password_hasher.hpp"
+#include "domain/store.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <string>
+
+namespace chatgate::domain {
+
+struct UserFlags {
+    bool is_staff = false;
+    bool is_superuser = false;
+};
+
+/// Sign-up, login and the "is this token's user still allowed in" check. Password hashing runs
+/// on the hashing pool (refused with `busy` when it is saturated), storage on the database pool;
+/// callers stay on their I/O thread. Thread-safe.
+class AccountService {
+public:
+    AccountService(Store& store, const PasswordHasher& hasher, const PasswordRules& rules,
+                   WorkPool& db_pool, WorkPool& hash_pool, TokenAmount signup_grant);
+
+    /// Field errors for the username and password rules; empty when both pass.
+    std::vector<FieldError> check_credentials(std::string_view username,
+                                              std::string_view password) const;
+
+    /// Creates the user with the sign-up grant. Errors: invalid_argument (field rules),
+    /// already_exists-as-field-error for a taken username, busy.
+    boost::asio::awaitable<Result<UserId>> register_user(std::string username, std::string password,
+                                                         UserFlags flags = {});
+
+    /// The user's id when the password matches an active account; invalid_credentials
+    /// otherwise (the same answer and similar timing for unknown users), or busy.
+    boost::asio::awaitable<Result<UserId>> authenticate(std::string username, std::string password);
+
+    /// The account behind a verified token: user_not_found or user_inactive otherwise.
+    boost::asio::awaitable<Result<Account>> active_account(UserId user);
+
+private:
+    Store& store_;
+    const PasswordHasher& hasher_;
+    const PasswordRules& rules_;
+    WorkPool& db_pool_;
+    WorkPool& hash_pool_;
+    TokenAmount signup_grant_;
+    std::string dummy_hash_;  ///< verified against when the username is unknown
+};
+
+/// Maps a store lookup to the token-user errors shared by every authenticated operation.
+Result<Account> require_active(const std::optional<Account>& account);
+
+}  // namespace chatgate::domain

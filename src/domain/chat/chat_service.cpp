@@ -1,0 +1,76 @@
+#include "domain/chat/chat_service.hpp"
+
+#include "domain/accounts/credential_rules.hpp"
+#include "domain/ledger/ledger_service.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+
+namespace chatgate::domain {
+namespace {
+
+bool is_blank(std::string_view text) {
+    return std::all_of(text.begin(), text.end(),
+                       [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+}
+
+}  // namespace
+
+ChatService::ChatService(Store& store, ChatProvider& provider, WorkPool& db_pool, ChatPolicy policy)
+    : store_(store), provider_(provider), db_pool_(db_pool), policy_(policy) {}
+
+boost::asio::awaitable<Result<ChatReply>> ChatService::send(UserId user, std::string message) {
+    if (is_blank(message)) co_return Error{ErrorCode::invalid_argument, "Message is required", {}};
+    if (count_chars(message) > policy_.max_message_chars) {
+        co_return Error{ErrorCode::invalid_argument,
+                        "Message is too long (at most " +
+                            std::to_string(policy_.max_message_chars) + " characters).",
+                        {}};
+    }
+
+    BalanceChange charge{user,         -policy_.cost, LedgerKind::chat_charge,
+                         std::nullopt, INT64_MAX,     true};
+    ChangeResult charged{ChangeStatus::applied, 0, 0};
+    if (policy_.cost > 0) {
+        charged = co_await db_pool_.run([&] { return store_.change_balance(charge); });
+        if (charged.status != ChangeStatus::applied) co_return change_error(charged.status);
+    } else {
+        auto account = co_await db_pool_.run([&] { return store_.find_account(user); });
+        if (!account || !account->is_active) {
+            co_return change_error(account ? ChangeStatus::inactive : ChangeStatus::no_user);
+        }
+        charged.balance = account->balance;
+    }
+
+    // A provider that throws must not keep the charge either; the exception is rethrown after
+    // the refund so the dispatcher still reports it.
+    Result<std::string> answer = Error{ErrorCode::upstream_unavailable, "no answer", {}};
+    std::exception_ptr failure;
+    ChatPrompt prompt{message};
+    try {
+        answer = co_await provider_.complete(prompt);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (failure || !answer) {
+        if (policy_.cost > 0) {
+            // The refund must land even if the user was deactivated meanwhile.
+            BalanceChange refund{user,
+                                 policy_.cost,
+                                 LedgerKind::chat_refund,
+                                 "refund of ledger entry " + std::to_string(charged.entry),
+                                 INT64_MAX,
+                                 false};
+            co_await db_pool_.run([&] { return store_.change_balance(refund); });
+        }
+        if (failure) std::rethrow_exception(failure);
+        co_return answer.error();
+    }
+
+    ChatRecord record{user, std::move(message), *answer, policy_.cost, charged.entry};
+    co_await db_pool_.run([&] { store_.record_chat(record); });
+    co_return ChatReply{std::move(record.response), charged.balance};
+}
+
+}  // namespace chatgate::domain

@@ -1,0 +1,19 @@
+#include "domain/store.hpp"
+
+namespace chatgate::domain {
+
+std::string_view to_string(LedgerKind kind) {
+    switch (kind) {
+        case LedgerKind::signup_grant:
+            return "signup_grant";
+        case LedgerKind::chat_charge:
+            return "chat_charge";
+        case LedgerKind::chat_refund:
+            return "chat_refund";
+        case LedgerKind::top_up:
+            return "top_up";
+    }
+    return "unknown";
+}
+
+}  // namespace chatgate::domain

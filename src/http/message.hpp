@@ -1,0 +1,76 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+/// The transport's view of HTTP exchanges, free of Beast so the api layer (and its tests) never
+/// compile it.
+namespace chatgate::http {
+
+enum class Method { get, head, post, put, patch, del, options, other };
+
+std::string_view to_string(Method method);
+
+struct Header {
+    std::string_view name;
+    std::string_view value;
+};
+
+/// One parsed request. Every view points into the connection's buffers and stays valid until
+/// the response has been produced.
+struct Request {
+    Method method = Method::other;
+    std::string_view method_text;
+    std::string_view target;  ///< path and query as received
+    std::string_view path;
+    std::string_view query;  ///< without the '?'
+    std::vector<Header> headers;
+    std::string_view body;
+    std::string_view remote_address;
+    std::chrono::steady_clock::time_point received_at;
+
+    /// First value of the header `name` (case-insensitive), or empty.
+    std::string_view header(std::string_view name) const;
+};
+
+struct Response {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    std::string_view static_body;  ///< when not empty, sent instead of `body` (embedded files)
+    bool close = false;            ///< close the connection after this response
+
+    // Facts for the access log line, filled in by whoever produced the response.
+    std::string_view route;  ///< the route template, never the raw path
+    std::string request_id;
+    std::int64_t user_id = 0;
+
+    std::string_view payload() const {
+        return static_body.empty() ? std::string_view(body) : static_body;
+    }
+};
+
+/// Failures the transport detects before a request reaches the handler.
+enum class TransportError { header_too_large, body_too_large, malformed };
+
+/// What the server calls for each request. Implemented by the api layer.
+class RequestHandler {
+public:
+    virtual ~RequestHandler() = default;
+    /// Must not throw: every failure becomes a response.
+    virtual boost::asio::awaitable<Response> handle(const Request& request) = 0;
+    /// The answer for a request the transport could not read; the connection closes after it.
+    virtual Response transport_error(TransportError error, const Request& partial) = 0;
+};
+
+/// Case-insensitive ASCII comparison, for header names and tokens.
+bool iequals(std::string_view a, std::string_view b);
+
+}  // namespace chatgate::http

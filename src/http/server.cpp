@@ -1,0 +1,149 @@
+#include "http/server.hpp"
+
+#include "http/session.hpp"
+#include "observability/log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <mutex>
+#include <unordered_map>
+
+namespace chatgate::http {
+namespace {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+constexpr auto kPollInterval = std::chrono::milliseconds(10);
+
+}  // namespace
+
+class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
+public:
+    Impl(net::io_context& io, RequestHandler& handler, ServerLimits limits)
+        : io_(io), handler_(handler), limits_(limits), acceptor_(net::make_strand(io)) {}
+
+    std::string listen(const std::string& host, std::uint16_t port) {
+        tcp::endpoint endpoint{net::ip::make_address(host), port};
+        acceptor_.open(endpoint.protocol());
+        acceptor_.set_option(net::socket_base::reuse_address(true));
+        acceptor_.bind(endpoint);
+        acceptor_.listen(net::socket_base::max_listen_connections);
+        auto bound = acceptor_.local_endpoint();
+        std::string address = bound.address().to_string();
+        if (bound.address().is_v6()) address = "[" + address + "]";
+        return address + ":" + std::to_string(bound.port());
+    }
+
+    void start() {
+        net::co_spawn(
+            acceptor_.get_executor(), [self = shared_from_this()] { return self->accept_loop(); },
+            [](std::exception_ptr failure) {
+                if (!failure) return;
+                try {
+                    std::rethrow_exception(failure);
+                } catch (const std::exception& e) {
+                    // Accepting is the server's purpose: without it, stop loudly.
+                    log::error("accept loop failed", {{"error", e.what()}});
+                    log::flush();
+                    std::abort();
+                }
+            });
+    }
+
+    void shutdown(std::chrono::milliseconds grace, std::function<void()> done) {
+        net::post(acceptor_.get_executor(), [self = shared_from_this(), grace,
+                                             done = std::move(done)] {
+            boost::system::error_code ignored;
+            self->acceptor_.close(ignored);
+            self->for_each_session([](Session& s) { s.request_stop(); });
+            net::co_spawn(self->acceptor_.get_executor(), self->drain(grace, done), net::detached);
+        });
+    }
+
+private:
+    net::awaitable<void> accept_loop() {
+        for (;;) {
+            auto [ec, socket] = co_await acceptor_.async_accept(net::make_strand(io_),
+                                                                net::as_tuple(net::use_awaitable));
+            if (ec == net::error::operation_aborted || !acceptor_.is_open()) co_return;
+            if (ec) {
+                // Out of descriptors and similar: keep serving the connections we have.
+                log::warn("accept failed", {{"error", ec.message()}});
+                continue;
+            }
+            socket.set_option(tcp::no_delay(true), ec);
+            std::lock_guard lock(mutex_);
+            auto id = next_id_++;
+            auto weak = weak_from_this();
+            sessions_[id] =
+                start_session(std::move(socket), handler_, limits_, [weak, id](Session*) {
+                    if (auto self = weak.lock()) {
+                        std::lock_guard lock(self->mutex_);
+                        self->sessions_.erase(id);
+                    }
+                });
+        }
+    }
+
+    net::awaitable<void> drain(std::chrono::milliseconds grace, std::function<void()> done) {
+        net::steady_timer timer(acceptor_.get_executor());
+        auto deadline = std::chrono::steady_clock::now() + grace;
+        bool forced = false;
+        while (open_sessions() > 0) {
+            if (!forced && std::chrono::steady_clock::now() >= deadline) {
+                log::warn("shutdown grace expired; closing connections",
+                          {{"connections", open_sessions()}});
+                for_each_session([](Session& s) { s.force_close(); });
+                forced = true;
+            }
+            timer.expires_after(kPollInterval);
+            co_await timer.async_wait(net::use_awaitable);
+        }
+        done();
+    }
+
+    std::size_t open_sessions() {
+        std::lock_guard lock(mutex_);
+        return sessions_.size();
+    }
+
+    template <class F>
+    void for_each_session(F f) {
+        std::lock_guard lock(mutex_);
+        for (auto& [id, session] : sessions_) f(*session);
+    }
+
+    net::io_context& io_;
+    RequestHandler& handler_;
+    ServerLimits limits_;
+    tcp::acceptor acceptor_;
+    std::mutex mutex_;
+    std::uint64_t next_id_ = 0;
+    std::unordered_map<std::uint64_t, std::shared_ptr<Session>> sessions_;
+};
+
+Server::Server(net::io_context& io, RequestHandler& handler, ServerLimits limits)
+    : impl_(std::make_shared<Impl>(io, handler, limits)) {}
+
+Server::~Server() = default;
+
+std::string Server::listen(const std::string& host, std::uint16_t port) {
+    return impl_->listen(host, port);
+}
+
+void Server::start() {
+    impl_->start();
+}
+
+void Server::shutdown(std::chrono::milliseconds grace, std::function<void()> done) {
+    impl_->shutdown(grace, std::move(done));
+}
+
+}  // namespace chatgate::http

@@ -1,0 +1,45 @@
+#pragma once
+
+#include "http/message.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace chatgate::http {
+
+struct ServerLimits {
+    std::size_t max_header_bytes = 16 * 1024;
+    std::size_t max_body_bytes = 1024 * 1024;
+    std::chrono::seconds request_timeout{30};  ///< to read one request, and to write its answer
+    std::chrono::seconds idle_timeout{60};     ///< between requests on a keep-alive connection
+};
+
+/// HTTP/1.1 server on Beast: one coroutine per connection on its own strand, keep-alive,
+/// header and body limits, read/idle deadlines and graceful shutdown. Knows nothing about what
+/// the requests mean: every request goes to the RequestHandler. Methods other than the
+/// constructor must be called from the io_context's threads, or before they run.
+class Server {
+public:
+    Server(boost::asio::io_context& io, RequestHandler& handler, ServerLimits limits);
+    ~Server();
+
+    /// Binds and listens; returns the bound "HOST:PORT" (the real port when 0 was asked for).
+    /// Throws boost::system::system_error (address in use, bad address).
+    std::string listen(const std::string& host, std::uint16_t port);
+    /// Starts accepting connections.
+    void start();
+    /// Stops accepting, closes idle connections, lets in-flight requests finish for up to
+    /// `grace`, then closes whatever is left and calls `done` (on an io thread).
+    void shutdown(std::chrono::milliseconds grace, std::function<void()> done);
+
+private:
+    class Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace chatgate::http

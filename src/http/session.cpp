@@ -1,0 +1,238 @@
+#include "http/session.hpp"
+
+#include "observability/log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <chrono>
+
+namespace chatgate::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+
+Method to_method(bhttp::verb verb) {
+    switch (verb) {
+        case bhttp::verb::get:
+            return Method::get;
+        case bhttp::verb::head:
+            return Method::head;
+        case bhttp::verb::post:
+            return Method::post;
+        case bhttp::verb::put:
+            return Method::put;
+        case bhttp::verb::patch:
+            return Method::patch;
+        case bhttp::verb::delete_:
+            return Method::del;
+        case bhttp::verb::options:
+            return Method::options;
+        default:
+            return Method::other;
+    }
+}
+
+/// Fills our Request with views into the parsed Beast message.
+void view_request(const bhttp::request<bhttp::string_body>& msg, Request& out) {
+    out.method = to_method(msg.method());
+    out.method_text = msg.method_string();
+    out.target = msg.target();
+    auto question = out.target.find('?');
+    out.path = out.target.substr(0, question);
+    out.query =
+        question == std::string_view::npos ? std::string_view{} : out.target.substr(question + 1);
+    out.headers.clear();
+    for (const auto& field : msg) out.headers.push_back({field.name_string(), field.value()});
+    out.body = msg.body();
+}
+
+template <class Body>
+void fill_header(bhttp::response<Body>& out, const Response& res, bool keep_alive) {
+    out.version(11);
+    out.result(static_cast<unsigned>(res.status));
+    if (!res.content_type.empty()) out.set(bhttp::field::content_type, res.content_type);
+    for (const auto& [name, value] : res.headers) out.insert(name, value);
+    out.keep_alive(keep_alive);
+}
+
+class BeastSession final : public Session, public std::enable_shared_from_this<BeastSession> {
+public:
+    BeastSession(tcp::socket socket, RequestHandler& handler, const ServerLimits& limits,
+                 std::function<void(Session*)> on_end)
+        : stream_(std::move(socket)),
+          handler_(handler),
+          limits_(limits),
+          on_end_(std::move(on_end)) {
+        boost::system::error_code ec;
+        auto peer = stream_.socket().remote_endpoint(ec);
+        if (!ec) remote_ = peer.address().to_string();
+    }
+
+    void start() {
+        net::co_spawn(
+            stream_.get_executor(), [self = shared_from_this()] { return self->run(); },
+            [self = shared_from_this()](std::exception_ptr failure) {
+                if (failure) {
+                    try {
+                        std::rethrow_exception(failure);
+                    } catch (const std::exception& e) {
+                        log::error("connection failed", {{"error", e.what()}});
+                    }
+                }
+                self->on_end_(self.get());
+            });
+    }
+
+    void request_stop() override {
+        net::post(stream_.get_executor(), [self = shared_from_this()] {
+            self->stopping_ = true;
+            if (!self->busy_) self->stream_.cancel();
+        });
+    }
+
+    void force_close() override {
+        net::post(stream_.get_executor(), [self = shared_from_this()] { self->stream_.close(); });
+    }
+
+private:
+    net::awaitable<void> run() {
+        // Bounded: a pipelining client cannot make us buffer more than one maximal request.
+        beast::flat_buffer buffer(limits_.max_header_bytes + limits_.max_body_bytes + 8192);
+        Request request;
+        request.remote_address = remote_;
+        while (!stopping_) {
+            busy_ = false;
+            bhttp::request_parser<bhttp::string_body> parser;
+            parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
+            parser.body_limit(limits_.max_body_bytes);
+            stream_.expires_after(limits_.idle_timeout);
+            auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer, parser, kTuple);
+            busy_ = true;
+            request.received_at = std::chrono::steady_clock::now();
+            if (ec) {
+                co_await answer_unreadable(ec, request);
+                co_return;
+            }
+            stream_.expires_after(limits_.request_timeout);
+            auto& msg = parser.get();
+            if (beast::iequals(msg[bhttp::field::expect], "100-continue")) {
+                bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
+                auto [wec, wn] = co_await bhttp::async_write(stream_, go_on, kTuple);
+                if (wec) co_return;
+            }
+            if (!parser.is_done()) {
+                auto [bec, bn] = co_await bhttp::async_read(stream_, buffer, parser, kTuple);
+                if (bec) {
+                    view_request(msg, request);
+                    co_await answer_unreadable(bec, request);
+                    co_return;
+                }
+            }
+            view_request(msg, request);
+            Response response = co_await handler_.handle(request);
+            bool keep_alive = msg.keep_alive() && !response.close && !stopping_;
+            if (!co_await write(request, response, keep_alive)) co_return;
+            if (!keep_alive) break;
+        }
+        boost::system::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+    /// Answers a request that failed to read (when there is anyone left to answer).
+    net::awaitable<void> answer_unreadable(boost::system::error_code ec, Request& request) {
+        TransportError kind;
+        if (ec == bhttp::error::header_limit) {
+            kind = TransportError::header_too_large;
+        } else if (ec == bhttp::error::body_limit) {
+            kind = TransportError::body_too_large;
+        } else if (ec.category() ==
+                       bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
+                   ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+            kind = TransportError::malformed;
+        } else {
+            co_return;  // closed, reset, timed out or cancelled: nobody to answer
+        }
+        Response response = handler_.transport_error(kind, request);
+        stream_.expires_after(limits_.request_timeout);
+        co_await write(request, response, false);
+        boost::system::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+    /// Writes the answer and the access-log line; false when the connection is gone.
+    net::awaitable<bool> write(const Request& request, const Response& response, bool keep_alive) {
+        stream_.expires_after(limits_.request_timeout);
+        std::string_view payload = response.payload();
+        boost::system::error_code ec;
+        if (request.method == Method::head) {
+            bhttp::response<bhttp::empty_body> out;
+            fill_header(out, response, keep_alive);
+            out.content_length(payload.size());
+            bhttp::response_serializer<bhttp::empty_body> serializer(out);
+            std::tie(ec, std::ignore) =
+                co_await bhttp::async_write_header(stream_, serializer, kTuple);
+        } else if (!response.static_body.empty()) {
+            bhttp::response<bhttp::span_body<const char>> out;
+            fill_header(out, response, keep_alive);
+            out.body() = {payload.data(), payload.size()};
+            out.prepare_payload();
+            std::tie(ec, std::ignore) = co_await bhttp::async_write(stream_, out, kTuple);
+        } else {
+            bhttp::response<bhttp::string_body> out;
+            fill_header(out, response, keep_alive);
+            out.body() = response.body;
+            out.prepare_payload();
+            std::tie(ec, std::ignore) = co_await bhttp::async_write(stream_, out, kTuple);
+        }
+        log_access(request, response, payload.size(), ec);
+        co_return !ec;
+    }
+
+    void log_access(const Request& request, const Response& response, std::size_t bytes,
+                    boost::system::error_code ec) const {
+        if (!log::enabled(log::Level::info)) return;
+        auto elapsed = std::chrono::steady_clock::now() - request.received_at;
+        double ms = std::chrono::duration<double, std::milli>(elapsed).count();
+        log::info("request", {{"request_id", response.request_id},
+                              {"method", request.method_text},
+                              {"route", response.route},
+                              {"status", response.status},
+                              {"duration_ms", ms},
+                              {"user_id", response.user_id},
+                              {"bytes", bytes},
+                              {"remote", remote_},
+                              {"write_ok", !ec}});
+    }
+
+    beast::tcp_stream stream_;
+    RequestHandler& handler_;
+    const ServerLimits& limits_;
+    std::function<void(Session*)> on_end_;
+    std::string remote_;
+    // Touched only on the session's strand.
+    bool busy_ = false;
+    bool stopping_ = false;
+};
+
+}  // namespace
+
+std::shared_ptr<Session> start_session(tcp::socket socket, RequestHandler& handler,
+                                       const ServerLimits& limits,
+                                       std::function<void(Session*)> on_end) {
+    auto session =
+        std::make_shared<BeastSession>(std::move(socket), handler, limits, std::move(on_end));
+    session->start();
+    return session;
+}
+
+}  // namespace chatgate::http

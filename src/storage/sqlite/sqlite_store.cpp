@@ -1,0 +1,271 @@
+#include "storage/sqlite/sqlite_store.hpp"
+
+#include "assets/assets.hpp"
+#include "storage/sqlite/connection.hpp"
+#include "storage/sqlite/statements.hpp"
+
+#include <sqlite3.h>
+
+#include <array>
+#include <utility>
+
+namespace chatgate::storage {
+namespace {
+
+struct Migration {
+    std::int64_t version;
+    const char* asset;
+};
+
+// Applied in order at start-up; a released migration is never edited, only followed.
+constexpr std::array kMigrations{
+    Migration{1, "migrations/sqlite/0001_init.sql"},
+};
+
+/// BEGIN IMMEDIATE ... COMMIT on the writer, rolled back unless committed.
+class WriteTransaction {
+public:
+    explicit WriteTransaction(Connection& db) : db_(db) { db_.exec(sql::kBegin); }
+    ~WriteTransaction() {
+        if (!done_) {
+            try {
+                db_.exec(sql::kRollback);
+            } catch (const StorageError&) {
+                // The failed statement already ended the transaction; nothing is left to undo.
+            }
+        }
+    }
+    void commit() {
+        db_.exec(sql::kCommit);
+        done_ = true;
+    }
+
+private:
+    Connection& db_;
+    bool done_ = false;
+};
+
+domain::LedgerKind parse_kind(const std::string& text) {
+    using domain::LedgerKind;
+    for (auto kind : {LedgerKind::signup_grant, LedgerKind::chat_charge, LedgerKind::chat_refund,
+                      LedgerKind::top_up}) {
+        if (domain::to_string(kind) == text) return kind;
+    }
+    throw StorageError("unknown ledger kind in the database: " + text, SQLITE_CORRUPT);
+}
+
+}  // namespace
+
+/// A read connection borrowed from the pool (or the locked writer for ":memory:").
+class SqliteStore::Reader {
+public:
+    Reader(SqliteStore& store, std::unique_ptr<Connection> conn)
+        : store_(store), conn_(std::move(conn)) {
+        if (!conn_) writer_lock_ = std::unique_lock(store_.writer_mutex_);
+    }
+    ~Reader() {
+        if (conn_) {
+            std::lock_guard lock(store_.readers_mutex_);
+            store_.idle_readers_.push_back(std::move(conn_));
+        }
+    }
+    Reader(Reader&&) = default;
+    Connection& operator*() { return conn_ ? *conn_ : *store_.writer_; }
+    Connection* operator->() { return &**this; }
+
+private:
+    SqliteStore& store_;
+    std::unique_ptr<Connection> conn_;
+    std::unique_lock<std::mutex> writer_lock_;
+};
+
+SqliteStore::SqliteStore(std::string path)
+    : path_(std::move(path)),
+      in_memory_(path_ == ":memory:"),
+      writer_(std::make_unique<Connection>(path_, Connection::Mode::read_write)) {
+    migrate();
+}
+
+SqliteStore::~SqliteStore() = default;
+
+SqliteStore::Reader SqliteStore::read() {
+    if (in_memory_) return Reader(*this, nullptr);
+    std::unique_ptr<Connection> conn;
+    {
+        std::lock_guard lock(readers_mutex_);
+        if (!idle_readers_.empty()) {
+            conn = std::move(idle_readers_.back());
+            idle_readers_.pop_back();
+        }
+    }
+    if (!conn) conn = std::make_unique<Connection>(path_, Connection::Mode::read_only);
+    return Reader(*this, std::move(conn));
+}
+
+void SqliteStore::migrate() {
+    std::lock_guard lock(writer_mutex_);
+    writer_->exec(sql::kCreateVersionTable);
+    WriteTransaction tx(*writer_);
+    std::int64_t current = 0;
+    {
+        auto stmt = writer_->prepare(sql::kCurrentVersion);
+        if (stmt.step()) current = stmt.int64(0);
+    }
+    for (const auto& migration : kMigrations) {
+        if (migration.version <= current) continue;
+        std::string text(assets::find(migration.asset));
+        writer_->exec(text.c_str());
+        writer_->prepare(sql::kRecordVersion).bind(1, migration.version).run();
+    }
+    tx.commit();
+}
+
+std::int64_t SqliteStore::schema_version() {
+    auto db = read();
+    auto stmt = db->prepare(sql::kCurrentVersion);
+    return stmt.step() ? stmt.int64(0) : 0;
+}
+
+Result<UserId> SqliteStore::create_user(const domain::NewUser& user) {
+    std::lock_guard lock(writer_mutex_);
+    WriteTransaction tx(*writer_);
+    UserId id = 0;
+    {
+        auto insert = writer_->prepare(sql::kInsertUser);
+        insert.bind(1, user.username)
+            .bind(2, user.password_hash)
+            .bind(3, user.signup_grant)
+            .bind(4, std::int64_t{user.is_staff})
+            .bind(5, std::int64_t{user.is_superuser});
+        bool inserted = insert.step();
+        if (!inserted) {
+            if (insert.extended_error() == SQLITE_CONSTRAINT_UNIQUE) {
+                return Error{ErrorCode::already_exists, "username taken", {}};
+            }
+            throw StorageError("user insert failed", insert.extended_error());
+        }
+        id = insert.int64(0);
+    }
+    if (user.signup_grant > 0) {
+        auto ledger = writer_->prepare(sql::kInsertLedger);
+        ledger.bind(1, id)
+            .bind(2, user.signup_grant)
+            .bind(3, user.signup_grant)
+            .bind(4, domain::to_string(domain::LedgerKind::signup_grant))
+            .bind(5, std::optional<std::string>{})
+            .run();
+        if (ledger.constraint_failed()) {
+            throw StorageError("sign-up ledger row refused", ledger.extended_error());
+        }
+    }
+    tx.commit();
+    return id;
+}
+
+std::optional<domain::Credentials> SqliteStore::find_credentials(std::string_view username) {
+    auto db = read();
+    auto stmt = db->prepare(sql::kFindCredentials);
+    stmt.bind(1, username);
+    if (!stmt.step()) return std::nullopt;
+    return domain::Credentials{stmt.int64(0), stmt.text(1), stmt.int64(2) != 0};
+}
+
+std::optional<domain::Account> SqliteStore::find_account(UserId user) {
+    auto db = read();
+    auto stmt = db->prepare(sql::kFindAccount);
+    stmt.bind(1, user);
+    if (!stmt.step()) return std::nullopt;
+    return domain::Account{stmt.int64(0), stmt.int64(1), stmt.int64(2) != 0};
+}
+
+domain::ChangeResult SqliteStore::change_balance(const domain::BalanceChange& change) {
+    using domain::ChangeStatus;
+    std::lock_guard lock(writer_mutex_);
+    WriteTransaction tx(*writer_);
+    TokenAmount balance = 0;
+    bool applied = false;
+    {
+        auto update = writer_->prepare(sql::kApplyChange);
+        update.bind(1, change.user)
+            .bind(2, change.delta)
+            .bind(3, std::int64_t{change.require_active})
+            .bind(4, change.cap);
+        applied = update.step();
+        if (update.constraint_failed()) {
+            throw StorageError("balance update violated a constraint", update.extended_error());
+        }
+        if (applied) balance = update.int64(0);
+    }
+    if (!applied) {
+        // Nothing changed; find out why for the caller (same transaction, same snapshot).
+        auto account = writer_->prepare(sql::kFindAccount);
+        account.bind(1, change.user);
+        if (!account.step()) return {ChangeStatus::no_user, 0, 0};
+        if (change.require_active && account.int64(2) == 0) return {ChangeStatus::inactive, 0, 0};
+        TokenAmount current = account.int64(1);
+        return {current + change.delta < 0 ? ChangeStatus::insufficient : ChangeStatus::over_cap,
+                current, 0};
+    }
+    LedgerEntryId entry = 0;
+    {
+        auto ledger = writer_->prepare(sql::kInsertLedger);
+        ledger.bind(1, change.user)
+            .bind(2, change.delta)
+            .bind(3, balance)
+            .bind(4, domain::to_string(change.kind))
+            .bind(5, change.reference);
+        if (!ledger.step()) throw StorageError("ledger row refused", ledger.extended_error());
+        entry = ledger.int64(0);
+    }
+    tx.commit();
+    return {ChangeStatus::applied, balance, entry};
+}
+
+void SqliteStore::record_chat(const domain::ChatRecord& record) {
+    std::lock_guard lock(writer_mutex_);
+    auto insert = writer_->prepare(sql::kInsertChat);
+    insert.bind(1, record.user)
+        .bind(2, record.message)
+        .bind(3, record.response)
+        .bind(4, record.cost)
+        .bind(5, record.charge_entry)
+        .run();
+    if (insert.constraint_failed()) {
+        throw StorageError("chat record refused", insert.extended_error());
+    }
+}
+
+std::int64_t SqliteStore::count_ledger(UserId user) {
+    auto db = read();
+    auto stmt = db->prepare(sql::kCountLedger);
+    stmt.bind(1, user);
+    return stmt.step() ? stmt.int64(0) : 0;
+}
+
+std::vector<domain::LedgerEntry> SqliteStore::list_ledger(UserId user, std::int64_t offset,
+                                                          std::int64_t limit) {
+    auto db = read();
+    auto stmt = db->prepare(sql::kListLedger);
+    stmt.bind(1, user).bind(2, limit).bind(3, offset);
+    std::vector<domain::LedgerEntry> out;
+    while (stmt.step()) {
+        out.push_back({stmt.int64(0), stmt.int64(1), stmt.int64(2), parse_kind(stmt.text(3)),
+                       stmt.optional_text(4), stmt.text(5)});
+    }
+    return out;
+}
+
+TokenAmount SqliteStore::ledger_sum(UserId user) {
+    auto db = read();
+    auto stmt = db->prepare(sql::kLedgerSum);
+    stmt.bind(1, user);
+    return stmt.step() ? stmt.int64(0) : 0;
+}
+
+bool SqliteStore::ping() {
+    auto db = read();
+    auto stmt = db->prepare(sql::kPing);
+    return stmt.step() && stmt.int64(0) == 1;
+}
+
+}  // namespace chatgate::storage

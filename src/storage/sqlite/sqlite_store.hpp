@@ -1,0 +1,51 @@
+#pragma once
+
+#include "domain/store.hpp"
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace chatgate::storage {
+
+class Connection;
+
+/// The domain's Store on SQLite in WAL mode. Writes go through one writer connection under a
+/// mutex (SQLite allows one writer at a time anyway, and waiting on a mutex beats SQLite's
+/// sleeping busy handler); reads use a pool of read-only connections and run in parallel.
+/// ":memory:" keeps everything on the writer connection (for tests). Thread-safe.
+class SqliteStore final : public domain::Store {
+public:
+    /// Opens (creating if needed) and applies pending migrations.
+    explicit SqliteStore(std::string path);
+    ~SqliteStore() override;
+
+    /// Highest migration applied.
+    std::int64_t schema_version();
+
+    Result<UserId> create_user(const domain::NewUser& user) override;
+    std::optional<domain::Credentials> find_credentials(std::string_view username) override;
+    std::optional<domain::Account> find_account(UserId user) override;
+    domain::ChangeResult change_balance(const domain::BalanceChange& change) override;
+    void record_chat(const domain::ChatRecord& record) override;
+    std::int64_t count_ledger(UserId user) override;
+    std::vector<domain::LedgerEntry> list_ledger(UserId user, std::int64_t offset,
+                                                 std::int64_t limit) override;
+    TokenAmount ledger_sum(UserId user) override;
+    bool ping() override;
+
+private:
+    class Reader;
+    Reader read();
+    void migrate();
+
+    std::string path_;
+    bool in_memory_;
+    std::mutex writer_mutex_;
+    std::unique_ptr<Connection> writer_;
+    std::mutex readers_mutex_;
+    std::vector<std::unique_ptr<Connection>> idle_readers_;
+};
+
+}  // namespace chatgate::storage

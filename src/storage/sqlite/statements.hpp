@@ -1,0 +1,48 @@
+#pragma once
+
+/// Every SQL statement the SQLite store runs, in one place. All are prepared once per
+/// connection and bound with parameters; nothing is ever spliced into SQL text.
+namespace chatgate::storage::sql {
+
+inline constexpr const char* kBegin = "BEGIN IMMEDIATE";
+inline constexpr const char* kCommit = "COMMIT";
+inline constexpr const char* kRollback = "ROLLBACK";
+
+inline constexpr const char* kCreateVersionTable =
+    "CREATE TABLE IF NOT EXISTS schema_version ("
+    " version INTEGER PRIMARY KEY,"
+    " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))";
+inline constexpr const char* kCurrentVersion =
+    "SELECT coalesce(max(version), 0) FROM schema_version";
+inline constexpr const char* kRecordVersion = "INSERT INTO schema_version (version) VALUES (?1)";
+
+inline constexpr const char* kInsertUser =
+    "INSERT INTO users (username, password_hash, tokens, is_staff, is_superuser, date_joined)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) RETURNING id";
+inline constexpr const char* kFindCredentials =
+    "SELECT id, password_hash, is_active FROM users WHERE username = ?1";
+inline constexpr const char* kFindAccount = "SELECT id, tokens, is_active FROM users WHERE id = ?1";
+
+/// The whole balance rule in one statement: it applies only if the user exists (and is active
+/// when ?3 = 1) and the result stays within [0, ?4], so concurrent changes cannot overdraw.
+inline constexpr const char* kApplyChange =
+    "UPDATE users SET tokens = tokens + ?2"
+    " WHERE id = ?1 AND (?3 = 0 OR is_active = 1) AND tokens + ?2 >= 0 AND tokens + ?2 <= ?4"
+    " RETURNING tokens";
+inline constexpr const char* kInsertLedger =
+    "INSERT INTO ledger (user_id, delta, balance_after, kind, reference, created_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) RETURNING id";
+
+inline constexpr const char* kInsertChat =
+    "INSERT INTO chat_messages (user_id, message, response, cost, charge_entry_id, created_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))";
+
+inline constexpr const char* kCountLedger = "SELECT count(*) FROM ledger WHERE user_id = ?1";
+inline constexpr const char* kListLedger =
+    "SELECT id, delta, balance_after, kind, reference, created_at FROM ledger"
+    " WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3";
+inline constexpr const char* kLedgerSum =
+    "SELECT coalesce(sum(delta), 0) FROM ledger WHERE user_id = ?1";
+inline constexpr const char* kPing = "SELECT 1";
+
+}  // namespace chatgate::storage::sql
