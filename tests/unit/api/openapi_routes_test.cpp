@@ -1,0 +1,65 @@
+#include "api/docs_handlers.hpp"
+#include "api/routes.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+namespace chatgate::api {
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+TEST(OpenApi, DocumentsExactlyTheRoutesMarkedAsApi) {
+    std::set<std::string> from_routes;
+    for (const auto& route : routes()) {
+        if (route.documented) from_routes.insert(lower(http::to_string(route.method)) + " " + std::string(route.path));
+    }
+    std::set<std::string> from_document;
+    auto doc = boost::json::parse(openapi_json()).as_object();
+    for (const auto& [path, item] : doc.at("paths").as_object()) {
+        for (const auto& [method, operation] : item.as_object()) {
+            if (method == "parameters" || method == "summary" || method == "description") continue;
+            from_document.insert(std::string(method) + " " + std::string(path));
+        }
+    }
+    EXPECT_EQ(from_routes, from_document);
+}
+
+TEST(OpenApi, AuthenticatedRoutesDeclareBearerSecurity) {
+    auto doc = boost::json::parse(openapi_json()).as_object();
+    for (const auto& route : routes()) {
+        if (!route.documented) continue;
+        const auto& op = doc.at("paths").at(route.path).at(lower(http::to_string(route.method))).as_object();
+        bool declares_bearer = false;
+        if (auto security = op.if_contains("security")) {
+            for (const auto& requirement : security->as_array()) {
+                declares_bearer |= requirement.as_object().contains("jwtAuth");
+            }
+        }
+        EXPECT_EQ(declares_bearer, route.auth == Auth::bearer) << route.path;
+    }
+}
+
+TEST(OpenApi, RendersAsYaml) {
+    auto yaml = to_yaml(boost::json::parse(R"({"a":{"b":[1,{"c":"x: y","d":[]}],"e":{}},"f":null})"));
+    EXPECT_EQ(yaml,
+              "\"a\":\n"
+              "  \"b\":\n"
+              "    - 1\n"
+              "    - \"c\": \"x: y\"\n"
+              "      \"d\": []\n"
+              "  \"e\": {}\n"
+              "\"f\": null\n");
+}
+
+}  // namespace
+}  // namespace chatgate::api

@@ -1,0 +1,218 @@
+#include "domain/accounts/account_service.hpp"
+#include "domain/chat/chat_service.hpp"
+#include "domain/ledger/ledger_service.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
+#include "support/run_sync.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+namespace chatgate {
+namespace {
+
+using domain::BalanceChange;
+using domain::ChangeStatus;
+using domain::LedgerKind;
+using testing::run_sync;
+
+class StoreTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        path_ = ::testing::TempDir() + "chatgate-ledger-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".sqlite3";
+        remove_files();
+        store_ = std::make_unique<storage::SqliteStore>(path_);
+    }
+    void TearDown() override {
+        store_.reset();
+        remove_files();
+    }
+    void remove_files() {
+        for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+    }
+    UserId make_user(const std::string& name, TokenAmount grant = 4000) {
+        auto id = store_->create_user({name, "hash", grant, false, false});
+        EXPECT_TRUE(id);
+        return *id;
+    }
+    void expect_consistent(UserId user) {
+        auto account = store_->find_account(user);
+        ASSERT_TRUE(account);
+        EXPECT_GE(account->balance, 0);
+        EXPECT_EQ(store_->ledger_sum(user), account->balance);
+    }
+
+    std::string path_;
+    std::unique_ptr<storage::SqliteStore> store_;
+};
+
+TEST_F(StoreTest, SignUpGrantIsALedgerRow) {
+    auto user = make_user("alice");
+    EXPECT_EQ(store_->find_account(user)->balance, 4000);
+    auto rows = store_->list_ledger(user, 0, 10);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].kind, LedgerKind::signup_grant);
+    EXPECT_EQ(rows[0].delta, 4000);
+    EXPECT_EQ(rows[0].balance_after, 4000);
+    expect_consistent(user);
+}
+
+TEST_F(StoreTest, DuplicateUsernameIsAValueAndCaseSensitive) {
+    make_user("alice");
+    auto again = store_->create_user({"alice", "h", 4000, false, false});
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, ErrorCode::already_exists);
+    EXPECT_TRUE(store_->create_user({"Alice", "h", 4000, false, false}));
+}
+
+TEST_F(StoreTest, ChargeNeverOverdraws) {
+    auto user = make_user("bob", 250);
+    BalanceChange charge{user, -100, LedgerKind::chat_charge, std::nullopt, INT64_MAX, true};
+    EXPECT_EQ(store_->change_balance(charge).status, ChangeStatus::applied);
+    EXPECT_EQ(store_->change_balance(charge).status, ChangeStatus::applied);
+    auto refused = store_->change_balance(charge);
+    EXPECT_EQ(refused.status, ChangeStatus::insufficient);
+    EXPECT_EQ(store_->find_account(user)->balance, 50);
+    EXPECT_EQ(store_->count_ledger(user), 3);  // grant + two charges, nothing for the refusal
+    expect_consistent(user);
+}
+
+TEST_F(StoreTest, CapAndMissingUser) {
+    auto user = make_user("carol", 100);
+    BalanceChange top_up{user, 50, LedgerKind::top_up, std::nullopt, 120, true};
+    EXPECT_EQ(store_->change_balance(top_up).status, ChangeStatus::over_cap);
+    top_up.user = 999;
+    EXPECT_EQ(store_->change_balance(top_up).status, ChangeStatus::no_user);
+    expect_consistent(user);
+}
+
+TEST_F(StoreTest, ConcurrentChargesAreExact) {
+    auto user = make_user("dave", 4000);
+    constexpr int kThreads = 8;
+    constexpr int kAttemptsEach = 10;  // 80 attempts for 40 affordable charges
+    std::atomic<int> applied{0}, refused{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < kAttemptsEach; ++i) {
+                BalanceChange charge{user, -100, LedgerKind::chat_charge, std::nullopt, INT64_MAX, true};
+                auto result = store_->change_balance(charge);
+                (result.status == ChangeStatus::applied ? applied : refused)++;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(applied.load(), 40);
+    EXPECT_EQ(refused.load(), 40);
+    EXPECT_EQ(store_->find_account(user)->balance, 0);
+    expect_consistent(user);
+}
+
+/// A provider whose answer the test chooses.
+class ScriptedProvider final : public domain::ChatProvider {
+public:
+    bool fail = false;
+    bool throw_instead = false;
+    boost::asio::awaitable<Result<std::string>> complete(const domain::ChatPrompt& prompt) override {
+        if (throw_instead) throw std::runtime_error("provider bug");
+        if (fail) co_return Error{ErrorCode::upstream_unavailable, "down", {}};
+        co_return "echo: " + prompt.message;
+    }
+};
+
+class ServiceTest : public StoreTest {
+protected:
+    void SetUp() override {
+        StoreTest::SetUp();
+        chat_ = std::make_unique<domain::ChatService>(*store_, provider, db_pool,
+                                                      domain::ChatPolicy{100, 20});
+        ledger_ = std::make_unique<domain::LedgerService>(*store_, db_pool,
+                                                          domain::TopUpPolicy{true, 1000, 5000});
+    }
+    domain::ChatService& chat() { return *chat_; }
+    domain::LedgerService& ledger() { return *ledger_; }
+
+    WorkPool db_pool{"test-db", 2, SIZE_MAX};
+    ScriptedProvider provider;
+    std::unique_ptr<domain::ChatService> chat_;
+    std::unique_ptr<domain::LedgerService> ledger_;
+};
+
+TEST_F(ServiceTest, ChatChargesAndAnswers) {
+    auto user = make_user("erin");
+    auto reply = run_sync(chat().send(user, "hello"));
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->response, "echo: hello");
+    EXPECT_EQ(reply->remaining_tokens, 3900);
+    expect_consistent(user);
+}
+
+TEST_F(ServiceTest, MessageIsCheckedBeforeTheBalance) {
+    auto user = make_user("frank", 0);
+    auto blank = run_sync(chat().send(user, "  \n "));
+    ASSERT_FALSE(blank);
+    EXPECT_EQ(blank.error().message, "Message is required");
+    auto too_long = run_sync(chat().send(user, std::string(21, 'x')));
+    ASSERT_FALSE(too_long);
+    EXPECT_EQ(too_long.error().code, ErrorCode::invalid_argument);
+    auto broke = run_sync(chat().send(user, "hi"));
+    ASSERT_FALSE(broke);
+    EXPECT_EQ(broke.error().code, ErrorCode::insufficient_tokens);
+}
+
+TEST_F(ServiceTest, ProviderFailureIsRefundedWithItsOwnRow) {
+    auto user = make_user("gina");
+    provider.fail = true;
+    auto reply = run_sync(chat().send(user, "hello"));
+    ASSERT_FALSE(reply);
+    EXPECT_EQ(reply.error().code, ErrorCode::upstream_unavailable);
+    EXPECT_EQ(store_->find_account(user)->balance, 4000);
+    auto rows = store_->list_ledger(user, 0, 10);
+    ASSERT_EQ(rows.size(), 3u);
+    EXPECT_EQ(rows[0].kind, LedgerKind::chat_refund);
+    EXPECT_EQ(rows[1].kind, LedgerKind::chat_charge);
+    expect_consistent(user);
+}
+
+TEST_F(ServiceTest, ProviderExceptionIsRefundedAndRethrown) {
+    auto user = make_user("hank");
+    provider.throw_instead = true;
+    EXPECT_THROW(run_sync(chat().send(user, "hello")), std::runtime_error);
+    EXPECT_EQ(store_->find_account(user)->balance, 4000);
+    expect_consistent(user);
+}
+
+TEST_F(ServiceTest, TopUpPolicy) {
+    auto user = make_user("iris");
+    EXPECT_EQ(run_sync(ledger().top_up(user, 0)).error().message, "Invalid token amount.");
+    EXPECT_EQ(run_sync(ledger().top_up(user, 1001)).error().message, "Invalid token amount.");
+    EXPECT_EQ(*run_sync(ledger().top_up(user, 1000)), 5000);
+    auto over = run_sync(ledger().top_up(user, 1));
+    ASSERT_FALSE(over);
+    EXPECT_EQ(over.error().message, "Balance would exceed the maximum of 5000 tokens.");
+    expect_consistent(user);
+
+    domain::LedgerService disabled{*store_, db_pool, {false, 1000, 5000}};
+    EXPECT_EQ(run_sync(disabled.top_up(user, 1)).error().code, ErrorCode::permission_denied);
+}
+
+TEST_F(ServiceTest, HistoryPagesNewestFirst) {
+    auto user = make_user("jack");
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(run_sync(ledger().top_up(user, i + 1)));
+    auto first = run_sync(ledger().history(user, 1, 2));
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->count, 5);
+    ASSERT_EQ(first->entries.size(), 2u);
+    EXPECT_EQ(first->entries[0].delta, 4);
+    auto last = run_sync(ledger().history(user, 3, 2));
+    ASSERT_TRUE(last);
+    EXPECT_EQ(last->entries[0].kind, LedgerKind::signup_grant);
+    EXPECT_EQ(run_sync(ledger().history(user, 4, 2)).error().code, ErrorCode::not_found);
+    EXPECT_EQ(run_sync(ledger().history(999, 1, 2)).error().code, ErrorCode::user_not_found);
+}
+
+}  // namespace
+}  // namespace chatgate
