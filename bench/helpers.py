@@ -1,0 +1,229 @@
+#!/usr/bin/python3
+"""Helpers for bench/run.sh (standard library only).
+
+  helpers.py free-port                         print a free loopback TCP port (the kernel picks it)
+  helpers.py wait-http URL SECONDS             poll URL until it answers 200, or fail after SECONDS
+  helpers.py setup BASE USER PASSWORD TOP_UP   register, top up, log in, check tokens+chat; print the access JWT
+  helpers.py report DIR IDLE_KB HWM_KB         parse the wrk outputs in DIR and print the Markdown report
+"""
+import glob
+import json
+import os
+import re
+import socket
+import statistics
+import sys
+import time
+import urllib.error
+import urllib.request
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        print(s.getsockname()[1])
+
+
+def request(method, url, body=None, token=None, timeout=10):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as res:
+            return res.status, res.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def wait_http(url, seconds):
+    deadline = time.monotonic() + float(seconds)
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            status, _ = request("GET", url, timeout=1)
+            if status == 200:
+                return
+            last = f"status {status}"
+        except OSError as e:
+            last = str(e)
+        time.sleep(0.05)
+    sys.exit(f"{url} did not answer 200 within {seconds} s ({last})")
+
+
+def expect(what, status, body, want_status):
+    if status != want_status:
+        sys.exit(f"{what}: expected {want_status}, got {status}: {body[:500]!r}")
+    return json.loads(body)
+
+
+def setup(base, user, password, top_up):
+    try:
+        _setup(base, user, password, top_up)
+    except OSError as e:
+        sys.exit(f"setup against {base} failed: {e!r}")
+
+
+def _setup(base, user, password, top_up):
+    expect("register", *request("POST", base + "/api/register/", {"username": user, "password": password}), 201)
+    tokens = expect("login", *request("POST", base + "/api/login/", {"username": user, "password": password}), 200)
+    access = tokens["access"]
+    added = expect("top-up", *request("POST", base + "/api/top-up/", {"tokens": int(top_up)}, access), 200)
+    balance = expect("tokens", *request("GET", base + "/api/tokens/", token=access), 200)["tokens"]
+    if balance != added["total_tokens"]:
+        sys.exit(f"balance {balance} != top-up total {added['total_tokens']}")
+    chat = expect("chat", *request("POST", base + "/api/chat/", {"message": "Hello"}, access), 200)
+    if chat.get("remaining_tokens") is None:
+        sys.exit(f"chat answer without remaining_tokens: {chat}")
+    print(access)
+
+
+# ---------------------------------------------------------------------------------------------
+# wrk --latency output
+
+UNIT_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+
+
+def to_ms(value, unit):
+    return float(value) * UNIT_MS[unit]
+
+
+def parse_wrk(path):
+    text = open(path).read()
+    m = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
+    if not m:
+        sys.exit(f"cannot parse wrk output {path}:\n{text}")
+    run = {"rps": float(m.group(1)), "non2xx": 0, "socket_errors": 0, "file": os.path.basename(path)}
+    for pct, value, unit in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s|m|h)\s*$", text, re.M):
+        run["p" + pct] = to_ms(value, unit)
+    if "p50" not in run or "p99" not in run:
+        sys.exit(f"no latency distribution in {path} (was wrk run with --latency?):\n{text}")
+    m = re.search(r"^\s+(\d+) requests in", text, re.M)
+    run["requests"] = int(m.group(1)) if m else 0
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    if m:
+        run["non2xx"] = int(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if m:
+        run["socket_errors"] = sum(int(g) for g in m.groups())
+    return run
+
+
+def mean_of(runs):
+    return {
+        "rps": statistics.mean(r["rps"] for r in runs),
+        "p50": statistics.mean(r["p50"] for r in runs),
+        "p99": statistics.mean(r["p99"] for r in runs),
+        "requests": sum(r["requests"] for r in runs),
+        "non2xx": sum(r["non2xx"] for r in runs),
+        "socket_errors": sum(r["socket_errors"] for r in runs),
+        "runs": len(runs),
+    }
+
+
+def fmt_ms(ms):
+    if ms < 1:
+        return f"{ms * 1000:.0f} us"
+    if ms < 100:
+        return f"{ms:.2f} ms"
+    return f"{ms:.0f} ms"
+
+
+def fmt_rps(rps):
+    return f"{rps:,.0f}"
+
+
+def verdict(ok):
+    return "met" if ok else "**MISSED**"
+
+
+def report(directory, idle_kb, hwm_kb):
+    def runs(label):
+        files = sorted(glob.glob(os.path.join(directory, f"{label}.*.txt")),
+                       key=lambda f: int(f.rsplit(".", 2)[1]))
+        return [parse_wrk(f) for f in files]
+
+    nginx_runs = runs("nginx")
+    nginx = mean_of(nginx_runs)
+    tokens = mean_of(runs("tokens"))
+    chat = mean_of(runs("chat"))
+    flood_tokens = parse_wrk(os.path.join(directory, "flood-tokens.txt"))
+    flood_login = parse_wrk(os.path.join(directory, "flood-login.txt"))
+    idle_mb = int(idle_kb) / 1024
+    hwm_mb = int(hwm_kb) / 1024
+
+    rows = [
+        ("nginx (ceiling, mean of %d runs)" % nginx["runs"], nginx, None, None),
+        ("GET /api/tokens/", tokens, 0.50, ">= 50% of nginx req/s"),
+        ("POST /api/chat/", chat, 0.15, ">= 15% of nginx req/s"),
+    ]
+    missed = 0
+    out = []
+    out.append("| endpoint | req/s | ratio to nginx | p50 | p50 ratio | p99 | p99 ratio | target | result |")
+    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+    for name, r, min_ratio, target in rows:
+        ratio = r["rps"] / nginx["rps"]
+        p50r = r["p50"] / nginx["p50"]
+        p99r = r["p99"] / nginx["p99"]
+        if min_ratio is None:
+            mark = ""
+        else:
+            ok = ratio >= min_ratio
+            missed += not ok
+            mark = verdict(ok)
+        out.append(f"| {name} | {fmt_rps(r['rps'])} | {ratio:.0%} | {fmt_ms(r['p50'])} | {p50r:.2f}x | "
+                   f"{fmt_ms(r['p99'])} | {p99r:.2f}x | {target or '-'} | {mark} |")
+
+    out.append("")
+    out.append("| measure | value | target | result |")
+    out.append("| --- | ---: | --- | --- |")
+    ok = idle_mb < 30
+    missed += not ok
+    out.append(f"| chatgate idle RSS (VmRSS right after start) | {idle_mb:.1f} MB | < 30 MB | {verdict(ok)} |")
+    out.append(f"| chatgate peak RSS under load (VmHWM) | {hwm_mb:.1f} MB | - | |")
+    ok = flood_tokens["p99"] < 10
+    missed += not ok
+    out.append(f"| GET /api/tokens/ p99 during login flood | {fmt_ms(flood_tokens['p99'])} | < 10 ms | {verdict(ok)} |")
+    out.append(f"| GET /api/tokens/ during login flood: req/s, p50 | {fmt_rps(flood_tokens['rps'])}, "
+               f"{fmt_ms(flood_tokens['p50'])} | - | |")
+    login_ok = flood_login["requests"] - flood_login["non2xx"]
+    out.append(f"| login flood: POST /api/login/ req/s (answers ok, non-2xx) | {fmt_rps(flood_login['rps'])} "
+               f"({login_ok:,}, {flood_login['non2xx']:,}) | - | |")
+
+    warnings = []
+    for name, r in (("nginx", nginx), ("tokens", tokens), ("chat", chat), ("tokens during flood", flood_tokens)):
+        if r["non2xx"] or r["socket_errors"]:
+            warnings.append(f"- {name}: {r['non2xx']} non-2xx answers, {r['socket_errors']} socket errors "
+                            f"(of {r['requests']:,} requests); its numbers are not trustworthy")
+    if flood_login["socket_errors"]:
+        warnings.append(f"- login flood: {flood_login['socket_errors']} socket errors")
+    if warnings:
+        out.append("")
+        out.append("Warnings:")
+        out.extend(warnings)
+    print("\n".join(out))
+    return missed
+
+
+def main(argv):
+    if len(argv) < 2:
+        sys.exit(__doc__)
+    cmd, args = argv[1], argv[2:]
+    if cmd == "free-port" and not args:
+        free_port()
+    elif cmd == "wait-http" and len(args) == 2:
+        wait_http(*args)
+    elif cmd == "setup" and len(args) == 4:
+        setup(*args)
+    elif cmd == "report" and len(args) == 3:
+        missed = report(*args)
+        # Exit status 3 tells run.sh that a target was missed (it decides whether that fails the run).
+        sys.exit(3 if missed else 0)
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Benchmarks chatgate on loopback against nginx serving the same small JSON (the machine's ceiling).
+#
+#   bench/run.sh                  # 10 s per wrk run
+#   DURATION=2 bench/run.sh       # quick smoke run
+#
+# Runs, interleaved so drift hits every endpoint alike: nginx, GET /api/tokens/, POST /api/chat/,
+# (repeated ROUNDS times), nginx once more; then GET /api/tokens/ while a second wrk floods
+# POST /api/login/. Prints a Markdown report with the targets beside the numbers.
+#
+# Env:
+#   DURATION           seconds per wrk run (default 10)
+#   ROUNDS             nginx/tokens/chat rounds (default 1)
+#   THREADS            wrk threads (default 2)
+#   CONNECTIONS        wrk connections (default 64)
+#   LOGIN_CONNECTIONS  connections of the login flood (default 16)
+#   CHATGATE_SERVER    binary (default <repo>/build/chatgate)
+#   BENCH_STRICT=1     exit 1 when a target is missed (default: report only)
+# Needs nginx (/usr/sbin/nginx), wrk and /usr/bin/python3 (scripts/install-deps.sh bench).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+duration=${DURATION:-10}
+rounds=${ROUNDS:-1}
+threads=${THREADS:-2}
+connections=${CONNECTIONS:-64}
+login_connections=${LOGIN_CONNECTIONS:-16}
+server=${CHATGATE_SERVER:-$repo/build/chatgate}
+nginx_bin=/usr/sbin/nginx
+python=/usr/bin/python3
+helpers=("$python" "$here/helpers.py")
+
+die() { echo "bench: $*" >&2; exit 1; }
+log() { echo "bench: $*" >&2; }
+
+[[ $duration =~ ^[1-9][0-9]*$ ]] || die "DURATION must be a positive number of seconds, got '$duration'"
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$rounds'"
+[[ -x $server ]] || die "no chatgate binary at $server (build it, or set CHATGATE_SERVER)"
+[[ -x $nginx_bin ]] || die "no nginx at $nginx_bin (scripts/install-deps.sh bench)"
+command -v wrk >/dev/null || die "no wrk on PATH (scripts/install-deps.sh bench)"
+[[ -x $python ]] || die "no $python"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/chatgate-bench.XXXXXX")
+pids=() # every background process this script started, for cleanup
+
+# Stops one process we started: SIGTERM, wait up to 10 s, then SIGKILL.
+stop_pid() {
+    local pid=$1 i
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        [[ $(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null) == Z ]] && break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null && [[ $(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null) != Z ]]; then
+        log "pid $pid ignored SIGTERM for 10 s; killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$? pid
+    trap - EXIT INT TERM
+    for pid in "${pids[@]}"; do stop_pid "$pid"; done
+    rm -rf "$tmp"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+forget_pid() {
+    local pid=$1 kept=() p
+    for p in "${pids[@]}"; do [[ $p == "$pid" ]] || kept+=("$p"); done
+    pids=("${kept[@]}")
+}
+
+kb_of() { awk -v key="$1:" '$1 == key {print $2}' "/proc/$2/status"; }
+
+# Dies with the tail of chatgate's log when it is no longer running.
+check_chatgate() {
+    if ! kill -0 "$cg_pid" 2>/dev/null || [[ $(awk '/^State:/ {print $2}' "/proc/$cg_pid/status" 2>/dev/null) == Z ]]; then
+        tail -n 20 "$tmp/chatgate.log" >&2 || true
+        die "chatgate (pid $cg_pid) died $1 (its log tail above)"
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# nginx
+
+nginx_port=$("${helpers[@]}" free-port)
+mkdir -p "$tmp/nginx"
+user_line=""
+if [[ $(id -u) -eq 0 ]]; then
+    user_line="user $(id -un) $(id -gn);" # workers stay the current user instead of nobody
+fi
+sed -e "s|@PREFIX@|$tmp/nginx|g" -e "s|@PORT@|$nginx_port|g" -e "s|@USER_LINE@|$user_line|" \
+    "$here/nginx.conf.in" >"$tmp/nginx/nginx.conf"
+"$nginx_bin" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log" \
+    >"$tmp/nginx/stdout.log" 2>&1 &
+nginx_pid=$!
+pids+=("$nginx_pid")
+nginx_url="http://127.0.0.1:$nginx_port"
+"${helpers[@]}" wait-http "$nginx_url/" 10 || {
+    cat "$tmp/nginx/stdout.log" "$tmp/nginx/error.log" >&2 2>/dev/null || true
+    die "nginx did not start"
+}
+log "nginx $nginx_url (pid $nginx_pid)"
+
+# ---------------------------------------------------------------------------------------------
+# chatgate on a fresh data dir; balance limits raised so the chat runs never run out of tokens.
+
+mkdir -p "$tmp/data"
+balance_cap=1000000000000000  # 1e15
+top_up=1000000000000          # 1e12 tokens = 1e10 chats
+CHATGATE_BALANCE_CAP=$balance_cap CHATGATE_TOP_UP_MAX_PER_REQUEST=$top_up \
+    "$server" serve --listen 127.0.0.1:0 --data-dir "$tmp/data" \
+    >"$tmp/chatgate.out" 2>"$tmp/chatgate.log" &
+cg_pid=$!
+pids+=("$cg_pid")
+
+deadline=$((SECONDS + 20))
+cg_url=""
+while [[ -z $cg_url ]]; do
+    cg_url=$(sed -n 's|^listening on \(http://[^ ]*\)$|\1|p' "$tmp/chatgate.out" | head -n1)
+    [[ -n $cg_url ]] && break
+    if ! kill -0 "$cg_pid" 2>/dev/null; then
+        tail -n 20 "$tmp/chatgate.log" >&2 || true
+        die "chatgate exited before listening"
+    fi
+    ((SECONDS < deadline)) || die "chatgate printed no 'listening on' line within 20 s"
+    sleep 0.05
+done
+idle_kb=$(kb_of VmRSS "$cg_pid")
+log "chatgate $cg_url (pid $cg_pid), idle RSS ${idle_kb} kB"
+
+user="bench_$(date +%s)_$$"
+password="Bench-$(od -An -N9 -tx1 /dev/urandom | tr -d ' \n')"
+token=$("${helpers[@]}" setup "$cg_url" "$user" "$password" "$top_up") || {
+    check_chatgate "while setting up the benchmark user"
+    die "could not set up the benchmark user"
+}
+
+# ---------------------------------------------------------------------------------------------
+# wrk runs
+
+mkdir -p "$tmp/wrk"
+runs_total=$((3 * rounds + 2))
+run_no=0
+
+# wrk_run LABEL URL METHOD BODY [extra wrk options...]; output to $tmp/wrk/LABEL.N.txt
+declare -A label_count=()
+wrk_run() {
+    local label=$1 url=$2 method=$3 body=$4 n
+    shift 4
+    n=$((${label_count[$label]:-0} + 1))
+    label_count[$label]=$n
+    run_no=$((run_no + 1))
+    log "run $run_no/$runs_total: $label ($method $url, ${duration}s)"
+    BENCH_METHOD=$method BENCH_BODY=$body BENCH_TOKEN=$token \
+        wrk -t"$threads" -c"$connections" -d"${duration}s" --latency -s "$here/wrk.lua" "$@" "$url" \
+        >"$tmp/wrk/$label.$n.txt"
+    check_chatgate "during the $label run"
+}
+
+chat_body='{"message":"Hello, how are you?"}'
+for ((r = 0; r < rounds; r++)); do
+    wrk_run nginx "$nginx_url/api/tokens/" GET ""
+    wrk_run tokens "$cg_url/api/tokens/" GET ""
+    wrk_run chat "$cg_url/api/chat/" POST "$chat_body"
+done
+wrk_run nginx "$nginx_url/api/tokens/" GET ""
+
+# GET /api/tokens/ while a login flood runs beside it. The flood starts first and outlasts the
+# measured run by a second on each side.
+run_no=$((run_no + 1))
+log "run $run_no/$runs_total: GET /api/tokens/ during a login flood (${duration}s)"
+login_body=$(printf '{"username":"%s","password":"%s"}' "$user" "$password")
+BENCH_METHOD=POST BENCH_BODY=$login_body BENCH_TOKEN="" \
+    wrk -t1 -c"$login_connections" -d"$((duration + 2))s" --timeout 10s --latency -s "$here/wrk.lua" \
+    "$cg_url/api/login/" >"$tmp/wrk/flood-login.txt" &
+flood_pid=$!
+pids+=("$flood_pid")
+sleep 1
+BENCH_METHOD=GET BENCH_BODY="" BENCH_TOKEN=$token \
+    wrk -t"$threads" -c"$connections" -d"${duration}s" --latency -s "$here/wrk.lua" \
+    "$cg_url/api/tokens/" >"$tmp/wrk/flood-tokens.txt"
+wait "$flood_pid" || die "the login flood's wrk failed"
+forget_pid "$flood_pid"
+
+check_chatgate "during the login flood"
+hwm_kb=$(kb_of VmHWM "$cg_pid")
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+cores=$(nproc)
+echo
+echo "chatgate benchmark: wrk -t$threads -c$connections -d${duration}s --latency, $rounds round(s), $cores cores," \
+    "$("$nginx_bin" -v 2>&1 | sed 's|.*/||' | sed 's|^|nginx |'), $(wrk --version 2>&1 | head -n1 | awk '{print "wrk", $2}')"
+echo
+set +e
+"${helpers[@]}" report "$tmp/wrk" "$idle_kb" "$hwm_kb"
+report_rc=$?
+set -e
+case $report_rc in
+    0) ;;
+    3) [[ ${BENCH_STRICT:-0} == 1 ]] && die "a target was missed" ;;
+    *) die "could not build the report" ;;
+esac
+exit 0

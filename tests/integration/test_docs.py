@@ -1,0 +1,184 @@
+"""The welcome page, the OpenAPI document, Swagger UI, ReDoc and their static assets."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+
+from client import describe
+
+API_PATHS = [
+    "/api/register/",
+    "/api/login/",
+    "/api/token/refresh/",
+    "/api/chat/",
+    "/api/tokens/",
+    "/api/top-up/",
+    "/api/transactions/",
+]
+PATH_METHODS = {
+    "/api/register/": "post",
+    "/api/login/": "post",
+    "/api/token/refresh/": "post",
+    "/api/chat/": "post",
+    "/api/tokens/": "get",
+    "/api/top-up/": "post",
+    "/api/transactions/": "get",
+}
+SECURED = {"/api/chat/", "/api/tokens/", "/api/top-up/", "/api/transactions/"}
+JS_TYPES = ("application/javascript", "text/javascript")
+NODE_MODULES = pathlib.Path(__file__).resolve().parents[2] / "node_modules"
+PINNED_ASSETS = {
+    "/static/swagger-ui/swagger-ui-bundle.js": NODE_MODULES / "swagger-ui-dist" / "swagger-ui-bundle.js",
+    "/static/swagger-ui/swagger-ui.css": NODE_MODULES / "swagger-ui-dist" / "swagger-ui.css",
+    "/static/redoc/redoc.standalone.js": NODE_MODULES / "redoc" / "bundles" / "redoc.standalone.js",
+}
+
+
+def html_of(api, path):
+    r = api.get(path)
+    assert r.status_code == 200, describe(r)
+    assert r.headers["Content-Type"].startswith("text/html"), describe(r)
+    assert "<html" in r.text.lower(), describe(r)
+    return r.text
+
+
+def script_and_link_urls(html):
+    return re.findall(r"""<(?:script|link)\b[^>]*?\b(?:src|href)\s*=\s*["']([^"']+)["']""", html, re.I)
+
+
+def test_welcome_page_links_to_docs(api):
+    html = html_of(api, "/")
+    assert re.search(r"""href\s*=\s*["']/api/docs/?["']""", html), html[:2000]
+
+
+def test_schema_json(api):
+    r = api.get("/api/schema/?format=json")
+    assert r.status_code == 200, describe(r)
+    assert r.headers["Content-Type"].split(";")[0].strip() == "application/vnd.oai.openapi+json", describe(r)
+    doc = r.json()
+    check_openapi_document(doc)
+
+
+def check_openapi_document(doc):
+    assert doc["openapi"] == "3.1.0"
+    assert doc["info"]["title"]
+    assert doc["info"]["version"]
+    for path in API_PATHS:
+        assert path in doc["paths"], f"{path} missing from {sorted(doc['paths'])}"
+        assert PATH_METHODS[path] in doc["paths"][path], (path, doc["paths"][path].keys())
+    schemes = doc.get("components", {}).get("securitySchemes", {})
+    bearer = [name for name, s in schemes.items() if s.get("type") == "http" and s.get("scheme", "").lower() == "bearer"]
+    assert bearer, f"no HTTP bearer security scheme: {schemes}"
+    for path in SECURED:
+        op = doc["paths"][path][PATH_METHODS[path]]
+        security = op.get("security", doc.get("security"))
+        assert security and any(set(req) & set(bearer) for req in security), (path, security)
+
+
+def test_schema_yaml_by_default(api):
+    r = api.get("/api/schema/")
+    assert r.status_code == 200, describe(r)
+    assert r.headers["Content-Type"].split(";")[0].strip() == "application/vnd.oai.openapi", describe(r)
+    text = r.text
+    # Keys and scalars may be plain or quoted; both are YAML.
+    assert re.search(r"""^["']?openapi["']?:\s*["']?3\.1\.0["']?\s*$""", text, re.M), text[:300]
+    for path in API_PATHS:
+        assert re.search(rf"""^\s+["']?{re.escape(path)}["']?:""", text, re.M), f"{path} not in YAML"
+    try:
+        import yaml  # Debian python3-yaml; optional
+    except ImportError:
+        return
+    doc = yaml.safe_load(text)
+    check_openapi_document(doc)
+    json_doc = api.get("/api/schema/?format=json").json()
+    assert doc == json_doc, "YAML and JSON documents differ"
+
+
+def test_schema_without_slash(api):
+    r = api.get("/api/schema?format=json")
+    assert r.status_code == 200, describe(r)
+    assert r.json()["openapi"] == "3.1.0"
+
+
+@pytest.mark.parametrize(
+    "page, assets, init_marker",
+    [
+        ("/api/docs/", ["/static/swagger-ui/swagger-ui-bundle.js", "/static/swagger-ui/swagger-ui.css"],
+         "SwaggerUIBundle("),
+        ("/api/redoc/", ["/static/redoc/redoc.standalone.js"], "Redoc"),
+    ],
+)
+def test_docs_pages_reference_local_assets_and_schema(api, page, assets, init_marker):
+    html = html_of(api, page)
+    urls = script_and_link_urls(html)
+    for asset in assets:
+        assert asset in urls, f"{asset} not referenced by {page}: {urls}"
+    scripts = re.findall(r"""<script\b[^>]*\bsrc\s*=\s*["']([^"']+)""", html, re.I)
+    external = [u for u in scripts if u.startswith(("http://", "https://", "//"))]
+    assert not external, f"{page} loads scripts from the network: {external}"
+    # The page plus its own (small) init scripts load the schema from /api/schema/.
+    combined = html
+    for src in scripts:
+        if src in PINNED_ASSETS:
+            continue
+        r = api.get(src)
+        assert r.status_code == 200, describe(r)
+        assert r.headers["Content-Type"].split(";")[0].strip() in JS_TYPES, describe(r)
+        combined += "\n" + r.text
+    assert "/api/schema/" in combined, f"{page} does not point at /api/schema/"
+    assert init_marker in combined, f"{page} never initialises its viewer ({init_marker!r})"
+
+
+@pytest.mark.parametrize(
+    "path, types, marker",
+    [
+        ("/static/swagger-ui/swagger-ui-bundle.js", JS_TYPES, "SwaggerUIBundle"),
+        ("/static/swagger-ui/swagger-ui.css", ("text/css",), ".swagger-ui"),
+        ("/static/redoc/redoc.standalone.js", JS_TYPES, "Redoc"),
+    ],
+)
+def test_static_assets(api, main_server, path, types, marker):
+    r = api.get(path)
+    assert r.status_code == 200, describe(r)
+    ctype = r.headers["Content-Type"].split(";")[0].strip()
+    assert ctype in types, describe(r)
+    assert len(r.content) > 50_000, f"{path} is only {len(r.content)} bytes"
+    assert marker in r.text
+    assert r.headers.get("X-Content-Type-Options") == "nosniff"
+    if main_server is not None:
+        # Embedded from the pinned npm packages, byte for byte.
+        pinned = PINNED_ASSETS[path]
+        if pinned.is_file():
+            assert r.content == pinned.read_bytes(), f"{path} differs from {pinned}"
+
+
+@pytest.mark.parametrize(
+    "raw_path",
+    [
+        "/static/../../../../etc/passwd",
+        "/static/swagger-ui/../../../etc/passwd",
+        "/static/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/static/swagger-ui/..%2f..%2f..%2fetc%2fpasswd",
+        "/static/",
+        "/static/swagger-ui/",
+    ],
+)
+def test_static_path_traversal(base_url, raw_path):
+    """Raw request lines (no client-side normalisation): never a file outside the assets."""
+    parts = urlsplit(base_url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(f"GET {raw_path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    status = int(data.split(b" ", 2)[1])
+    assert status in (400, 404), data[:300]
+    assert b"root:" not in data
