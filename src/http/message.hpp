@@ -33,6 +33,7 @@ struct Request {
     std::vector<Header> headers;
     std::string_view body;
     std::string_view remote_address;
+    unsigned version = 11;  ///< 10 for HTTP/1.0, 11 for HTTP/1.1
     std::chrono::steady_clock::time_point received_at;
 
     /// First value of the header `name` (case-insensitive), or empty.

@@ -5,10 +5,11 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include <atomic>
+#include <array>
 #include <chrono>
 
 namespace chatgate::http {
@@ -54,15 +55,7 @@ void view_request(const bhttp::request<bhttp::string_body>& msg, Request& out) {
     out.headers.clear();
     for (const auto& field : msg) out.headers.push_back({field.name_string(), field.value()});
     out.body = msg.body();
-}
-
-template <class Body>
-void fill_header(bhttp::response<Body>& out, const Response& res, bool keep_alive) {
-    out.version(11);
-    out.result(static_cast<unsigned>(res.status));
-    if (!res.content_type.empty()) out.set(bhttp::field::content_type, res.content_type);
-    for (const auto& [name, value] : res.headers) out.insert(name, value);
-    out.keep_alive(keep_alive);
+    out.version = msg.version();
 }
 
 class BeastSession final : public Session, public std::enable_shared_from_this<BeastSession> {
@@ -126,8 +119,8 @@ private:
             stream_.expires_after(limits_.request_timeout);
             auto& msg = parser.get();
             if (beast::iequals(msg[bhttp::field::expect], "100-continue")) {
-                bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
-                auto [wec, wn] = co_await bhttp::async_write(stream_, go_on, kTuple);
+                constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+                auto [wec, wn] = co_await net::async_write(stream_, net::buffer(kContinue), kTuple);
                 if (wec) co_return;
             }
             if (!parser.is_done()) {
@@ -169,33 +162,44 @@ private:
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     }
 
-    /// Writes the answer and the access-log line; false when the connection is gone.
+    /// Writes the answer and the access-log line; false when the connection is gone. The head
+    /// is rendered straight into one buffer and sent with the body in a single gathered write,
+    /// which costs far less than building a Beast message field by field.
     net::awaitable<bool> write(const Request& request, const Response& response, bool keep_alive) {
         stream_.expires_after(limits_.request_timeout);
         std::string_view payload = response.payload();
-        boost::system::error_code ec;
-        if (request.method == Method::head) {
-            bhttp::response<bhttp::empty_body> out;
-            fill_header(out, response, keep_alive);
-            out.content_length(payload.size());
-            bhttp::response_serializer<bhttp::empty_body> serializer(out);
-            std::tie(ec, std::ignore) =
-                co_await bhttp::async_write_header(stream_, serializer, kTuple);
-        } else if (!response.static_body.empty()) {
-            bhttp::response<bhttp::span_body<const char>> out;
-            fill_header(out, response, keep_alive);
-            out.body() = {payload.data(), payload.size()};
-            out.prepare_payload();
-            std::tie(ec, std::ignore) = co_await bhttp::async_write(stream_, out, kTuple);
-        } else {
-            bhttp::response<bhttp::string_body> out;
-            fill_header(out, response, keep_alive);
-            out.body() = response.body;
-            out.prepare_payload();
-            std::tie(ec, std::ignore) = co_await bhttp::async_write(stream_, out, kTuple);
-        }
+        bool bodiless = request.method == Method::head || response.status == 204;
+        std::string head = render_head(request, response, payload.size(), keep_alive);
+        std::array<net::const_buffer, 2> buffers{
+            net::buffer(head), bodiless ? net::const_buffer() : net::buffer(payload)};
+        auto [ec, n] = co_await net::async_write(stream_, buffers, kTuple);
         log_access(request, response, payload.size(), ec);
         co_return !ec;
+    }
+
+    std::string render_head(const Request& request, const Response& response, std::size_t length,
+                            bool keep_alive) const {
+        std::string head;
+        head.reserve(320);
+        head += "HTTP/1.1 ";
+        head += std::to_string(response.status);
+        head += ' ';
+        auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(response.status));
+        head.append(reason.data(), reason.size());
+        head += "\r\n";
+        auto add = [&head](std::string_view name, std::string_view value) {
+            head.append(name).append(": ").append(value).append("\r\n");
+        };
+        if (!response.content_type.empty()) add("Content-Type", response.content_type);
+        for (const auto& [name, value] : response.headers) add(name, value);
+        if (response.status != 204) add("Content-Length", std::to_string(length));
+        if (!keep_alive) {
+            add("Connection", "close");
+        } else if (request.version == 10) {
+            add("Connection", "keep-alive");  // HTTP/1.0 closes unless told otherwise
+        }
+        head += "\r\n";
+        return head;
     }
 
     void log_access(const Request& request, const Response& response, std::size_t bytes,
