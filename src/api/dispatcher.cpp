@@ -12,6 +12,17 @@ namespace {
 
 constexpr std::size_t kMaxRequestIdChars = 128;
 
+// The contract's security headers, on every answer.
+constexpr std::string_view kSecurityHeaders =
+    "X-Frame-Options: DENY\r\n"
+    "X-Content-Type-Options: nosniff\r\n"
+    "Referrer-Policy: same-origin\r\n"
+    "Cross-Origin-Opener-Policy: same-origin\r\n";
+
+bool is_blank(char c) {
+    return c == ' ' || c == '\t';
+}
+
 bool acceptable_request_id(std::string_view id) {
     if (id.empty() || id.size() > kMaxRequestIdChars) return false;
     for (char c : id) {
@@ -27,9 +38,9 @@ Result<UserId> authenticate(const http::Request& request, const security::JwtCod
     std::string_view header = request.header("Authorization");
     std::vector<std::string_view> parts;
     for (std::size_t i = 0; i < header.size();) {
-        while (i < header.size() && std::isspace(static_cast<unsigned char>(header[i]))) ++i;
+        while (i < header.size() && is_blank(header[i])) ++i;
         std::size_t start = i;
-        while (i < header.size() && !std::isspace(static_cast<unsigned char>(header[i]))) ++i;
+        while (i < header.size() && !is_blank(header[i])) ++i;
         if (i > start) parts.push_back(header.substr(start, i - start));
     }
     if (parts.empty() || parts[0] != "Bearer") return Error{ErrorCode::not_authenticated, {}, {}};
@@ -60,12 +71,8 @@ std::string Dispatcher::request_id_for(const http::Request& request) {
 }
 
 void Dispatcher::finish(http::Response& response, std::string request_id) const {
-    auto& h = response.headers;
-    h.emplace_back("X-Request-Id", request_id);
-    h.emplace_back("X-Frame-Options", "DENY");
-    h.emplace_back("X-Content-Type-Options", "nosniff");
-    h.emplace_back("Referrer-Policy", "same-origin");
-    h.emplace_back("Cross-Origin-Opener-Policy", "same-origin");
+    response.headers.emplace_back("X-Request-Id", request_id);
+    response.fixed_headers = kSecurityHeaders;
     response.request_id = std::move(request_id);
 }
 

@@ -50,18 +50,22 @@ struct Core {
     explicit Core(const Config& config)
         : store(config.effective_database_path()),
           rules(std::string(assets::find("common-passwords.txt"))),
-          db_pool("chatgate-db",
-                  config.db_threads > 0 ? static_cast<std::size_t>(config.db_threads)
-                                        : std::max<std::size_t>(2, cores()),
-                  SIZE_MAX),
+          db_reads("chatgate-db-read",
+                   config.db_threads > 0 ? static_cast<std::size_t>(config.db_threads)
+                                         : std::max<std::size_t>(1, cores() / 2),
+                   SIZE_MAX),
+          db_writes("chatgate-db-write", 1, SIZE_MAX),
           hash_pool("chatgate-hash", static_cast<std::size_t>(config.hash_threads),
                     static_cast<std::size_t>(config.hash_queue_limit), kHashThreadNice),
-          accounts(store, hasher, rules, db_pool, hash_pool, config.signup_grant_tokens) {}
+          accounts(store, hasher, rules, db(), hash_pool, config.signup_grant_tokens) {}
+
+    DbPools db() { return {db_reads, db_writes}; }
 
     storage::SqliteStore store;
     security::Argon2PasswordHasher hasher;
     domain::PasswordRules rules;
-    WorkPool db_pool;
+    WorkPool db_reads;
+    WorkPool db_writes;
     WorkPool hash_pool;
     domain::AccountService accounts;
 };
@@ -112,17 +116,17 @@ int Application::serve() {
     security::JwtCodec jwt(security::load_signing_key(config_), clock);
     ai::BuiltinProvider provider;
     domain::LedgerService ledger(
-        core.store, core.db_pool,
+        core.store, core.db(),
         {config_.top_up_enabled, config_.top_up_max_per_request, config_.balance_cap});
     domain::ChatService chat(
-        core.store, provider, core.db_pool,
+        core.store, provider, core.db(),
         {config_.chat_cost_tokens, static_cast<std::size_t>(config_.max_message_chars)});
     api::Api api{core.accounts,
                  ledger,
                  chat,
                  jwt,
                  core.store,
-                 core.db_pool,
+                 core.db_reads,
                  {std::chrono::seconds(config_.access_token_lifetime_seconds),
                   std::chrono::seconds(config_.refresh_token_lifetime_seconds), config_.page_size,
                   config_.max_page_size, static_cast<std::size_t>(config_.max_body_bytes)},
@@ -172,7 +176,8 @@ int Application::serve() {
     for (std::size_t i = 1; i < io_threads; ++i) threads.emplace_back([&io] { io.run(); });
     io.run();
     for (auto& t : threads) t.join();
-    core.db_pool.join();
+    core.db_reads.join();
+    core.db_writes.join();
     core.hash_pool.join();
     log::info("stopped");
     log::flush();

@@ -18,7 +18,7 @@ struct Config {
     std::string data_dir = "./data";        ///< database and generated key live here
     std::string database_path;              ///< empty: DATA_DIR/chatgate.sqlite3
     std::int64_t io_threads = 0;            ///< 0: one per core
-    std::int64_t db_threads = 0;            ///< 0: max(2, cores)
+    std::int64_t db_threads = 0;            ///< database readers; 0: max(1, cores / 2)
     std::int64_t hash_threads = 1;          ///< password hashing is slow; keep it off the rest
     std::int64_t hash_queue_limit = 64;     ///< hashes waiting beyond this get 503
     std::string log_level = "info";

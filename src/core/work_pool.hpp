@@ -70,4 +70,12 @@ private:
     std::atomic<std::size_t> pending_{0};
 };
 
+/// The database's two pools. Reads run in parallel (SQLite readers do not block each other in
+/// WAL mode); writes go through a single thread, because SQLite admits one writer at a time and a
+/// queue in front of one thread costs less than threads fighting over the write lock.
+struct DbPools {
+    WorkPool& reads;
+    WorkPool& writes;
+};
+
 }  // namespace chatgate

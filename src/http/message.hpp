@@ -44,6 +44,9 @@ struct Response {
     int status = 200;
     std::string content_type = "application/json";
     std::vector<std::pair<std::string, std::string>> headers;
+    /// Header lines sent verbatim after `headers`, each ending in CRLF (constant blocks such as
+    /// the security headers, kept out of `headers` to save allocations).
+    std::string_view fixed_headers;
     std::string body;
     std::string_view static_body;  ///< when not empty, sent instead of `body` (embedded files)
     bool close = false;            ///< close the connection after this response

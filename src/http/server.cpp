@@ -21,6 +21,7 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 constexpr auto kPollInterval = std::chrono::milliseconds(10);
+constexpr auto kAfterForceClose = std::chrono::seconds(2);
 
 }  // namespace
 
@@ -97,11 +98,17 @@ private:
         auto deadline = std::chrono::steady_clock::now() + grace;
         bool forced = false;
         while (open_sessions() > 0) {
-            if (!forced && std::chrono::steady_clock::now() >= deadline) {
+            auto now = std::chrono::steady_clock::now();
+            if (!forced && now >= deadline) {
                 log::warn("shutdown grace expired; closing connections",
                           {{"connections", open_sessions()}});
                 for_each_session([](Session& s) { s.force_close(); });
                 forced = true;
+            } else if (forced && now >= deadline + kAfterForceClose) {
+                // A handler still waiting on a pool job holds its session; stop anyway.
+                log::warn("connections still open after closing them; stopping",
+                          {{"connections", open_sessions()}});
+                break;
             }
             timer.expires_after(kPollInterval);
             co_await timer.async_wait(net::use_awaitable);

@@ -192,6 +192,7 @@ private:
         };
         if (!response.content_type.empty()) add("Content-Type", response.content_type);
         for (const auto& [name, value] : response.headers) add(name, value);
+        head += response.fixed_headers;
         if (response.status != 204) add("Content-Length", std::to_string(length));
         if (!keep_alive) {
             add("Connection", "close");

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -81,18 +82,34 @@ Sink& sink() {
     return instance;
 }
 
+/// "2026-11-26T07:00:00.123Z". The date and time are formatted once per second per thread.
 void append_timestamp(std::string& out) {
     using namespace std::chrono;
+    thread_local std::time_t cached_second = -1;
+    thread_local char cached[24];  // "YYYY-MM-DDTHH:MM:SS."
     auto now = system_clock::now();
     auto secs = system_clock::to_time_t(now);
-    auto millis = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
+    if (secs != cached_second) {
+        std::tm tm{};
+        gmtime_r(&secs, &tm);
+        std::snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        cached_second = secs;
+    }
+    auto millis =
+        static_cast<int>(duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000);
+    out.append(cached, 20);
+    out += static_cast<char>('0' + millis / 100);
+    out += static_cast<char>('0' + millis / 10 % 10);
+    out += static_cast<char>('0' + millis % 10);
+    out += 'Z';
+}
+
+template <class Number>
+void append_number(std::string& out, Number value) {
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  static_cast<int>(millis));
-    out += buf;
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+    out.append(buf, end);
 }
 
 }  // namespace
@@ -170,7 +187,7 @@ void write(Level level, std::string_view msg, std::initializer_list<Field> field
                 } else if constexpr (std::is_same_v<V, bool>) {
                     line += v ? "true" : "false";
                 } else {
-                    line += std::to_string(v);
+                    append_number(line, v);
                 }
             },
             field.value);

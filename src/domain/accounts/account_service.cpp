@@ -27,12 +27,12 @@ Result<Account> require_active(const std::optional<Account>& account) {
 }
 
 AccountService::AccountService(Store& store, const PasswordHasher& hasher,
-                               const PasswordRules& rules, WorkPool& db_pool, WorkPool& hash_pool,
+                               const PasswordRules& rules, DbPools db, WorkPool& hash_pool,
                                TokenAmount signup_grant)
     : store_(store),
       hasher_(hasher),
       rules_(rules),
-      db_pool_(db_pool),
+      db_(db),
       hash_pool_(hash_pool),
       signup_grant_(signup_grant),
       dummy_hash_(hasher.hash("chatgate-timing-equaliser")) {}
@@ -55,14 +55,14 @@ boost::asio::awaitable<Result<UserId>> AccountService::register_user(std::string
     auto errors = check_credentials(username, password);
     // Checked before hashing so a taken name costs no hash; the unique index stays the guard.
     bool taken =
-        co_await db_pool_.run([&] { return store_.find_credentials(username).has_value(); });
+        co_await db_.reads.run([&] { return store_.find_credentials(username).has_value(); });
     if (taken) add_username_taken(errors);
     if (!errors.empty()) co_return Error::fields_invalid(std::move(errors));
     if (hash_pool_.saturated()) co_return busy();
     std::string hash = co_await hash_pool_.run([&] { return hasher_.hash(password); });
     NewUser user{std::move(username), std::move(hash), signup_grant_, flags.is_staff,
                  flags.is_superuser};
-    auto created = co_await db_pool_.run([&] { return store_.create_user(user); });
+    auto created = co_await db_.writes.run([&] { return store_.create_user(user); });
     if (!created && created.error().code == ErrorCode::already_exists) {
         add_username_taken(errors);
         co_return Error::fields_invalid(std::move(errors));
@@ -72,7 +72,7 @@ boost::asio::awaitable<Result<UserId>> AccountService::register_user(std::string
 
 boost::asio::awaitable<Result<UserId>> AccountService::authenticate(std::string username,
                                                                     std::string password) {
-    auto credentials = co_await db_pool_.run([&] { return store_.find_credentials(username); });
+    auto credentials = co_await db_.reads.run([&] { return store_.find_credentials(username); });
     if (hash_pool_.saturated()) co_return busy();
     const std::string& hash = credentials ? credentials->password_hash : dummy_hash_;
     bool matches = co_await hash_pool_.run([&] { return hasher_.verify(hash, password); });
@@ -85,7 +85,7 @@ boost::asio::awaitable<Result<UserId>> AccountService::authenticate(std::string 
 }
 
 boost::asio::awaitable<Result<Account>> AccountService::active_account(UserId user) {
-    auto account = co_await db_pool_.run([&] { return store_.find_account(user); });
+    auto account = co_await db_.reads.run([&] { return store_.find_account(user); });
     co_return require_active(account);
 }
 

@@ -24,7 +24,7 @@ struct UserFlags {
 class AccountService {
 public:
     AccountService(Store& store, const PasswordHasher& hasher, const PasswordRules& rules,
-                   WorkPool& db_pool, WorkPool& hash_pool, TokenAmount signup_grant);
+                   DbPools db, WorkPool& hash_pool, TokenAmount signup_grant);
 
     /// Field errors for the username and password rules; empty when both pass.
     std::vector<FieldError> check_credentials(std::string_view username,
@@ -46,7 +46,7 @@ private:
     Store& store_;
     const PasswordHasher& hasher_;
     const PasswordRules& rules_;
-    WorkPool& db_pool_;
+    DbPools db_;
     WorkPool& hash_pool_;
     TokenAmount signup_grant_;
     std::string dummy_hash_;  ///< verified against when the username is unknown

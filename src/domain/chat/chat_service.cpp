@@ -17,8 +17,8 @@ bool is_blank(std::string_view text) {
 
 }  // namespace
 
-ChatService::ChatService(Store& store, ChatProvider& provider, WorkPool& db_pool, ChatPolicy policy)
-    : store_(store), provider_(provider), db_pool_(db_pool), policy_(policy) {}
+ChatService::ChatService(Store& store, ChatProvider& provider, DbPools db, ChatPolicy policy)
+    : store_(store), provider_(provider), db_(db), policy_(policy) {}
 
 boost::asio::awaitable<Result<ChatReply>> ChatService::send(UserId user, std::string message) {
     if (is_blank(message)) co_return Error{ErrorCode::invalid_argument, "Message is required", {}};
@@ -33,10 +33,10 @@ boost::asio::awaitable<Result<ChatReply>> ChatService::send(UserId user, std::st
                          std::nullopt, INT64_MAX,     true};
     ChangeResult charged{ChangeStatus::applied, 0, 0};
     if (policy_.cost > 0) {
-        charged = co_await db_pool_.run([&] { return store_.change_balance(charge); });
+        charged = co_await db_.writes.run([&] { return store_.change_balance(charge); });
         if (charged.status != ChangeStatus::applied) co_return change_error(charged.status);
     } else {
-        auto account = co_await db_pool_.run([&] { return store_.find_account(user); });
+        auto account = co_await db_.reads.run([&] { return store_.find_account(user); });
         if (!account || !account->is_active) {
             co_return change_error(account ? ChangeStatus::inactive : ChangeStatus::no_user);
         }
@@ -62,14 +62,17 @@ boost::asio::awaitable<Result<ChatReply>> ChatService::send(UserId user, std::st
                                  "refund of ledger entry " + std::to_string(charged.entry),
                                  INT64_MAX,
                                  false};
-            co_await db_pool_.run([&] { return store_.change_balance(refund); });
+            co_await db_.writes.run([&] { return store_.change_balance(refund); });
         }
         if (failure) std::rethrow_exception(failure);
-        co_return answer.error();
+        // Providers log their own detail; the client gets one clear, safe answer.
+        co_return Error{ErrorCode::upstream_unavailable,
+                        "The AI provider could not answer; no tokens were charged.",
+                        {}};
     }
 
     ChatRecord record{user, std::move(message), *answer, policy_.cost, charged.entry};
-    co_await db_pool_.run([&] { store_.record_chat(record); });
+    co_await db_.writes.run([&] { store_.record_chat(record); });
     co_return ChatReply{std::move(record.response), charged.balance};
 }
 

@@ -27,7 +27,7 @@ struct ChatReply {
 /// Thread-safe.
 class ChatService {
 public:
-    ChatService(Store& store, ChatProvider& provider, WorkPool& db_pool, ChatPolicy policy);
+    ChatService(Store& store, ChatProvider& provider, DbPools db, ChatPolicy policy);
 
     /// Errors: invalid_argument (blank or too long), insufficient_tokens, user_not_found,
     /// user_inactive, upstream_unavailable (charge refunded).
@@ -36,7 +36,7 @@ public:
 private:
     Store& store_;
     ChatProvider& provider_;
-    WorkPool& db_pool_;
+    DbPools db_;
     ChatPolicy policy_;
 };
 

@@ -19,11 +19,11 @@ Error change_error(ChangeStatus status) {
     return {ErrorCode::internal, "unexpected balance change status", {}};
 }
 
-LedgerService::LedgerService(Store& store, WorkPool& db_pool, TopUpPolicy policy)
-    : store_(store), db_pool_(db_pool), policy_(policy) {}
+LedgerService::LedgerService(Store& store, DbPools db, TopUpPolicy policy)
+    : store_(store), db_(db), policy_(policy) {}
 
 boost::asio::awaitable<Result<TokenAmount>> LedgerService::balance(UserId user) {
-    auto account = co_await db_pool_.run([&] { return store_.find_account(user); });
+    auto account = co_await db_.reads.run([&] { return store_.find_account(user); });
     auto active = require_active(account);
     if (!active) co_return active.error();
     co_return active->balance;
@@ -35,7 +35,7 @@ boost::asio::awaitable<Result<TokenAmount>> LedgerService::top_up(UserId user, T
         co_return Error{ErrorCode::invalid_argument, "Invalid token amount.", {}};
     }
     BalanceChange change{user, amount, LedgerKind::top_up, std::nullopt, policy_.balance_cap, true};
-    auto result = co_await db_pool_.run([&] { return store_.change_balance(change); });
+    auto result = co_await db_.writes.run([&] { return store_.change_balance(change); });
     if (result.status == ChangeStatus::applied) co_return result.balance;
     if (result.status == ChangeStatus::over_cap) {
         co_return Error{ErrorCode::invalid_argument,
@@ -52,7 +52,7 @@ boost::asio::awaitable<Result<LedgerPage>> LedgerService::history(UserId user, s
         std::optional<Account> account;
         LedgerPage page;
     };
-    auto loaded = co_await db_pool_.run([&] {
+    auto loaded = co_await db_.reads.run([&] {
         Loaded out{store_.find_account(user), {}};
         if (out.account && out.account->is_active && page >= 1) {
             out.page.count = store_.count_ledger(user);

@@ -26,7 +26,7 @@ struct LedgerPage {
 /// store call (conditional update plus ledger row). Thread-safe.
 class LedgerService {
 public:
-    LedgerService(Store& store, WorkPool& db_pool, TopUpPolicy policy);
+    LedgerService(Store& store, DbPools db, TopUpPolicy policy);
 
     boost::asio::awaitable<Result<TokenAmount>> balance(UserId user);
     /// Errors: permission_denied (top-ups switched off), invalid_argument (amount out of range
@@ -38,7 +38,7 @@ public:
 
 private:
     Store& store_;
-    WorkPool& db_pool_;
+    DbPools db_;
     TopUpPolicy policy_;
 };
 

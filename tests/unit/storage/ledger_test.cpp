@@ -98,7 +98,8 @@ TEST_F(StoreTest, ConcurrentChargesAreExact) {
     for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&] {
             for (int i = 0; i < kAttemptsEach; ++i) {
-                BalanceChange charge{user, -100, LedgerKind::chat_charge, std::nullopt, INT64_MAX, true};
+                BalanceChange charge{user,         -100,      LedgerKind::chat_charge,
+                                     std::nullopt, INT64_MAX, true};
                 auto result = store_->change_balance(charge);
                 (result.status == ChangeStatus::applied ? applied : refused)++;
             }
@@ -116,7 +117,8 @@ class ScriptedProvider final : public domain::ChatProvider {
 public:
     bool fail = false;
     bool throw_instead = false;
-    boost::asio::awaitable<Result<std::string>> complete(const domain::ChatPrompt& prompt) override {
+    boost::asio::awaitable<Result<std::string>> complete(
+        const domain::ChatPrompt& prompt) override {
         if (throw_instead) throw std::runtime_error("provider bug");
         if (fail) co_return Error{ErrorCode::upstream_unavailable, "down", {}};
         co_return "echo: " + prompt.message;
@@ -127,15 +129,17 @@ class ServiceTest : public StoreTest {
 protected:
     void SetUp() override {
         StoreTest::SetUp();
-        chat_ = std::make_unique<domain::ChatService>(*store_, provider, db_pool,
+        chat_ = std::make_unique<domain::ChatService>(*store_, provider, db(),
                                                       domain::ChatPolicy{100, 20});
-        ledger_ = std::make_unique<domain::LedgerService>(*store_, db_pool,
+        ledger_ = std::make_unique<domain::LedgerService>(*store_, db(),
                                                           domain::TopUpPolicy{true, 1000, 5000});
     }
     domain::ChatService& chat() { return *chat_; }
     domain::LedgerService& ledger() { return *ledger_; }
 
-    WorkPool db_pool{"test-db", 2, SIZE_MAX};
+    DbPools db() { return {reads, writes}; }
+    WorkPool reads{"test-db-read", 2, SIZE_MAX};
+    WorkPool writes{"test-db-write", 1, SIZE_MAX};
     ScriptedProvider provider;
     std::unique_ptr<domain::ChatService> chat_;
     std::unique_ptr<domain::LedgerService> ledger_;
@@ -195,7 +199,7 @@ TEST_F(ServiceTest, TopUpPolicy) {
     EXPECT_EQ(over.error().message, "Balance would exceed the maximum of 5000 tokens.");
     expect_consistent(user);
 
-    domain::LedgerService disabled{*store_, db_pool, {false, 1000, 5000}};
+    domain::LedgerService disabled{*store_, db(), {false, 1000, 5000}};
     EXPECT_EQ(run_sync(disabled.top_up(user, 1)).error().code, ErrorCode::permission_denied);
 }
 
