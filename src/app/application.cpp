@@ -34,6 +34,8 @@ namespace {
 namespace net = boost::asio;
 
 constexpr int kHashThreadNice = 10;  // a login flood must not slow every other request
+// Writes waiting together share one commit; the bound keeps a commit's latency small.
+constexpr std::size_t kMaxWritesPerCommit = 64;
 
 std::size_t cores() {
     return std::max(1u, std::thread::hardware_concurrency());
@@ -51,12 +53,17 @@ struct Core {
         : store(config.effective_database_path()),
           rules(std::string(assets::find("common-passwords.txt"))),
           db_reads("chatgate-db-read",
-                   config.db_threads > 0 ? static_cast<std::size_t>(config.db_threads)
-                                         : std::max<std::size_t>(1, cores() / 2),
-                   SIZE_MAX),
-          db_writes("chatgate-db-write", 1, SIZE_MAX),
-          hash_pool("chatgate-hash", static_cast<std::size_t>(config.hash_threads),
-                    static_cast<std::size_t>(config.hash_queue_limit), kHashThreadNice),
+                   {.threads = config.db_threads > 0 ? static_cast<std::size_t>(config.db_threads)
+                                                     : std::max<std::size_t>(1, cores() / 2)}),
+          db_writes("chatgate-db-write",
+                    {.threads = 1,
+                     .max_batch = kMaxWritesPerCommit,
+                     .hooks = {[this] { store.begin_batch(); }, [this] { store.commit_batch(); },
+                               [this] { store.rollback_batch(); }}}),
+          hash_pool("chatgate-hash",
+                    {.threads = static_cast<std::size_t>(config.hash_threads),
+                     .max_pending = static_cast<std::size_t>(config.hash_queue_limit),
+                     .nice = kHashThreadNice}),
           accounts(store, hasher, rules, db(), hash_pool, config.signup_grant_tokens) {}
 
     DbPools db() { return {db_reads, db_writes}; }

@@ -1,8 +1,6 @@
 #include "core/work_pool.hpp"
 
 #include <algorithm>
-#include <latch>
-#include <memory>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -10,22 +8,12 @@
 
 namespace chatgate {
 
-WorkPool::WorkPool(std::string name, std::size_t threads, std::size_t max_pending, int nice)
-    : pool_(threads), max_pending_(max_pending) {
-    // Name (and optionally deprioritise) every pool thread once, so `top -H` shows who is busy
-    // and a flood of password hashes yields the CPU to request handling.
+WorkPool::WorkPool(std::string name, Options options) : options_(std::move(options)) {
+    // Named threads make `top -H` show who is busy.
     name.resize(std::min<std::size_t>(name.size(), 15));
-    // The latch makes each set-up job wait for the others, so every thread runs exactly one. It
-    // is shared because the jobs may still be leaving it after this constructor has moved on.
-    auto all_started = std::make_shared<std::latch>(static_cast<std::ptrdiff_t>(threads) + 1);
-    for (std::size_t i = 0; i < threads; ++i) {
-        boost::asio::post(pool_, [name, nice, all_started] {
-            pthread_setname_np(pthread_self(), name.c_str());
-            if (nice != 0) setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), nice);
-            all_started->arrive_and_wait();
-        });
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.threads); ++i) {
+        threads_.emplace_back([this, name] { serve(name); });
     }
-    all_started->arrive_and_wait();
 }
 
 WorkPool::~WorkPool() {
@@ -33,7 +21,78 @@ WorkPool::~WorkPool() {
 }
 
 void WorkPool::join() {
-    pool_.join();
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    ready_.notify_all();
+    for (auto& thread : threads_) {
+        if (thread.joinable()) thread.join();
+    }
+}
+
+void WorkPool::submit(Job job) {
+    {
+        std::lock_guard lock(mutex_);
+        queue_.push_back(std::move(job));
+    }
+    ready_.notify_one();
+}
+
+void WorkPool::serve(const std::string& name) {
+    pthread_setname_np(pthread_self(), name.c_str());
+    if (options_.nice != 0) {
+        setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), options_.nice);
+    }
+    std::size_t max_batch = options_.hooks.begin ? std::max<std::size_t>(1, options_.max_batch) : 1;
+    std::vector<Job> batch;
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping, and nothing left to do
+            while (!queue_.empty() && batch.size() < max_batch) {
+                batch.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+        }
+        run_batch(batch);
+        batch.clear();
+    }
+}
+
+void WorkPool::run_batch(std::vector<Job>& batch) {
+    const auto& hooks = options_.hooks;
+    std::exception_ptr batch_failure;
+    if (hooks.begin) {
+        try {
+            hooks.begin();
+        } catch (...) {
+            batch_failure = std::current_exception();
+        }
+    }
+    std::vector<std::exception_ptr> failures(batch.size());
+    if (!batch_failure) {
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            try {
+                batch[i].work();
+            } catch (...) {
+                failures[i] = std::current_exception();
+            }
+        }
+        if (hooks.commit) {
+            try {
+                hooks.commit();
+            } catch (...) {
+                batch_failure = std::current_exception();
+                if (hooks.abort) hooks.abort();
+            }
+        }
+    }
+    // Callers resume only now, so nobody sees a result that was not committed.
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        batch[i].finish(batch_failure ? batch_failure : failures[i]);
+    }
 }
 
 }  // namespace chatgate

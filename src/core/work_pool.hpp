@@ -1,34 +1,57 @@
 #pragma once
 
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
+#include <deque>
 #include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <type_traits>
+#include <vector>
 
 namespace chatgate {
 
+/// Brackets for a batch of jobs. With them a pool groups the jobs waiting in its queue: `begin`,
+/// every job's work, `commit`, and only then are the jobs' callers resumed. If `commit` throws,
+/// every job of the batch fails with that exception (after `abort`). The database writer uses
+/// this to commit many small transactions at once.
+struct BatchHooks {
+    std::function<void()> begin;
+    std::function<void()> commit;
+    std::function<void()> abort;
+};
+
 /// A fixed set of threads for blocking work (database calls, password hashing), so that
 /// coroutines on the I/O threads never block. `run` moves the work onto the pool and resumes
-/// the caller on its own executor. Thread-safe. `saturated()` reports when more than
-/// `max_pending` jobs are queued or running, so callers can refuse work instead of queueing
-/// without bound.
+/// the caller on its own executor. Thread-safe. `saturated()` reports when `max_pending` jobs
+/// are queued or running, so callers can refuse work instead of queueing without bound.
 class WorkPool {
 public:
-    WorkPool(std::string name, std::size_t threads, std::size_t max_pending, int nice = 0);
+    struct Options {
+        std::size_t threads = 1;
+        std::size_t max_pending = SIZE_MAX;
+        int nice = 0;               ///< > 0 lowers the threads' CPU priority
+        std::size_t max_batch = 1;  ///< jobs per batch when `hooks` are set
+        BatchHooks hooks;
+    };
+
+    WorkPool(std::string name, Options options);
     ~WorkPool();
     WorkPool(const WorkPool&) = delete;
     WorkPool& operator=(const WorkPool&) = delete;
 
-    bool saturated() const noexcept { return pending_.load() >= max_pending_; }
+    bool saturated() const noexcept { return pending_.load() >= options_.max_pending; }
 
     /// Finishes queued jobs and joins the threads.
     void join();
@@ -43,21 +66,21 @@ public:
         ++pending_;
         co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void()>(
             [&](auto handler) {
-                boost::asio::post(pool_, [&, handler = std::move(handler)]() mutable {
-                    try {
-                        if constexpr (is_void) {
-                            work();
-                            out.emplace(true);
-                        } else {
-                            out.emplace(work());
-                        }
-                    } catch (...) {
-                        failure = std::current_exception();
-                    }
-                    --pending_;
-                    auto executor = boost::asio::get_associated_executor(handler);
-                    boost::asio::dispatch(executor, std::move(handler));
-                });
+                auto resume = std::make_shared<decltype(handler)>(std::move(handler));
+                submit({[&] {
+                            if constexpr (is_void) {
+                                work();
+                                out.emplace(true);
+                            } else {
+                                out.emplace(work());
+                            }
+                        },
+                        [&, resume](std::exception_ptr error) {
+                            failure = error;
+                            --pending_;
+                            auto executor = boost::asio::get_associated_executor(*resume);
+                            boost::asio::dispatch(executor, std::move(*resume));
+                        }});
             },
             boost::asio::use_awaitable);
         if (failure) std::rethrow_exception(failure);
@@ -65,14 +88,27 @@ public:
     }
 
 private:
-    boost::asio::thread_pool pool_;
-    std::size_t max_pending_;
+    struct Job {
+        std::function<void()> work;
+        std::function<void(std::exception_ptr)> finish;
+    };
+
+    void submit(Job job);
+    void serve(const std::string& name);
+    void run_batch(std::vector<Job>& batch);
+
+    Options options_;
     std::atomic<std::size_t> pending_{0};
+    std::mutex mutex_;
+    std::condition_variable ready_;
+    std::deque<Job> queue_;
+    bool stopping_ = false;
+    std::vector<std::thread> threads_;
 };
 
 /// The database's two pools. Reads run in parallel (SQLite readers do not block each other in
-/// WAL mode); writes go through a single thread, because SQLite admits one writer at a time and a
-/// queue in front of one thread costs less than threads fighting over the write lock.
+/// WAL mode); writes go through a single thread, because SQLite admits one writer at a time, and
+/// that thread commits the writes waiting in its queue together.
 struct DbPools {
     WorkPool& reads;
     WorkPool& writes;

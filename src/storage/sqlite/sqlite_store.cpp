@@ -22,29 +22,6 @@ constexpr std::array kMigrations{
     Migration{1, "migrations/sqlite/0001_init.sql"},
 };
 
-/// BEGIN IMMEDIATE ... COMMIT on the writer, rolled back unless committed.
-class WriteTransaction {
-public:
-    explicit WriteTransaction(Connection& db) : db_(db) { db_.exec(sql::kBegin); }
-    ~WriteTransaction() {
-        if (!done_) {
-            try {
-                db_.exec(sql::kRollback);
-            } catch (const StorageError&) {
-                // The failed statement already ended the transaction; nothing is left to undo.
-            }
-        }
-    }
-    void commit() {
-        db_.exec(sql::kCommit);
-        done_ = true;
-    }
-
-private:
-    Connection& db_;
-    bool done_ = false;
-};
-
 domain::LedgerKind parse_kind(const std::string& text) {
     using domain::LedgerKind;
     for (auto kind : {LedgerKind::signup_grant, LedgerKind::chat_charge, LedgerKind::chat_refund,
@@ -56,12 +33,48 @@ domain::LedgerKind parse_kind(const std::string& text) {
 
 }  // namespace
 
+/// One write operation on the writer connection: its own transaction, or a savepoint inside the
+/// open batch when the calling thread holds one. Rolled back unless committed.
+class SqliteStore::WriteScope {
+public:
+    explicit WriteScope(SqliteStore& store) : db_(*store.writer_), nested_(store.in_batch()) {
+        if (!nested_) lock_ = std::unique_lock(store.writer_mutex_);
+        db_.exec(nested_ ? sql::kSavepoint : sql::kBegin);
+    }
+    ~WriteScope() {
+        if (done_) return;
+        try {
+            if (nested_) {
+                db_.exec(sql::kRollbackTo);
+                db_.exec(sql::kRelease);
+            } else {
+                db_.exec(sql::kRollback);
+            }
+        } catch (const StorageError&) {
+            // The failed statement already ended the transaction; nothing is left to undo.
+        }
+    }
+    WriteScope(const WriteScope&) = delete;
+    WriteScope& operator=(const WriteScope&) = delete;
+
+    void commit() {
+        db_.exec(nested_ ? sql::kRelease : sql::kCommit);
+        done_ = true;
+    }
+
+private:
+    Connection& db_;
+    bool nested_;
+    std::unique_lock<std::mutex> lock_;
+    bool done_ = false;
+};
+
 /// A read connection borrowed from the pool (or the locked writer for ":memory:").
 class SqliteStore::Reader {
 public:
     Reader(SqliteStore& store, std::unique_ptr<Connection> conn)
         : store_(store), conn_(std::move(conn)) {
-        if (!conn_) writer_lock_ = std::unique_lock(store_.writer_mutex_);
+        if (!conn_ && !store_.in_batch()) writer_lock_ = std::unique_lock(store_.writer_mutex_);
     }
     ~Reader() {
         if (conn_) {
@@ -103,9 +116,11 @@ SqliteStore::Reader SqliteStore::read() {
 }
 
 void SqliteStore::migrate() {
-    std::lock_guard lock(writer_mutex_);
-    writer_->exec(sql::kCreateVersionTable);
-    WriteTransaction tx(*writer_);
+    {
+        std::lock_guard lock(writer_mutex_);
+        writer_->exec(sql::kCreateVersionTable);
+    }
+    WriteScope tx(*this);
     std::int64_t current = 0;
     {
         auto stmt = writer_->prepare(sql::kCurrentVersion);
@@ -126,9 +141,35 @@ std::int64_t SqliteStore::schema_version() {
     return stmt.step() ? stmt.int64(0) : 0;
 }
 
+void SqliteStore::begin_batch() {
+    writer_mutex_.lock();
+    try {
+        writer_->exec(sql::kBegin);
+    } catch (...) {
+        writer_mutex_.unlock();
+        throw;
+    }
+    batch_thread_ = std::this_thread::get_id();
+}
+
+void SqliteStore::commit_batch() {
+    writer_->exec(sql::kCommit);  // on failure the caller calls rollback_batch
+    batch_thread_ = std::thread::id{};
+    writer_mutex_.unlock();
+}
+
+void SqliteStore::rollback_batch() noexcept {
+    try {
+        writer_->exec(sql::kRollback);
+    } catch (const StorageError&) {
+        // A failed COMMIT may already have rolled back; the transaction is over either way.
+    }
+    batch_thread_ = std::thread::id{};
+    writer_mutex_.unlock();
+}
+
 Result<UserId> SqliteStore::create_user(const domain::NewUser& user) {
-    std::lock_guard lock(writer_mutex_);
-    WriteTransaction tx(*writer_);
+    WriteScope tx(*this);
     UserId id = 0;
     {
         auto insert = writer_->prepare(sql::kInsertUser);
@@ -180,8 +221,7 @@ std::optional<domain::Account> SqliteStore::find_account(UserId user) {
 
 domain::ChangeResult SqliteStore::change_balance(const domain::BalanceChange& change) {
     using domain::ChangeStatus;
-    std::lock_guard lock(writer_mutex_);
-    WriteTransaction tx(*writer_);
+    WriteScope tx(*this);
     TokenAmount balance = 0;
     bool applied = false;
     {
@@ -222,17 +262,20 @@ domain::ChangeResult SqliteStore::change_balance(const domain::BalanceChange& ch
 }
 
 void SqliteStore::record_chat(const domain::ChatRecord& record) {
-    std::lock_guard lock(writer_mutex_);
-    auto insert = writer_->prepare(sql::kInsertChat);
-    insert.bind(1, record.user)
-        .bind(2, record.message)
-        .bind(3, record.response)
-        .bind(4, record.cost)
-        .bind(5, record.charge_entry)
-        .run();
-    if (insert.constraint_failed()) {
-        throw StorageError("chat record refused", insert.extended_error());
+    WriteScope tx(*this);
+    {
+        auto insert = writer_->prepare(sql::kInsertChat);
+        insert.bind(1, record.user)
+            .bind(2, record.message)
+            .bind(3, record.response)
+            .bind(4, record.cost)
+            .bind(5, record.charge_entry)
+            .run();
+        if (insert.constraint_failed()) {
+            throw StorageError("chat record refused", insert.extended_error());
+        }
     }
+    tx.commit();
 }
 
 std::int64_t SqliteStore::count_ledger(UserId user) {

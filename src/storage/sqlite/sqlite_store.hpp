@@ -2,9 +2,11 @@
 
 #include "domain/store.hpp"
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace chatgate::storage {
@@ -24,6 +26,14 @@ public:
     /// Highest migration applied.
     std::int64_t schema_version();
 
+    /// Group commit, for the single database-writer thread (see WorkPool's BatchHooks): writes
+    /// made by this thread between `begin_batch` and `commit_batch` share one transaction, each
+    /// inside its own savepoint, so one failed operation never undoes another. `rollback_batch`
+    /// never throws.
+    void begin_batch();
+    void commit_batch();
+    void rollback_batch() noexcept;
+
     Result<UserId> create_user(const domain::NewUser& user) override;
     std::optional<domain::Credentials> find_credentials(std::string_view username) override;
     std::optional<domain::Account> find_account(UserId user) override;
@@ -37,12 +47,15 @@ public:
 
 private:
     class Reader;
+    class WriteScope;
     Reader read();
+    bool in_batch() const noexcept { return batch_thread_.load() == std::this_thread::get_id(); }
     void migrate();
 
     std::string path_;
     bool in_memory_;
     std::mutex writer_mutex_;
+    std::atomic<std::thread::id> batch_thread_{};  ///< the thread holding the writer for a batch
     std::unique_ptr<Connection> writer_;
     std::mutex readers_mutex_;
     std::vector<std::unique_ptr<Connection>> idle_readers_;

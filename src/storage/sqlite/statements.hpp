@@ -7,6 +7,9 @@ namespace chatgate::storage::sql {
 inline constexpr const char* kBegin = "BEGIN IMMEDIATE";
 inline constexpr const char* kCommit = "COMMIT";
 inline constexpr const char* kRollback = "ROLLBACK";
+inline constexpr const char* kSavepoint = "SAVEPOINT operation";
+inline constexpr const char* kRelease = "RELEASE operation";
+inline constexpr const char* kRollbackTo = "ROLLBACK TO operation";
 
 inline constexpr const char* kCreateVersionTable =
     "CREATE TABLE IF NOT EXISTS schema_version ("

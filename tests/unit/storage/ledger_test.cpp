@@ -4,6 +4,7 @@
 #include "storage/sqlite/sqlite_store.hpp"
 #include "support/run_sync.hpp"
 
+#include <boost/asio/detached.hpp>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -138,8 +139,13 @@ protected:
     domain::LedgerService& ledger() { return *ledger_; }
 
     DbPools db() { return {reads, writes}; }
-    WorkPool reads{"test-db-read", 2, SIZE_MAX};
-    WorkPool writes{"test-db-write", 1, SIZE_MAX};
+    WorkPool reads{"test-db-read", {.threads = 2}};
+    WorkPool writes{
+        "test-db-write",
+        {.threads = 1,
+         .max_batch = 16,
+         .hooks = {[this] { store_->begin_batch(); }, [this] { store_->commit_batch(); },
+                   [this] { store_->rollback_batch(); }}}};
     ScriptedProvider provider;
     std::unique_ptr<domain::ChatService> chat_;
     std::unique_ptr<domain::LedgerService> ledger_;
@@ -186,6 +192,26 @@ TEST_F(ServiceTest, ProviderExceptionIsRefundedAndRethrown) {
     provider.throw_instead = true;
     EXPECT_THROW(run_sync(chat().send(user, "hello")), std::runtime_error);
     EXPECT_EQ(store_->find_account(user)->balance, 4000);
+    expect_consistent(user);
+}
+
+TEST_F(ServiceTest, ConcurrentChatsThroughGroupCommitAreExact) {
+    auto user = make_user("kate");
+    boost::asio::io_context io;
+    int answered = 0, refused = 0;
+    for (int i = 0; i < 60; ++i) {
+        boost::asio::co_spawn(
+            io,
+            [&]() -> boost::asio::awaitable<void> {
+                auto reply = co_await chat().send(user, "hello");
+                ++(reply ? answered : refused);
+            },
+            boost::asio::detached);
+    }
+    io.run();
+    EXPECT_EQ(answered, 40);
+    EXPECT_EQ(refused, 20);
+    EXPECT_EQ(store_->find_account(user)->balance, 0);
     expect_consistent(user);
 }
 
