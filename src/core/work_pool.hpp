@@ -56,8 +56,13 @@ public:
     /// Finishes queued jobs and joins the threads.
     void join();
 
+    /// `work` is taken by reference: callers co_await at once, so it outlives the call. It must
+    /// be trivially destructible (a lambda capturing by reference): GCC 12 destroys the
+    /// temporaries of a co_await expression twice, which is harmless only for those.
     template <class F>
-    boost::asio::awaitable<std::invoke_result_t<F&>> run(F work) {
+    boost::asio::awaitable<std::invoke_result_t<F&>> run(F&& work) {
+        static_assert(std::is_trivially_destructible_v<std::remove_reference_t<F>>,
+                      "capture by reference in work passed to WorkPool::run");
         using R = std::invoke_result_t<F&>;
         constexpr bool is_void = std::is_void_v<R>;
         using Slot = std::conditional_t<is_void, bool, R>;

@@ -43,6 +43,14 @@ Method to_method(bhttp::verb verb) {
     }
 }
 
+/// Drops the views into the previous request's (now destroyed) message, keeping the capacity.
+void forget_previous(Request& request) {
+    request.method = Method::other;
+    request.method_text = request.target = request.path = request.query = request.body = {};
+    request.headers.clear();
+    request.version = 11;
+}
+
 /// Fills our Request with views into the parsed Beast message.
 void view_request(const bhttp::request<bhttp::string_body>& msg, Request& out) {
     out.method = to_method(msg.method());
@@ -105,6 +113,7 @@ private:
         request.remote_address = remote_;
         while (!stopping_) {
             busy_ = false;
+            forget_previous(request);
             bhttp::request_parser<bhttp::string_body> parser;
             parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
             parser.body_limit(limits_.max_body_bytes);

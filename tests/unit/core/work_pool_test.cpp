@@ -148,7 +148,7 @@ TEST(WorkPool, SaturationIsReported) {
     std::promise<void> release;
     auto released = release.get_future().share();
     net::co_spawn(
-        io, [&]() -> net::awaitable<void> { co_await pool.run([released] { released.wait(); }); },
+        io, [&]() -> net::awaitable<void> { co_await pool.run([&released] { released.wait(); }); },
         net::detached);
     io.run_one();  // starts the coroutine, which submits the job
     EXPECT_TRUE(pool.saturated());
