@@ -113,6 +113,10 @@ void Connection::exec(const char* sql) {
     }
 }
 
+bool Connection::in_transaction() const noexcept {
+    return sqlite3_get_autocommit(db_) == 0;
+}
+
 Statement Connection::prepare(const char* sql) {
     auto it = cache_.find(sql);
     if (it == cache_.end()) {

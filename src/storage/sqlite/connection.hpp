@@ -71,6 +71,8 @@ public:
     void exec(const char* sql);
     /// The cached prepared statement for `sql` (a string constant: it is keyed by address).
     Statement prepare(const char* sql);
+    /// False outside a transaction, including after SQLite rolled one back on its own (I/O error).
+    bool in_transaction() const noexcept;
 
 private:
     sqlite3* db_ = nullptr;

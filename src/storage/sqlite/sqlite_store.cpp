@@ -17,6 +17,8 @@ struct Migration {
     const char* asset;
 };
 
+constexpr const char* kBatchLost = "the database rolled back the batch transaction";
+
 // Applied in order at start-up; a released migration is never edited, only followed.
 constexpr std::array kMigrations{
     Migration{1, "migrations/sqlite/0001_init.sql"},
@@ -39,6 +41,8 @@ class SqliteStore::WriteScope {
 public:
     explicit WriteScope(SqliteStore& store) : db_(*store.writer_), nested_(store.in_batch()) {
         if (!nested_) lock_ = std::unique_lock(store.writer_mutex_);
+        // Outside a transaction a SAVEPOINT would open (and RELEASE commit) one of its own.
+        if (nested_ && !db_.in_transaction()) throw StorageError(kBatchLost, SQLITE_ABORT);
         db_.exec(nested_ ? sql::kSavepoint : sql::kBegin);
     }
     ~WriteScope() {
@@ -153,6 +157,9 @@ void SqliteStore::begin_batch() {
 }
 
 void SqliteStore::commit_batch() {
+    // If SQLite rolled the batch back on its own, earlier operations of the batch are gone too:
+    // every caller of the batch must hear that it failed.
+    if (!writer_->in_transaction()) throw StorageError(kBatchLost, SQLITE_ABORT);
     writer_->exec(sql::kCommit);  // on failure the caller calls rollback_batch
     batch_thread_ = std::thread::id{};
     writer_mutex_.unlock();
