@@ -17,6 +17,7 @@
 #include "storage/sqlite/sqlite_store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_future.hpp>
@@ -142,8 +143,20 @@ int Application::serve() {
 
     std::size_t io_threads =
         config_.io_threads > 0 ? static_cast<std::size_t>(config_.io_threads) : cores();
-    net::io_context io(static_cast<int>(io_threads));
-    http::Server server(io, dispatcher,
+    // One single-threaded io_context per I/O thread: connections need no strands or locks.
+    std::vector<std::unique_ptr<net::io_context>> contexts;
+    std::vector<net::io_context*> context_ptrs;
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running;
+    for (std::size_t i = 0; i < io_threads; ++i) {
+        contexts.push_back(std::make_unique<net::io_context>(1));
+        context_ptrs.push_back(contexts.back().get());
+        keep_running.push_back(net::make_work_guard(*contexts.back()));
+    }
+    auto stop_all = [&contexts] {
+        for (auto& context : contexts) context->stop();
+    };
+    net::io_context& io = *contexts.front();
+    http::Server server(context_ptrs, dispatcher,
                         {static_cast<std::size_t>(config_.max_header_bytes),
                          static_cast<std::size_t>(config_.max_body_bytes),
                          std::chrono::seconds(config_.request_timeout_seconds),
@@ -166,12 +179,12 @@ int Application::serve() {
         if (ec) return;
         if (draining) {  // a second signal: stop waiting for in-flight requests
             log::warn("second signal; stopping now", {{"signal", signal}});
-            io.stop();
+            stop_all();
             return;
         }
         draining = true;
         log::info("shutting down", {{"signal", signal}});
-        server.shutdown(std::chrono::seconds(config_.shutdown_grace_seconds), [&] { io.stop(); });
+        server.shutdown(std::chrono::seconds(config_.shutdown_grace_seconds), stop_all);
         signals.async_wait(on_signal);
     };
     signals.async_wait(on_signal);
@@ -180,7 +193,9 @@ int Application::serve() {
     log::info("listening", {{"address", bound}, {"io_threads", io_threads}});
 
     std::vector<std::thread> threads;
-    for (std::size_t i = 1; i < io_threads; ++i) threads.emplace_back([&io] { io.run(); });
+    for (std::size_t i = 1; i < io_threads; ++i) {
+        threads.emplace_back([context = contexts[i].get()] { context->run(); });
+    }
     io.run();
     for (auto& t : threads) t.join();
     core.db_reads.join();

@@ -8,7 +8,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <mutex>
@@ -27,8 +26,11 @@ constexpr auto kAfterForceClose = std::chrono::seconds(2);
 
 class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
 public:
-    Impl(net::io_context& io, RequestHandler& handler, ServerLimits limits)
-        : io_(io), handler_(handler), limits_(limits), acceptor_(net::make_strand(io)) {}
+    Impl(std::vector<net::io_context*> contexts, RequestHandler& handler, ServerLimits limits)
+        : contexts_(std::move(contexts)),
+          handler_(handler),
+          limits_(limits),
+          acceptor_(*contexts_.front()) {}
 
     std::string listen(const std::string& host, std::uint16_t port) {
         tcp::endpoint endpoint{net::ip::make_address(host), port};
@@ -71,8 +73,9 @@ public:
 private:
     net::awaitable<void> accept_loop() {
         for (;;) {
-            auto [ec, socket] = co_await acceptor_.async_accept(net::make_strand(io_),
-                                                                net::as_tuple(net::use_awaitable));
+            net::io_context& owner = *contexts_[next_context_++ % contexts_.size()];
+            auto [ec, socket] =
+                co_await acceptor_.async_accept(owner, net::as_tuple(net::use_awaitable));
             if (ec == net::error::operation_aborted || !acceptor_.is_open()) co_return;
             if (ec) {
                 // Out of descriptors and similar: keep serving the connections we have.
@@ -127,7 +130,8 @@ private:
         for (auto& [id, session] : sessions_) f(*session);
     }
 
-    net::io_context& io_;
+    std::vector<net::io_context*> contexts_;
+    std::size_t next_context_ = 0;  // only the accept loop touches it
     RequestHandler& handler_;
     ServerLimits limits_;
     tcp::acceptor acceptor_;
@@ -136,8 +140,8 @@ private:
     std::unordered_map<std::uint64_t, std::shared_ptr<Session>> sessions_;
 };
 
-Server::Server(net::io_context& io, RequestHandler& handler, ServerLimits limits)
-    : impl_(std::make_shared<Impl>(io, handler, limits)) {}
+Server::Server(std::vector<net::io_context*> contexts, RequestHandler& handler, ServerLimits limits)
+    : impl_(std::make_shared<Impl>(std::move(contexts), handler, limits)) {}
 
 Server::~Server() = default;
 

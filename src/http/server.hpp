@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace chatgate::http {
 
@@ -19,13 +20,15 @@ struct ServerLimits {
     std::chrono::seconds idle_timeout{60};     ///< between requests on a keep-alive connection
 };
 
-/// HTTP/1.1 server on Beast: one coroutine per connection on its own strand, keep-alive,
-/// header and body limits, read/idle deadlines and graceful shutdown. Knows nothing about what
-/// the requests mean: every request goes to the RequestHandler. Methods other than the
-/// constructor must be called from the io_context's threads, or before they run.
+/// HTTP/1.1 server on Beast: one coroutine per connection, keep-alive, header and body limits,
+/// read/idle deadlines and graceful shutdown. Knows nothing about what the requests mean: every
+/// request goes to the RequestHandler. Connections are spread over `contexts`, each meant to be
+/// run by exactly one thread, so a connection never needs a strand or a lock; the first context
+/// also accepts. Methods other than the constructor may be called from any thread.
 class Server {
 public:
-    Server(boost::asio::io_context& io, RequestHandler& handler, ServerLimits limits);
+    Server(std::vector<boost::asio::io_context*> contexts, RequestHandler& handler,
+           ServerLimits limits);
     ~Server();
 
     /// Binds and listens; returns the bound "HOST:PORT" (the real port when 0 was asked for).

@@ -166,9 +166,23 @@ private:
         }
         Response response = handler_.transport_error(kind, request);
         stream_.expires_after(limits_.request_timeout);
-        co_await write(request, response, false);
+        if (!co_await write(request, response, false)) co_return;
         boost::system::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        co_await linger();
+    }
+
+    /// Reads and discards what the client is still sending, briefly, so that closing does not
+    /// reset the connection (and destroy our answer) while its request is still arriving.
+    net::awaitable<void> linger() {
+        constexpr std::size_t kMaxBytes = 256 * 1024;
+        stream_.expires_after(std::chrono::seconds(2));
+        std::array<char, 8192> sink;
+        for (std::size_t drained = 0; drained < kMaxBytes;) {
+            auto [ec, n] = co_await stream_.async_read_some(net::buffer(sink), kTuple);
+            if (ec) break;
+            drained += n;
+        }
     }
 
     /// Writes the answer and the access-log line; false when the connection is gone. The head
@@ -233,7 +247,7 @@ private:
     const ServerLimits& limits_;
     std::function<void(Session*)> on_end_;
     std::string remote_;
-    // Touched only on the session's strand.
+    // Touched only on the session's thread.
     bool busy_ = false;
     bool stopping_ = false;
 };

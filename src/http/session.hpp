@@ -22,8 +22,8 @@ public:
     virtual void force_close() = 0;
 };
 
-/// Creates the session for an accepted socket and starts its read/dispatch/write loop on a new
-/// strand. `on_end` runs when the connection is finished.
+/// Creates the session for an accepted socket and starts its read/dispatch/write loop on the
+/// socket's executor. `on_end` runs when the connection is finished.
 std::shared_ptr<Session> start_session(boost::asio::ip::tcp::socket socket, RequestHandler& handler,
                                        const ServerLimits& limits,
                                        std::function<void(Session*)> on_end);
