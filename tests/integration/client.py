@@ -169,22 +169,22 @@ def get_balance(api, access: str) -> int:
             http.close()
 
 
-def chat(api, access: str, message: str = "hello") -> requests.Response:
+def post_as(api, access: str, path: str, body: dict) -> requests.Response:
+    """POST a JSON body with the user's bearer token."""
     http, owned = as_http(api)
     try:
-        return http.post("/api/chat/", json={"message": message}, headers=bearer(access))
+        return http.post(path, json=body, headers=bearer(access))
     finally:
         if owned:
             http.close()
+
+
+def chat(api, access: str, message: str = "hello") -> requests.Response:
+    return post_as(api, access, "/api/chat/", {"message": message})
 
 
 def top_up(api, access: str, tokens) -> requests.Response:
-    http, owned = as_http(api)
-    try:
-        return http.post("/api/top-up/", json={"tokens": tokens}, headers=bearer(access))
-    finally:
-        if owned:
-            http.close()
+    return post_as(api, access, "/api/top-up/", {"tokens": tokens})
 
 
 def fetch_ledger(api, access: str, page_size: int = 100) -> list[dict]:
