@@ -1,5 +1,6 @@
 #include "domain/chat/chat_service.hpp"
 
+#include "domain/accounts/account_service.hpp"
 #include "domain/accounts/credential_rules.hpp"
 #include "domain/ledger/ledger_service.hpp"
 
@@ -37,10 +38,9 @@ boost::asio::awaitable<Result<ChatReply>> ChatService::send(UserId user, std::st
         if (charged.status != ChangeStatus::applied) co_return change_error(charged.status);
     } else {
         auto account = co_await db_.reads.run([&] { return store_.find_account(user); });
-        if (!account || !account->is_active) {
-            co_return change_error(account ? ChangeStatus::inactive : ChangeStatus::no_user);
-        }
-        charged.balance = account->balance;
+        auto active = require_active(account);
+        if (!active) co_return active.error();
+        charged.balance = active->balance;
     }
 
     // A provider that throws must not keep the charge either; the exception is rethrown after
