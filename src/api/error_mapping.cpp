@@ -85,6 +85,10 @@ Mapped map(const Error& e, std::string_view request_id) {
             return {503, detail(m)};
         case ErrorCode::upstream_unavailable:
             return {502, {{"error", m}}};
+        case ErrorCode::upstream_timeout:
+            return {504, {{"error", m}}};
+        case ErrorCode::rate_limited:
+            return {429, detail(m)};
         case ErrorCode::internal:
             break;
     }
@@ -97,7 +101,11 @@ http::Response error_response(const Error& error, std::string_view request_id) {
     auto [status, body] = map(error, request_id);
     http::Response response = json_response(status, body);
     if (status == 401) response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"api\"");
-    if (status == 503) response.headers.emplace_back("Retry-After", "1");
+    if (error.retry_after_seconds > 0) {
+        response.headers.emplace_back("Retry-After", std::to_string(error.retry_after_seconds));
+    } else if (status == 503 || status == 429) {
+        response.headers.emplace_back("Retry-After", "1");
+    }
     return response;
 }
 

@@ -3,6 +3,7 @@
 #include <boost/assert/source_location.hpp>
 #include <boost/system/result.hpp>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -28,6 +29,8 @@ enum class ErrorCode {
     already_exists,
     no_active_account,     ///< refresh token whose user is gone or inactive
     upstream_unavailable,  ///< the AI provider failed to answer
+    upstream_timeout,      ///< the AI provider missed a deadline
+    rate_limited,          ///< too many requests; `retry_after_seconds` says when to come back
     method_not_allowed,
     payload_too_large,
     header_too_large,
@@ -47,6 +50,7 @@ struct Error {
     ErrorCode code = ErrorCode::internal;
     std::string message;
     std::vector<FieldError> fields;
+    std::int64_t retry_after_seconds = 0;  ///< > 0: sent as Retry-After (429 and 503 answers)
 
     static Error fields_invalid(std::vector<FieldError> fields) {
         return {ErrorCode::invalid_argument, {}, std::move(fields)};

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,6 +42,31 @@ struct Request {
     std::string_view header(std::string_view name) const;
 };
 
+/// The sending side of a streamed response body, handed to its producer by the transport.
+/// Used only on the connection's executor.
+class BodyWriter {
+public:
+    virtual ~BodyWriter() = default;
+    /// Sends `piece` to the client now (one HTTP chunk); false when the client is gone or the
+    /// write failed, after which the producer should stop.
+    virtual boost::asio::awaitable<bool> write(std::string_view piece) = 0;
+    /// True once the client closed or reset the connection.
+    virtual bool client_gone() const = 0;
+    /// `callback` runs once, on the connection's executor, as soon as the transport notices the
+    /// client has gone (also while the producer waits for something else), so the producer can
+    /// cancel upstream work. Replaces an earlier callback.
+    virtual void on_client_gone(std::function<void()> callback) = 0;
+};
+
+/// A body produced piece by piece after the head has been sent (server-sent events). The
+/// transport sends it with chunked transfer encoding and, while the producer writes nothing
+/// for `keepalive_interval`, sends `keepalive_piece` (for SSE, a comment line) on its own.
+struct StreamedBody {
+    std::function<boost::asio::awaitable<void>(BodyWriter&)> produce;
+    std::string keepalive_piece;  ///< empty: no keep-alive pieces
+    std::chrono::milliseconds keepalive_interval{15000};
+};
+
 struct Response {
     int status = 200;
     std::string content_type = "application/json";
@@ -50,6 +77,8 @@ struct Response {
     std::string body;
     std::string_view static_body;  ///< when not empty, sent instead of `body` (embedded files)
     bool close = false;            ///< close the connection after this response
+    /// When set, the body comes from this producer instead of `body` / `static_body`.
+    std::shared_ptr<StreamedBody> stream;
 
     // Facts for the access log line, filled in by whoever produced the response.
     std::string_view route;  ///< the route template, never the raw path

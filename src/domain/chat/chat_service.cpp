@@ -45,9 +45,9 @@ boost::asio::awaitable<Result<ChatReply>> ChatService::send(UserId user, std::st
 
     // A provider that throws must not keep the charge either; the exception is rethrown after
     // the refund so the dispatcher still reports it.
-    Result<std::string> answer = Error{ErrorCode::upstream_unavailable, "no answer", {}};
+    Result<ChatAnswer> answer = Error{ErrorCode::upstream_unavailable, "no answer", {}};
     std::exception_ptr failure;
-    ChatPrompt prompt{message};
+    ChatPrompt prompt{{}, {ChatTurn{ChatRole::user, message}}, 0};
     try {
         answer = co_await provider_.complete(prompt);
     } catch (...) {
@@ -71,7 +71,8 @@ boost::asio::awaitable<Result<ChatReply>> ChatService::send(UserId user, std::st
                         {}};
     }
 
-    ChatRecord record{user, std::move(message), *answer, policy_.cost, charged.entry};
+    ChatRecord record{user, std::move(message), std::move(answer->text), policy_.cost,
+                      charged.entry};
     co_await db_.writes.run([&] { store_.record_chat(record); });
     co_return ChatReply{std::move(record.response), charged.balance};
 }

@@ -118,11 +118,15 @@ class ScriptedProvider final : public domain::ChatProvider {
 public:
     bool fail = false;
     bool throw_instead = false;
-    boost::asio::awaitable<Result<std::string>> complete(
+    boost::asio::awaitable<Result<domain::ChatAnswer>> complete(
         const domain::ChatPrompt& prompt) override {
         if (throw_instead) throw std::runtime_error("provider bug");
         if (fail) co_return Error{ErrorCode::upstream_unavailable, "down", {}};
-        co_return "echo: " + prompt.message;
+        co_return domain::ChatAnswer{"echo: " + prompt.turns.back().content, "stop", {}};
+    }
+    boost::asio::awaitable<Result<std::unique_ptr<domain::ChatStream>>> stream(
+        [[maybe_unused]] const domain::ChatPrompt& prompt) override {
+        co_return Error{ErrorCode::upstream_unavailable, "not scripted", {}};
     }
 };
 
