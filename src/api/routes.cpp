@@ -49,4 +49,8 @@ std::span<const Route> routes() {
     return kRoutes;
 }
 
+ErrorStyle error_style_for_path(std::string_view path) {
+    return path == "/v1" || path.starts_with("/v1/") ? ErrorStyle::openai : ErrorStyle::seed;
+}
+
 }  // namespace chatgate::api

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "api/api.hpp"
+#include "api/error_mapping.hpp"
 #include "core/error.hpp"
 #include "http/message.hpp"
 
@@ -21,11 +22,16 @@ struct Route {
     Auth auth;
     bool documented;  ///< an API operation, described in openapi/openapi.json
     Invoke invoke;
-    std::string_view asset = {};         ///< embedded file, for routes that serve one
-    std::string_view content_type = {};  ///< of that file
+    std::string_view asset = {};           ///< embedded file, for routes that serve one
+    std::string_view content_type = {};    ///< of that file
+    ErrorStyle errors = ErrorStyle::seed;  ///< the wire shape of this route's errors
 };
 
 /// THE route table: every path chatgate answers.
 std::span<const Route> routes();
+
+/// The error style of a path no route matches (404, 405, unreadable requests): OpenAI's under
+/// /v1, so OpenAI clients always get the error object they parse.
+ErrorStyle error_style_for_path(std::string_view path);
 
 }  // namespace chatgate::api
