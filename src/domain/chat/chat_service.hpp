@@ -92,6 +92,9 @@ private:
     friend class ChatService;
     struct Parts;
     explicit ChatExchange(std::unique_ptr<Parts> parts);
+    /// Takes ownership of `parts` (a raw pointer: GCC 12 mishandles by-value class parameters
+    /// of coroutines).
+    static boost::asio::awaitable<void> settle_abandoned(Parts* parts);
 
     std::unique_ptr<Parts> parts_;
     const ChatModel* model_ = nullptr;
@@ -135,9 +138,12 @@ private:
     friend class ChatExchange;
     struct Prepared;
     boost::asio::awaitable<Result<Prepared>> prepare(const ChatInput& input);
-    boost::asio::awaitable<Result<ChatOutcome>> settle(Prepared& prepared, TokenUsage usage,
-                                                       std::string_view text,
-                                                       std::string_view finish_reason);
+    /// Charges `usage` (capped at the reservation), refunds the rest and, when the exchange
+    /// keeps history and `store` is set, stores it; all in one transaction.
+    boost::asio::awaitable<ChatOutcome> settle(const Prepared& prepared, const TokenUsage& usage,
+                                               std::string_view text,
+                                               std::string_view finish_reason, bool store);
+    boost::asio::awaitable<void> refund_in_full(ReservationId reservation);
 
     ChatStore& chats_;
     const ModelCatalog& catalog_;

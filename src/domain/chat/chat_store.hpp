@@ -44,9 +44,9 @@ struct SettlementRequest {
 };
 
 struct Settlement {
-    bool applied = false;  ///< false: it was settled before (nothing changed now)
-    TokenAmount cost = 0;  ///< as charged, after clamping
-    TokenAmount balance = 0;
+    bool applied = false;     ///< false: it was settled before (nothing changed now)
+    TokenAmount cost = 0;     ///< as charged, after clamping
+    TokenAmount balance = 0;  ///< after the refund, or after the charge if nothing came back
     ConversationId conversation = 0;  ///< where the exchange went; 0 if not stored
 };
 
