@@ -3,6 +3,7 @@
 #include "core/work_pool.hpp"
 #include "domain/accounts/account_service.hpp"
 #include "domain/chat/chat_service.hpp"
+#include "domain/chat/conversation_service.hpp"
 #include "domain/ledger/ledger_service.hpp"
 #include "domain/store.hpp"
 #include "http/message.hpp"
@@ -20,6 +21,7 @@ struct ApiSettings {
     std::int64_t page_size = 20;
     std::int64_t max_page_size = 100;
     std::size_t max_body_bytes = 1024 * 1024;
+    std::chrono::milliseconds stream_keepalive{15000};  ///< ": ping" while an upstream is silent
 };
 
 /// Everything the handlers use, built by the composition root. Shared by all I/O threads;
@@ -28,6 +30,7 @@ struct Api {
     domain::AccountService& accounts;
     domain::LedgerService& ledger;
     domain::ChatService& chat;
+    domain::ConversationService& conversations;
     const security::JwtCodec& jwt;
     domain::Store& store;
     WorkPool& db_pool;

@@ -23,6 +23,10 @@ const Route kRoutes[] = {
     {Method::get, "/api/tokens/", Auth::bearer, true, get_tokens},
     {Method::post, "/api/top-up/", Auth::bearer, true, post_top_up},
     {Method::get, "/api/transactions/", Auth::bearer, true, get_transactions},
+    {Method::get, "/api/conversations/", Auth::bearer, true, get_conversations},
+    {Method::get, "/api/conversations/{id}/", Auth::bearer, true, get_conversation},
+    {Method::del, "/api/conversations/{id}/", Auth::bearer, true, delete_conversation},
+    {Method::get, "/api/models/", Auth::bearer, true, get_models},
 
     // Pages, the schema and operations endpoints.
     {Method::get, "/", Auth::none, false, serve_asset, "pages/index.html", kHtml},

@@ -8,6 +8,7 @@
 #include "core/work_pool.hpp"
 #include "domain/accounts/account_service.hpp"
 #include "domain/chat/chat_service.hpp"
+#include "domain/chat/conversation_service.hpp"
 #include "domain/ledger/ledger_service.hpp"
 #include "http/server.hpp"
 #include "observability/log.hpp"
@@ -78,6 +79,19 @@ struct Core {
     domain::AccountService accounts;
 };
 
+/// The catalog until models are configured: the builtin answer at the fixed message price.
+domain::ModelCatalog builtin_catalog(domain::ChatProvider& provider, const Config& config) {
+    domain::ChatModel model;
+    model.id = "builtin";
+    model.owned_by = "chatgate";
+    model.provider = &provider;
+    model.upstream_model = "builtin";
+    model.max_completion_tokens = 64;
+    model.context_budget_chars = 8000;
+    model.price.per_message = config.chat_cost_tokens;
+    return domain::ModelCatalog({model});
+}
+
 }  // namespace
 
 Application::Application(Config config) : config_(std::move(config)) {
@@ -126,18 +140,25 @@ int Application::serve() {
     domain::LedgerService ledger(
         core.store, core.db(),
         {config_.top_up_enabled, config_.top_up_max_per_request, config_.balance_cap});
-    domain::ChatService chat(
-        core.store, provider, core.db(),
-        {config_.chat_cost_tokens, static_cast<std::size_t>(config_.max_message_chars)});
+    domain::ModelCatalog catalog = builtin_catalog(provider, config_);
+    domain::ChatService chat(core.store, catalog, core.db(),
+                             {static_cast<std::size_t>(config_.max_message_chars)});
+    // Before serving: a reservation left open by a killed process is refunded.
+    if (auto recovered = chat.recover_open_reservations(); recovered > 0) {
+        log::warn("refunded chat reservations left open", {{"count", recovered}});
+    }
+    domain::ConversationService conversations(core.store, core.db());
     api::Api api{core.accounts,
                  ledger,
                  chat,
+                 conversations,
                  jwt,
                  core.store,
                  core.db_reads,
                  {std::chrono::seconds(config_.access_token_lifetime_seconds),
                   std::chrono::seconds(config_.refresh_token_lifetime_seconds), config_.page_size,
-                  config_.max_page_size, static_cast<std::size_t>(config_.max_body_bytes)},
+                  config_.max_page_size, static_cast<std::size_t>(config_.max_body_bytes),
+                  std::chrono::milliseconds(config_.stream_keepalive_ms)},
                  api::to_yaml(boost::json::parse(api::openapi_json()))};
     api::Dispatcher dispatcher(api);
 

@@ -43,6 +43,7 @@ const std::array kKnobs{
     Knob{"signup_grant_tokens", &Config::signup_grant_tokens, 0, 1'000'000'000'000},
     Knob{"chat_cost_tokens", &Config::chat_cost_tokens, 0, 1'000'000'000'000},
     Knob{"max_message_chars", &Config::max_message_chars, 1, 10'000'000},
+    Knob{"stream_keepalive_ms", &Config::stream_keepalive_ms, 10, 3'600'000},
     Knob{"top_up_enabled", &Config::top_up_enabled},
     Knob{"top_up_max_per_request", &Config::top_up_max_per_request, 1, 1'000'000'000'000},
     Knob{"balance_cap", &Config::balance_cap, 1, 1'000'000'000'000'000},

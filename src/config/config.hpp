@@ -33,6 +33,7 @@ struct Config {
     std::int64_t signup_grant_tokens = 4000;
     std::int64_t chat_cost_tokens = 100;
     std::int64_t max_message_chars = 10000;
+    std::int64_t stream_keepalive_ms = 15000;  ///< ": ping" comments while an AI stream is silent
     bool top_up_enabled = true;
     std::int64_t top_up_max_per_request = 1'000'000;
     std::int64_t balance_cap = 1'000'000'000;

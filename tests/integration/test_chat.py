@@ -31,6 +31,8 @@ def test_chat_success_shape_and_charge(api):
     user = new_user(api, "chat")
     r = api.post("/api/chat/", json={"message": "Hello there"}, headers=user.headers)
     body = expect(r, 200)
+    # The seed's three fields, plus the conversation this exchange started.
+    assert isinstance(body.pop("conversation_id"), int), describe(r)
     assert body == {"message": "Hello there", "response": DUMMY_RESPONSE,
                     "remaining_tokens": SIGNUP_GRANT - CHAT_COST}, describe(r)
     assert get_balance(api, user.access) == SIGNUP_GRANT - CHAT_COST
@@ -180,6 +182,7 @@ def test_chat_cost_grant_and_length_are_configurable(start_server):
         assert get_balance(http, user.access) == 300
         expect(http.post("/api/chat/", json={"message": "123456"}, headers=user.headers), 400, too_long(5))
         body = expect(http.post("/api/chat/", json={"message": "12345"}, headers=user.headers), 200)
+        body.pop("conversation_id")
         assert body == {"message": "12345", "response": DUMMY_RESPONSE, "remaining_tokens": 50}
         expect(http.post("/api/chat/", json={"message": "hi"}, headers=user.headers), 403, INSUFFICIENT)
         rows = assert_ledger_consistent(http, user.access)

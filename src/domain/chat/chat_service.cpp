@@ -1,8 +1,11 @@
 #include "domain/chat/chat_service.hpp"
 
-#include "domain/accounts/account_service.hpp"
 #include "domain/accounts/credential_rules.hpp"
+#include "domain/chat/chat_billing.hpp"
 #include "domain/ledger/ledger_service.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -16,65 +19,311 @@ bool is_blank(std::string_view text) {
                        [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
 }
 
+/// The client-facing error for a provider failure: its kind (and Retry-After) is kept, its
+/// words are not (they may carry upstream detail).
+Error provider_error(const Error& error, bool midway) {
+    Error out{error.code, {}, {}, error.retry_after_seconds};
+    switch (error.code) {
+        case ErrorCode::upstream_timeout:
+            out.message = midway
+                              ? "The AI provider stopped answering; the delivered part was billed."
+                              : "The AI provider did not answer in time; no tokens were charged.";
+            return out;
+        case ErrorCode::rate_limited:
+            out.message = "The AI provider is busy; try again later. No tokens were charged.";
+            return out;
+        default:
+            out.code = ErrorCode::upstream_unavailable;
+            out.message = midway ? "The AI provider failed midway; the delivered part was billed."
+                                 : "The AI provider could not answer; no tokens were charged.";
+            return out;
+    }
+}
+
 }  // namespace
 
-ChatService::ChatService(Store& store, ChatProvider& provider, DbPools db, ChatPolicy policy)
-    : store_(store), provider_(provider), db_(db), policy_(policy) {}
+struct ChatService::Prepared {
+    UserId user = 0;
+    const ChatModel* model = nullptr;
+    ChatPrompt prompt;
+    std::int64_t prompt_bytes = 0;
+    TokenAmount reserved = 0;
+    ReservationId reservation = 0;
+    std::optional<ConversationId> conversation;
+    bool keep_history = true;
+    std::string message;  ///< the user's new turn, stored with the answer
+};
 
-boost::asio::awaitable<Result<ChatReply>> ChatService::send(UserId user, std::string message) {
-    if (is_blank(message)) co_return Error{ErrorCode::invalid_argument, "Message is required", {}};
-    if (count_chars(message) > policy_.max_message_chars) {
-        co_return Error{ErrorCode::invalid_argument,
-                        "Message is too long (at most " +
-                            std::to_string(policy_.max_message_chars) + " characters).",
-                        {}};
+struct ChatExchange::Parts {
+    ChatService& service;
+    ChatService::Prepared prepared;
+    std::unique_ptr<ChatStream> stream;
+    std::optional<std::string> first;  ///< the delta read by open_stream, not yet delivered
+    boost::asio::any_io_executor executor;
+    BoundedText text;
+    std::int64_t produced_bytes = 0;  ///< read from the upstream (the first delta included)
+    bool cancelled = false;
+    bool pumping = false;
+};
+
+ChatService::ChatService(ChatStore& chats, const ModelCatalog& catalog, DbPools db,
+                         ChatPolicy policy)
+    : chats_(chats), catalog_(catalog), db_(db), policy_(policy) {}
+
+TokenAmount ChatService::max_cost(const ChatModel& model, const ChatPrompt& prompt) {
+    return reservation_for(model.price, prompt_token_bound(prompt), prompt.max_completion_tokens);
+}
+
+TokenAmount ChatService::cost_of(const ModelPrice& price, const TokenUsage& usage,
+                                 TokenAmount reserved) {
+    return price_of(price, usage, reserved);
+}
+
+std::int64_t ChatService::recover_open_reservations() {
+    std::int64_t settled = 0;
+    for (ReservationId id : chats_.open_reservations()) {
+        // A killed process stored no exchange, so nothing the user can see was billed: refund
+        // in full.
+        if (chats_.settle({id, 0, std::nullopt}).applied) ++settled;
+    }
+    return settled;
+}
+
+boost::asio::awaitable<Result<ChatService::Prepared>> ChatService::prepare(const ChatInput& input) {
+    if (input.turns.empty() || is_blank(input.turns.back().content)) {
+        co_return Error{ErrorCode::invalid_argument, "Message is required", {}};
+    }
+    for (const auto& turn : input.turns) {
+        if (count_chars(turn.content) > policy_.max_message_chars) {
+            co_return Error{ErrorCode::invalid_argument,
+                            "Message is too long (at most " +
+                                std::to_string(policy_.max_message_chars) + " characters).",
+                            {}};
+        }
+    }
+    const ChatModel* model =
+        input.model.empty() ? &catalog_.default_model() : catalog_.find(input.model);
+    if (!model) {
+        co_return Error::fields_invalid(
+            {{"model", {"\"" + input.model + "\" is not a valid choice."}}});
     }
 
-    BalanceChange charge{user,         -policy_.cost, LedgerKind::chat_charge,
-                         std::nullopt, INT64_MAX,     true};
-    ChangeResult charged{ChangeStatus::applied, 0, 0};
-    if (policy_.cost > 0) {
-        charged = co_await db_.writes.run([&] { return store_.change_balance(charge); });
-        if (charged.status != ChangeStatus::applied) co_return change_error(charged.status);
-    } else {
-        auto account = co_await db_.reads.run([&] { return store_.find_account(user); });
-        auto active = require_active(account);
-        if (!active) co_return active.error();
-        charged.balance = active->balance;
+    Prepared out;
+    out.user = input.user;
+    out.model = model;
+    out.conversation = input.conversation_id;
+    out.keep_history = input.keep_history;
+    out.message = input.turns.back().content;
+    out.prompt.upstream_model = model->upstream_model;
+    out.prompt.max_completion_tokens =
+        effective_completion_cap(model->max_completion_tokens, input.max_completion_tokens);
+    if (input.conversation_id) {
+        const UserId user = input.user;
+        const ConversationId conversation = *input.conversation_id;
+        const std::int64_t budget = model->context_budget_chars;
+        auto context = co_await db_.reads.run([&] {
+            return chats_.conversation_context(user, conversation, budget, kMaxContextExchanges);
+        });
+        if (!context) co_return Error{ErrorCode::not_found, "Not found.", {}};
+        out.prompt.turns = std::move(*context);
     }
+    out.prompt.turns.insert(out.prompt.turns.end(), input.turns.begin(), input.turns.end());
+    for (const auto& turn : out.prompt.turns) {
+        out.prompt_bytes += static_cast<std::int64_t>(turn.content.size());
+    }
+    out.reserved = max_cost(*model, out.prompt);
 
-    // A provider that throws must not keep the charge either; the exception is rethrown after
-    // the refund so the dispatcher still reports it.
+    ReservationRequest request{input.user, out.reserved};
+    auto reservation = co_await db_.writes.run([&] { return chats_.reserve(request); });
+    if (reservation.status != ChangeStatus::applied) co_return change_error(reservation.status);
+    out.reservation = reservation.id;
+    co_return out;
+}
+
+boost::asio::awaitable<ChatOutcome> ChatService::settle(const Prepared& prepared,
+                                                        const TokenUsage& usage,
+                                                        std::string_view text,
+                                                        std::string_view finish_reason,
+                                                        bool store) {
+    SettlementRequest request{prepared.reservation,
+                              price_of(prepared.model->price, usage, prepared.reserved),
+                              std::nullopt};
+    if (prepared.keep_history && store) {
+        request.exchange =
+            ExchangeRecord{prepared.conversation, prepared.model->id, prepared.message,
+                           std::string(text), std::string(finish_reason)};
+    }
+    auto settled = co_await db_.writes.run([&] { return chats_.settle(request); });
+    ChatOutcome outcome;
+    outcome.finish_reason = std::string(finish_reason);
+    outcome.model = prepared.model->id;
+    outcome.usage = usage;
+    outcome.cost = settled.cost;
+    outcome.remaining_tokens = settled.balance;
+    outcome.conversation_id = settled.conversation;
+    co_return outcome;
+}
+
+boost::asio::awaitable<void> ChatService::refund_in_full(ReservationId reservation) {
+    SettlementRequest request{reservation, 0, std::nullopt};
+    co_await db_.writes.run([&] { return chats_.settle(request); });
+}
+
+boost::asio::awaitable<Result<ChatOutcome>> ChatService::complete(const ChatInput& input) {
+    auto prepared = co_await prepare(input);
+    if (!prepared) co_return prepared.error();
+
+    // A provider that throws must not keep the reservation either; the exception is rethrown
+    // after the refund so the dispatcher still reports it.
     Result<ChatAnswer> answer = Error{ErrorCode::upstream_unavailable, "no answer", {}};
     std::exception_ptr failure;
-    ChatPrompt prompt{{}, {ChatTurn{ChatRole::user, message}}, 0};
     try {
-        answer = co_await provider_.complete(prompt);
+        answer = co_await prepared->model->provider->complete(prepared->prompt);
     } catch (...) {
         failure = std::current_exception();
     }
     if (failure || !answer) {
-        if (policy_.cost > 0) {
-            // The refund must land even if the user was deactivated meanwhile.
-            BalanceChange refund{user,
-                                 policy_.cost,
-                                 LedgerKind::chat_refund,
-                                 "refund of ledger entry " + std::to_string(charged.entry),
-                                 INT64_MAX,
-                                 false};
-            co_await db_.writes.run([&] { return store_.change_balance(refund); });
-        }
+        co_await refund_in_full(prepared->reservation);
         if (failure) std::rethrow_exception(failure);
-        // Providers log their own detail; the client gets one clear, safe answer.
-        co_return Error{ErrorCode::upstream_unavailable,
-                        "The AI provider could not answer; no tokens were charged.",
-                        {}};
+        co_return provider_error(answer.error(), false);
     }
 
-    ChatRecord record{user, std::move(message), std::move(answer->text), policy_.cost,
-                      charged.entry};
-    co_await db_.writes.run([&] { store_.record_chat(record); });
-    co_return ChatReply{std::move(record.response), charged.balance};
+    TokenUsage usage = answer->usage;
+    if (!usage.reported) {
+        usage =
+            estimate_usage(prepared->prompt_bytes, static_cast<std::int64_t>(answer->text.size()));
+    }
+    ChatOutcome outcome =
+        co_await settle(*prepared, usage, answer->text, answer->finish_reason, true);
+    outcome.text = std::move(answer->text);
+    co_return outcome;
+}
+
+boost::asio::awaitable<Result<std::unique_ptr<ChatExchange>>> ChatService::open_stream(
+    const ChatInput& input) {
+    auto prepared = co_await prepare(input);
+    if (!prepared) co_return prepared.error();
+
+    Result<std::unique_ptr<ChatStream>> opened =
+        Error{ErrorCode::upstream_unavailable, "no stream", {}};
+    Result<std::optional<std::string>> first = Error{ErrorCode::upstream_unavailable, "", {}};
+    std::exception_ptr failure;
+    try {
+        opened = co_await prepared->model->provider->stream(prepared->prompt);
+        // Waiting for the first delta here keeps every failure before any text an ordinary
+        // error answer instead of an event inside a stream that already said 200.
+        if (opened) first = co_await (*opened)->next();
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (failure || !opened || !first) {
+        if (opened) opened->reset();
+        co_await refund_in_full(prepared->reservation);
+        if (failure) std::rethrow_exception(failure);
+        co_return provider_error(opened ? first.error() : opened.error(), false);
+    }
+
+    auto executor = co_await boost::asio::this_coro::executor;
+    std::size_t limit = text_limit_bytes(prepared->prompt.max_completion_tokens);
+    auto parts = std::unique_ptr<ChatExchange::Parts>(
+        new ChatExchange::Parts{*this, std::move(*prepared), std::move(*opened), std::move(*first),
+                                executor, BoundedText(limit)});
+    if (parts->first) parts->produced_bytes = static_cast<std::int64_t>(parts->first->size());
+    std::unique_ptr<ChatExchange> exchange(new ChatExchange(std::move(parts)));
+    co_return exchange;
+}
+
+ChatExchange::ChatExchange(std::unique_ptr<Parts> parts)
+    : parts_(std::move(parts)),
+      model_(parts_->prepared.model),
+      conversation_(parts_->prepared.conversation.value_or(0)) {}
+
+void ChatExchange::cancel() {
+    if (!parts_ || outcome_) return;
+    parts_->cancelled = true;
+    if (parts_->stream) parts_->stream->cancel();
+}
+
+boost::asio::awaitable<Result<ChatOutcome>> ChatExchange::pump(ChatSink& sink) {
+    if (outcome_ || parts_->pumping) {
+        co_return Error{ErrorCode::internal, "a chat exchange is pumped once", {}};
+    }
+    Parts& p = *parts_;
+    p.pumping = true;
+    std::optional<std::string> delta = std::move(p.first);
+    p.first.reset();
+    std::optional<Error> failed;
+    bool finished = false;
+    while (!p.cancelled) {
+        if (!delta) {
+            finished = true;
+            break;
+        }
+        if (!delta->empty()) {
+            std::string_view piece(*delta);
+            bool sent = co_await sink.deliver(piece);
+            if (!sent) {
+                cancel();
+                break;
+            }
+            p.text.append(piece);
+        }
+        auto next = co_await p.stream->next();
+        if (!next) {
+            if (!p.cancelled) failed = next.error();
+            break;
+        }
+        delta = std::move(*next);
+        if (delta) p.produced_bytes += static_cast<std::int64_t>(delta->size());
+    }
+
+    const ChatService::Prepared& prepared = p.prepared;
+    TokenUsage usage = p.stream->usage();
+    std::string finish_reason = p.stream->finish_reason();
+    p.stream.reset();  // closes the upstream exchange before the database round trip
+    if (failed && p.produced_bytes == 0) {
+        // Failed before any text: nothing to bill.
+        co_await p.service.refund_in_full(prepared.reservation);
+        ChatOutcome refunded;
+        refunded.finish_reason = "error";
+        refunded.model = prepared.model->id;
+        outcome_ = std::move(refunded);
+        co_return provider_error(*failed, false);
+    }
+    if (!finished) {
+        // Cut short (upstream failure or client gone): usage, if any, is not final, so what
+        // the upstream produced is estimated. The upstream's error text never counts.
+        usage = estimate_usage(prepared.prompt_bytes, p.produced_bytes);
+        finish_reason = failed ? "error" : "cancelled";
+    } else if (!usage.reported) {
+        usage = estimate_usage(prepared.prompt_bytes, p.produced_bytes);
+    }
+    outcome_ = co_await p.service.settle(prepared, usage, p.text.view(), finish_reason,
+                                         !p.text.empty() || finished);
+    if (failed) co_return provider_error(*failed, true);
+    co_return *outcome_;
+}
+
+boost::asio::awaitable<void> ChatExchange::settle_abandoned(Parts* raw) {
+    std::unique_ptr<Parts> parts(raw);
+    if (parts->stream) {
+        parts->stream->cancel();
+        parts->stream.reset();
+    }
+    // Billed like a disconnect: the fixed price and what the upstream had produced.
+    const ChatService::Prepared& prepared = parts->prepared;
+    TokenUsage usage = estimate_usage(prepared.prompt_bytes, parts->produced_bytes);
+    co_await parts->service.settle(prepared, usage, parts->text.view(), "cancelled",
+                                   !parts->text.empty());
+}
+
+ChatExchange::~ChatExchange() {
+    if (!parts_ || outcome_) return;
+    // pump() never ran or its coroutine was destroyed. Settle in the background; if the
+    // executor never runs it (shutdown), start-up recovery refunds the reservation.
+    auto executor = parts_->executor;
+    Parts* raw = parts_.release();
+    boost::asio::co_spawn(executor, settle_abandoned(raw), [](std::exception_ptr) {});
 }
 
 }  // namespace chatgate::domain

@@ -4,38 +4,149 @@
 #include "core/ids.hpp"
 #include "core/work_pool.hpp"
 #include "domain/chat/chat_provider.hpp"
-#include "domain/store.hpp"
+#include "domain/chat/chat_store.hpp"
+#include "domain/chat/model_catalog.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace chatgate::domain {
 
 struct ChatPolicy {
-    TokenAmount cost = 100;
-    std::size_t max_message_chars = 10000;
+    std::size_t max_message_chars = 10000;  ///< per turn
 };
 
-struct ChatReply {
-    std::string response;
+/// One request for an answer.
+struct ChatInput {
+    UserId user = 0;
+    std::string model;  ///< a catalog id; empty: the catalog's default model
+    /// The new turns, oldest first, ending with the user's message. With `conversation_id` the
+    /// conversation's stored turns come before them (trimmed to the model's context budget).
+    std::vector<ChatTurn> turns;
+    std::optional<ConversationId> conversation_id;  ///< continue this conversation (the user's)
+    /// Store the exchange in a conversation (a new one unless `conversation_id`). /api/chat/
+    /// keeps history; the OpenAI-compatible surface does not (its clients send the history).
+    bool keep_history = true;
+    std::int64_t max_completion_tokens = 0;  ///< 0 or above the model's cap: the model's cap
+};
+
+/// How an exchange ended, after it was billed.
+struct ChatOutcome {
+    std::string text;  ///< the whole answer from `complete`; empty from `pump` (already sent)
+    std::string finish_reason;  ///< stop, length, ...; "error" or "cancelled" if cut short
+    std::string model;          ///< the catalog id that answered
+    TokenUsage usage;           ///< as reported, or estimated when `usage.reported` is false
+    TokenAmount cost = 0;       ///< what was finally charged
     TokenAmount remaining_tokens = 0;
+    ConversationId conversation_id = 0;  ///< 0 when the exchange was not kept
 };
 
-/// One paid exchange with the AI: check the message, charge atomically, ask the provider, then
-/// store the exchange, or refund the charge with its own ledger row if the provider failed.
-/// Thread-safe.
-class ChatService {
+/// Where a streamed answer's deltas go (the SSE writer of a handler).
+class ChatSink {
 public:
-    ChatService(Store& store, ChatProvider& provider, DbPools db, ChatPolicy policy);
+    virtual ~ChatSink() = default;
+    /// Sends one delta to the client; false when the client is gone (the exchange then stops
+    /// reading the upstream and bills what was delivered).
+    virtual boost::asio::awaitable<bool> deliver(std::string_view delta) = 0;
+};
 
-    /// Errors: invalid_argument (blank or too long), insufficient_tokens, user_not_found,
-    /// user_inactive, upstream_unavailable (charge refunded).
-    boost::asio::awaitable<Result<ChatReply>> send(UserId user, std::string message);
+class ChatService;
+
+/// A streamed exchange whose cost is reserved and whose first delta has already arrived, so
+/// every failure up to that point was an ordinary error of `open_stream`. Used on the executor
+/// that opened it, by one caller at a time. Settled exactly once: by `pump`, or, if it is
+/// destroyed before `pump` finished, on the executor in the background with nothing billed
+/// but what was delivered.
+class ChatExchange {
+public:
+    ~ChatExchange();
+    ChatExchange(const ChatExchange&) = delete;
+    ChatExchange& operator=(const ChatExchange&) = delete;
+
+    const std::string& model() const { return model_->id; }
+    /// The conversation continued, or 0 for a new one (its id comes with the outcome).
+    ConversationId conversation_id() const { return conversation_; }
+
+    /// Sends every delta to `sink` as it arrives, then settles: the upstream's usage (or the
+    /// estimate for what was delivered) priced and capped at the reservation; the unused
+    /// part refunded; the exchange stored. An upstream failure midway still settles (billing
+    /// what was delivered) and returns the error, which the caller reports as a stream event.
+    /// Errors after settlement: upstream_unavailable, upstream_timeout; the outcome is then
+    /// available from `settled()`.
+    boost::asio::awaitable<Result<ChatOutcome>> pump(ChatSink& sink);
+
+    /// The client is gone: stops reading the upstream now. `pump` then settles for what was
+    /// delivered and returns. Safe to call at any time on the exchange's executor.
+    void cancel();
+
+    /// The billing result once `pump` has settled (also when it returned an error).
+    const std::optional<ChatOutcome>& settled() const { return outcome_; }
 
 private:
-    Store& store_;
-    ChatProvider& provider_;
+    friend class ChatService;
+    struct Parts;
+    explicit ChatExchange(std::unique_ptr<Parts> parts);
+    /// Takes ownership of `parts` (a raw pointer: GCC 12 mishandles by-value class parameters
+    /// of coroutines).
+    static boost::asio::awaitable<void> settle_abandoned(Parts* parts);
+
+    std::unique_ptr<Parts> parts_;
+    const ChatModel* model_ = nullptr;
+    ConversationId conversation_ = 0;
+    std::optional<ChatOutcome> outcome_;
+};
+
+/// Chats with the catalog's models, billed exactly: the most a request can cost is reserved
+/// before the provider is asked (refused with insufficient_tokens when the balance cannot
+/// cover it), then settled to the real cost in one transaction that also stores the exchange.
+/// See docs/architecture.md ("The money path") for every failure's rule. Thread-safe.
+class ChatService {
+public:
+    ChatService(ChatStore& chats, const ModelCatalog& catalog, DbPools db, ChatPolicy policy);
+
+    /// Settles every reservation left open by a process that was killed mid-request (full
+    /// refund: the exchange was never stored). Blocks; call once at start-up before serving.
+    /// Returns how many were settled.
+    std::int64_t recover_open_reservations();
+
+    /// Asks for the whole answer at once. Errors: invalid_argument (blank or too long
+    /// message; unknown model as a `model` field error), not_found (conversation),
+    /// insufficient_tokens, user_not_found, user_inactive, upstream_unavailable,
+    /// upstream_timeout, rate_limited; every error refunds the reservation in full.
+    boost::asio::awaitable<Result<ChatOutcome>> complete(const ChatInput& input);
+
+    /// Reserves, opens the upstream stream and waits for the first delta. Errors as for
+    /// `complete` (all refunded in full). The input is not needed after this returns.
+    boost::asio::awaitable<Result<std::unique_ptr<ChatExchange>>> open_stream(
+        const ChatInput& input);
+
+    /// The most `input` can cost on `model` (what is reserved), and the cost of an answer
+    /// with `usage`, capped at `reserved`. Exposed for tests and the model listing.
+    static TokenAmount max_cost(const ChatModel& model, const ChatPrompt& prompt);
+    static TokenAmount cost_of(const ModelPrice& price, const TokenUsage& usage,
+                               TokenAmount reserved);
+
+    const ModelCatalog& catalog() const { return catalog_; }
+
+private:
+    friend class ChatExchange;
+    struct Prepared;
+    boost::asio::awaitable<Result<Prepared>> prepare(const ChatInput& input);
+    /// Charges `usage` (capped at the reservation), refunds the rest and, when the exchange
+    /// keeps history and `store` is set, stores it; all in one transaction.
+    boost::asio::awaitable<ChatOutcome> settle(const Prepared& prepared, const TokenUsage& usage,
+                                               std::string_view text,
+                                               std::string_view finish_reason, bool store);
+    boost::asio::awaitable<void> refund_in_full(ReservationId reservation);
+
+    ChatStore& chats_;
+    const ModelCatalog& catalog_;
     DbPools db_;
     ChatPolicy policy_;
 };

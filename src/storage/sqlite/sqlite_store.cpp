@@ -3,6 +3,7 @@
 #include "assets/assets.hpp"
 #include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/statements.hpp"
+#include "storage/sqlite/store_scopes.hpp"
 
 #include <sqlite3.h>
 
@@ -17,11 +18,10 @@ struct Migration {
     const char* asset;
 };
 
-constexpr const char* kBatchLost = "the database rolled back the batch transaction";
-
 // Applied in order at start-up; a released migration is never edited, only followed.
 constexpr std::array kMigrations{
     Migration{1, "migrations/sqlite/0001_init.sql"},
+    Migration{3, "migrations/sqlite/0003_conversations.sql"},
 };
 
 domain::LedgerKind parse_kind(const std::string& text) {
@@ -34,67 +34,6 @@ domain::LedgerKind parse_kind(const std::string& text) {
 }
 
 }  // namespace
-
-/// One write operation on the writer connection: its own transaction, or a savepoint inside the
-/// open batch when the calling thread holds one. Rolled back unless committed.
-class SqliteStore::WriteScope {
-public:
-    explicit WriteScope(SqliteStore& store) : db_(*store.writer_), nested_(store.in_batch()) {
-        if (!nested_) lock_ = std::unique_lock(store.writer_mutex_);
-        // Outside a transaction a SAVEPOINT would open (and RELEASE commit) one of its own.
-        if (nested_ && !db_.in_transaction()) throw StorageError(kBatchLost, SQLITE_ABORT);
-        db_.exec(nested_ ? sql::kSavepoint : sql::kBegin);
-    }
-    ~WriteScope() {
-        if (done_) return;
-        try {
-            if (nested_) {
-                db_.exec(sql::kRollbackTo);
-                db_.exec(sql::kRelease);
-            } else {
-                db_.exec(sql::kRollback);
-            }
-        } catch (const StorageError&) {
-            // The failed statement already ended the transaction; nothing is left to undo.
-        }
-    }
-    WriteScope(const WriteScope&) = delete;
-    WriteScope& operator=(const WriteScope&) = delete;
-
-    void commit() {
-        db_.exec(nested_ ? sql::kRelease : sql::kCommit);
-        done_ = true;
-    }
-
-private:
-    Connection& db_;
-    bool nested_;
-    std::unique_lock<std::mutex> lock_;
-    bool done_ = false;
-};
-
-/// A read connection borrowed from the pool (or the locked writer for ":memory:").
-class SqliteStore::Reader {
-public:
-    Reader(SqliteStore& store, std::unique_ptr<Connection> conn)
-        : store_(store), conn_(std::move(conn)) {
-        if (!conn_ && !store_.in_batch()) writer_lock_ = std::unique_lock(store_.writer_mutex_);
-    }
-    ~Reader() {
-        if (conn_) {
-            std::lock_guard lock(store_.readers_mutex_);
-            store_.idle_readers_.push_back(std::move(conn_));
-        }
-    }
-    Reader(Reader&&) = default;
-    Connection& operator*() { return conn_ ? *conn_ : *store_.writer_; }
-    Connection* operator->() { return &**this; }
-
-private:
-    SqliteStore& store_;
-    std::unique_ptr<Connection> conn_;
-    std::unique_lock<std::mutex> writer_lock_;
-};
 
 SqliteStore::SqliteStore(std::string path)
     : path_(std::move(path)),
@@ -125,13 +64,11 @@ void SqliteStore::migrate() {
         writer_->exec(sql::kCreateVersionTable);
     }
     WriteScope tx(*this);
-    std::int64_t current = 0;
-    {
-        auto stmt = writer_->prepare(sql::kCurrentVersion);
-        if (stmt.step()) current = stmt.int64(0);
-    }
     for (const auto& migration : kMigrations) {
-        if (migration.version <= current) continue;
+        // Versions are checked one by one, not against the highest: branches reserve numbers,
+        // so a lower version may arrive after a higher one was applied.
+        auto applied = writer_->prepare(sql::kVersionApplied);
+        if (applied.bind(1, migration.version).step()) continue;
         std::string text(assets::find(migration.asset));
         writer_->exec(text.c_str());
         writer_->prepare(sql::kRecordVersion).bind(1, migration.version).run();
@@ -227,8 +164,14 @@ std::optional<domain::Account> SqliteStore::find_account(UserId user) {
 }
 
 domain::ChangeResult SqliteStore::change_balance(const domain::BalanceChange& change) {
-    using domain::ChangeStatus;
     WriteScope tx(*this);
+    auto result = apply_balance_change(change);
+    if (result.status == domain::ChangeStatus::applied) tx.commit();
+    return result;
+}
+
+domain::ChangeResult SqliteStore::apply_balance_change(const domain::BalanceChange& change) {
+    using domain::ChangeStatus;
     TokenAmount balance = 0;
     bool applied = false;
     {
@@ -264,7 +207,6 @@ domain::ChangeResult SqliteStore::change_balance(const domain::BalanceChange& ch
         if (!ledger.step()) throw StorageError("ledger row refused", ledger.extended_error());
         entry = ledger.int64(0);
     }
-    tx.commit();
     return {ChangeStatus::applied, balance, entry};
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "domain/chat/chat_store.hpp"
 #include "domain/store.hpp"
 
 #include <atomic>
@@ -17,7 +18,7 @@ class Connection;
 /// mutex (SQLite allows one writer at a time anyway, and waiting on a mutex beats SQLite's
 /// sleeping busy handler); reads use a pool of read-only connections and run in parallel.
 /// ":memory:" keeps everything on the writer connection (for tests). Thread-safe.
-class SqliteStore final : public domain::Store {
+class SqliteStore final : public domain::Store, public domain::ChatStore {
 public:
     /// Opens (creating if needed) and applies pending migrations.
     explicit SqliteStore(std::string path);
@@ -45,7 +46,26 @@ public:
     TokenAmount ledger_sum(UserId user) override;
     bool ping() override;
 
+    // domain::ChatStore, in chat_store.cpp.
+    domain::Reservation reserve(const domain::ReservationRequest& request) override;
+    domain::Settlement settle(const domain::SettlementRequest& request) override;
+    std::vector<domain::ReservationId> open_reservations() override;
+    std::optional<std::vector<domain::ChatTurn>> conversation_context(
+        UserId user, domain::ConversationId conversation, std::int64_t budget_chars,
+        std::int64_t max_exchanges) override;
+    std::int64_t count_conversations(UserId user) override;
+    std::vector<domain::ConversationSummary> list_conversations(UserId user, std::int64_t offset,
+                                                                std::int64_t limit) override;
+    std::optional<domain::ConversationSummary> find_conversation(
+        UserId user, domain::ConversationId conversation) override;
+    std::vector<domain::StoredExchange> conversation_messages(domain::ConversationId conversation,
+                                                              std::int64_t limit) override;
+    bool delete_conversation(UserId user, domain::ConversationId conversation) override;
+
 private:
+    /// change_balance inside a write scope the caller holds (so a reservation and its ledger
+    /// row commit together). Writes nothing unless applied.
+    domain::ChangeResult apply_balance_change(const domain::BalanceChange& change);
     class Reader;
     class WriteScope;
     Reader read();

@@ -18,6 +18,7 @@ inline constexpr const char* kCreateVersionTable =
 inline constexpr const char* kCurrentVersion =
     "SELECT coalesce(max(version), 0) FROM schema_version";
 inline constexpr const char* kRecordVersion = "INSERT INTO schema_version (version) VALUES (?1)";
+inline constexpr const char* kVersionApplied = "SELECT 1 FROM schema_version WHERE version = ?1";
 
 inline constexpr const char* kInsertUser =
     "INSERT INTO users (username, password_hash, tokens, is_staff, is_superuser, date_joined)"
@@ -47,5 +48,61 @@ inline constexpr const char* kListLedger =
 inline constexpr const char* kLedgerSum =
     "SELECT coalesce(sum(delta), 0) FROM ledger WHERE user_id = ?1";
 inline constexpr const char* kPing = "SELECT 1";
+
+// Chat reservations and conversations (migration 0003).
+inline constexpr const char* kInsertReservation =
+    "INSERT INTO chat_reservations (user_id, amount, created_at)"
+    " VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) RETURNING id";
+inline constexpr const char* kSetReservationCharge =
+    "UPDATE chat_reservations SET charge_entry_id = ?2 WHERE id = ?1";
+/// The exactly-once guard: only an open reservation is closed, and the caller learns whether
+/// this statement was the one that closed it.
+inline constexpr const char* kCloseReservation =
+    "UPDATE chat_reservations SET cost = min(max(?2, 0), amount),"
+    " settled_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+    " WHERE id = ?1 AND cost IS NULL RETURNING user_id, amount, cost, coalesce(charge_entry_id, 0)";
+inline constexpr const char* kSetReservationRefund =
+    "UPDATE chat_reservations SET refund_entry_id = ?2 WHERE id = ?1";
+inline constexpr const char* kOpenReservations =
+    "SELECT id FROM chat_reservations WHERE cost IS NULL ORDER BY id";
+inline constexpr const char* kFindBalance = "SELECT tokens FROM users WHERE id = ?1";
+inline constexpr const char* kEntryBalance = "SELECT balance_after FROM ledger WHERE id = ?1";
+
+inline constexpr const char* kInsertConversation =
+    "INSERT INTO conversations (user_id, title, model, created_at, updated_at)"
+    " VALUES (?1, substr(?2, 1, 80), ?3, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),"
+    " strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) RETURNING id";
+inline constexpr const char* kTouchConversation =
+    "UPDATE conversations SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+    " WHERE id = ?1 AND user_id = ?2 RETURNING id";
+inline constexpr const char* kInsertExchange =
+    "INSERT INTO chat_messages (user_id, message, response, cost, charge_entry_id, created_at,"
+    " conversation_id, model, finish_reason)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?6, ?7, ?8)";
+inline constexpr const char* kOwnsConversation =
+    "SELECT 1 FROM conversations WHERE id = ?1 AND user_id = ?2";
+inline constexpr const char* kConversationContext =
+    "SELECT message, response FROM chat_messages WHERE conversation_id = ?1"
+    " ORDER BY id DESC LIMIT ?2";
+inline constexpr const char* kCountConversations =
+    "SELECT count(*) FROM conversations WHERE user_id = ?1";
+inline constexpr const char* kListConversations =
+    "SELECT c.id, c.title, c.model,"
+    " (SELECT count(*) FROM chat_messages m WHERE m.conversation_id = c.id),"
+    " c.created_at, c.updated_at FROM conversations c"
+    " WHERE c.user_id = ?1 ORDER BY c.updated_at DESC, c.id DESC LIMIT ?2 OFFSET ?3";
+inline constexpr const char* kFindConversation =
+    "SELECT c.id, c.title, c.model,"
+    " (SELECT count(*) FROM chat_messages m WHERE m.conversation_id = c.id),"
+    " c.created_at, c.updated_at FROM conversations c WHERE c.id = ?1 AND c.user_id = ?2";
+inline constexpr const char* kConversationMessages =
+    "SELECT id, message, response, coalesce(model, ''), coalesce(finish_reason, ''), cost,"
+    " created_at FROM (SELECT * FROM chat_messages WHERE conversation_id = ?1"
+    " ORDER BY id DESC LIMIT ?2) ORDER BY id";
+inline constexpr const char* kDeleteConversationMessages =
+    "DELETE FROM chat_messages WHERE conversation_id ="
+    " (SELECT id FROM conversations WHERE id = ?1 AND user_id = ?2)";
+inline constexpr const char* kDeleteConversation =
+    "DELETE FROM conversations WHERE id = ?1 AND user_id = ?2 RETURNING id";
 
 }  // namespace chatgate::storage::sql

@@ -1,10 +1,8 @@
 #include "domain/accounts/account_service.hpp"
-#include "domain/chat/chat_service.hpp"
 #include "domain/ledger/ledger_service.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 #include "support/run_sync.hpp"
 
-#include <boost/asio/detached.hpp>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -113,33 +111,13 @@ TEST_F(StoreTest, ConcurrentChargesAreExact) {
     expect_consistent(user);
 }
 
-/// A provider whose answer the test chooses.
-class ScriptedProvider final : public domain::ChatProvider {
-public:
-    bool fail = false;
-    bool throw_instead = false;
-    boost::asio::awaitable<Result<domain::ChatAnswer>> complete(
-        const domain::ChatPrompt& prompt) override {
-        if (throw_instead) throw std::runtime_error("provider bug");
-        if (fail) co_return Error{ErrorCode::upstream_unavailable, "down", {}};
-        co_return domain::ChatAnswer{"echo: " + prompt.turns.back().content, "stop", {}};
-    }
-    boost::asio::awaitable<Result<std::unique_ptr<domain::ChatStream>>> stream(
-        [[maybe_unused]] const domain::ChatPrompt& prompt) override {
-        co_return Error{ErrorCode::upstream_unavailable, "not scripted", {}};
-    }
-};
-
 class ServiceTest : public StoreTest {
 protected:
     void SetUp() override {
         StoreTest::SetUp();
-        chat_ = std::make_unique<domain::ChatService>(*store_, provider, db(),
-                                                      domain::ChatPolicy{100, 20});
         ledger_ = std::make_unique<domain::LedgerService>(*store_, db(),
                                                           domain::TopUpPolicy{true, 1000, 5000});
     }
-    domain::ChatService& chat() { return *chat_; }
     domain::LedgerService& ledger() { return *ledger_; }
 
     DbPools db() { return {reads, writes}; }
@@ -150,74 +128,8 @@ protected:
          .max_batch = 16,
          .hooks = {[this] { store_->begin_batch(); }, [this] { store_->commit_batch(); },
                    [this] { store_->rollback_batch(); }}}};
-    ScriptedProvider provider;
-    std::unique_ptr<domain::ChatService> chat_;
     std::unique_ptr<domain::LedgerService> ledger_;
 };
-
-TEST_F(ServiceTest, ChatChargesAndAnswers) {
-    auto user = make_user("erin");
-    auto reply = run_sync(chat().send(user, "hello"));
-    ASSERT_TRUE(reply);
-    EXPECT_EQ(reply->response, "echo: hello");
-    EXPECT_EQ(reply->remaining_tokens, 3900);
-    expect_consistent(user);
-}
-
-TEST_F(ServiceTest, MessageIsCheckedBeforeTheBalance) {
-    auto user = make_user("frank", 0);
-    auto blank = run_sync(chat().send(user, "  \n "));
-    ASSERT_FALSE(blank);
-    EXPECT_EQ(blank.error().message, "Message is required");
-    auto too_long = run_sync(chat().send(user, std::string(21, 'x')));
-    ASSERT_FALSE(too_long);
-    EXPECT_EQ(too_long.error().code, ErrorCode::invalid_argument);
-    auto broke = run_sync(chat().send(user, "hi"));
-    ASSERT_FALSE(broke);
-    EXPECT_EQ(broke.error().code, ErrorCode::insufficient_tokens);
-}
-
-TEST_F(ServiceTest, ProviderFailureIsRefundedWithItsOwnRow) {
-    auto user = make_user("gina");
-    provider.fail = true;
-    auto reply = run_sync(chat().send(user, "hello"));
-    ASSERT_FALSE(reply);
-    EXPECT_EQ(reply.error().code, ErrorCode::upstream_unavailable);
-    EXPECT_EQ(store_->find_account(user)->balance, 4000);
-    auto rows = store_->list_ledger(user, 0, 10);
-    ASSERT_EQ(rows.size(), 3u);
-    EXPECT_EQ(rows[0].kind, LedgerKind::chat_refund);
-    EXPECT_EQ(rows[1].kind, LedgerKind::chat_charge);
-    expect_consistent(user);
-}
-
-TEST_F(ServiceTest, ProviderExceptionIsRefundedAndRethrown) {
-    auto user = make_user("hank");
-    provider.throw_instead = true;
-    EXPECT_THROW(run_sync(chat().send(user, "hello")), std::runtime_error);
-    EXPECT_EQ(store_->find_account(user)->balance, 4000);
-    expect_consistent(user);
-}
-
-TEST_F(ServiceTest, ConcurrentChatsThroughGroupCommitAreExact) {
-    auto user = make_user("kate");
-    boost::asio::io_context io;
-    int answered = 0, refused = 0;
-    for (int i = 0; i < 60; ++i) {
-        boost::asio::co_spawn(
-            io,
-            [&]() -> boost::asio::awaitable<void> {
-                auto reply = co_await chat().send(user, "hello");
-                ++(reply ? answered : refused);
-            },
-            boost::asio::detached);
-    }
-    io.run();
-    EXPECT_EQ(answered, 40);
-    EXPECT_EQ(refused, 20);
-    EXPECT_EQ(store_->find_account(user)->balance, 0);
-    expect_consistent(user);
-}
 
 TEST_F(ServiceTest, TopUpPolicy) {
     auto user = make_user("iris");
