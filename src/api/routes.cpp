@@ -3,6 +3,7 @@
 #include "api/auth_handlers.hpp"
 #include "api/chat_handlers.hpp"
 #include "api/docs_handlers.hpp"
+#include "api/openai_handlers.hpp"
 #include "api/token_handlers.hpp"
 
 namespace chatgate::api {
@@ -27,6 +28,13 @@ const Route kRoutes[] = {
     {Method::get, "/api/conversations/{id}/", Auth::bearer, true, get_conversation},
     {Method::del, "/api/conversations/{id}/", Auth::bearer, true, delete_conversation},
     {Method::get, "/api/models/", Auth::bearer, true, get_models},
+
+    // The OpenAI-compatible surface: a chatgate access token is the API key.
+    {Method::get, "/v1/models", Auth::bearer, true, get_openai_models, {}, {}, ErrorStyle::openai},
+    {Method::get, "/v1/models/{model}", Auth::bearer, true, get_openai_model, {}, {},
+     ErrorStyle::openai},
+    {Method::post, "/v1/chat/completions", Auth::bearer, true, post_chat_completions, {}, {},
+     ErrorStyle::openai},
 
     // Pages, the schema and operations endpoints.
     {Method::get, "/", Auth::none, false, serve_asset, "pages/index.html", kHtml},
