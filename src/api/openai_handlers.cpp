@@ -120,8 +120,7 @@ boost::asio::awaitable<Result<http::Response>> get_openai_model(Api& api, Reques
     co_return json_text(openai::model_json(*model, catalog_loaded_at()));
 }
 
-boost::asio::awaitable<Result<http::Response>> post_chat_completions(Api& api,
-                                                                     RequestContext& ctx) {
+boost::asio::awaitable<Result<http::Response>> post_completions(Api& api, RequestContext& ctx) {
     auto body = parse_json_body(ctx.request);
     if (!body) co_return body.error();
     auto request = openai::parse_chat_completion_request(*body, api.chat.catalog());

@@ -14,6 +14,6 @@ boost::asio::awaitable<Result<http::Response>> get_openai_model(Api& api, Reques
 /// POST /v1/chat/completions -> 200 chat.completion, or with "stream": true server-sent
 /// chat.completion.chunk events ending in "data: [DONE]". Billed like /api/chat/, no
 /// conversation kept.
-boost::asio::awaitable<Result<http::Response>> post_chat_completions(Api& api, RequestContext& ctx);
+boost::asio::awaitable<Result<http::Response>> post_completions(Api& api, RequestContext& ctx);
 
 }  // namespace chatgate::api

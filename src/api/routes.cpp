@@ -14,6 +14,7 @@ using http::Method;
 constexpr std::string_view kJs = "text/javascript; charset=utf-8";
 constexpr std::string_view kCss = "text/css; charset=utf-8";
 constexpr std::string_view kHtml = "text/html; charset=utf-8";
+constexpr ErrorStyle kOpenAi = ErrorStyle::openai;
 
 const Route kRoutes[] = {
     // The API (documented in openapi/openapi.json).
@@ -30,11 +31,9 @@ const Route kRoutes[] = {
     {Method::get, "/api/models/", Auth::bearer, true, get_models},
 
     // The OpenAI-compatible surface: a chatgate access token is the API key.
-    {Method::get, "/v1/models", Auth::bearer, true, get_openai_models, {}, {}, ErrorStyle::openai},
-    {Method::get, "/v1/models/{model}", Auth::bearer, true, get_openai_model, {}, {},
-     ErrorStyle::openai},
-    {Method::post, "/v1/chat/completions", Auth::bearer, true, post_chat_completions, {}, {},
-     ErrorStyle::openai},
+    {Method::get, "/v1/models", Auth::bearer, true, get_openai_models, {}, {}, kOpenAi},
+    {Method::get, "/v1/models/{model}", Auth::bearer, true, get_openai_model, {}, {}, kOpenAi},
+    {Method::post, "/v1/chat/completions", Auth::bearer, true, post_completions, {}, {}, kOpenAi},
 
     // Pages, the schema and operations endpoints.
     {Method::get, "/", Auth::none, false, serve_asset, "pages/index.html", kHtml},
