@@ -16,8 +16,9 @@ namespace chatgate::http {
 struct ServerLimits {
     std::size_t max_header_bytes = 16 * 1024;
     std::size_t max_body_bytes = 1024 * 1024;
-    std::chrono::seconds request_timeout{30};  ///< to read one request, and to write its answer
-    std::chrono::seconds idle_timeout{60};     ///< between requests on a keep-alive connection
+    /// To read one request, and to write its answer (each piece of a streamed answer).
+    std::chrono::milliseconds request_timeout{30000};
+    std::chrono::milliseconds idle_timeout{60000};  ///< between requests on a keep-alive connection
 };
 
 /// HTTP/1.1 server on Beast: one coroutine per connection, keep-alive, header and body limits,

@@ -1,5 +1,6 @@
 #include "http/session.hpp"
 
+#include "http/streaming.hpp"
 #include "observability/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -11,6 +12,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdio>
 
 namespace chatgate::http {
 namespace {
@@ -143,7 +145,13 @@ private:
             view_request(msg, request);
             Response response = co_await handler_.handle(request);
             bool keep_alive = msg.keep_alive() && !response.close && !stopping_;
-            if (!co_await write(request, response, keep_alive)) co_return;
+            if (response.stream && request.method != Method::head) {
+                // Draining may have begun while the body was produced.
+                keep_alive =
+                    co_await write_streamed(request, response, keep_alive, buffer) && !stopping_;
+            } else if (!co_await write(request, response, keep_alive)) {
+                co_return;
+            }
             if (!keep_alive) break;
         }
         boost::system::error_code ignored;
@@ -192,16 +200,48 @@ private:
         stream_.expires_after(limits_.request_timeout);
         std::string_view payload = response.payload();
         bool bodiless = request.method == Method::head || response.status == 204;
-        std::string head = render_head(request, response, payload.size(), keep_alive);
+        char framing[48] = "";
+        if (response.stream && request.version >= 11) {
+            std::snprintf(framing, sizeof framing, "Transfer-Encoding: chunked\r\n");
+        } else if (response.status != 204 && !response.stream) {
+            std::snprintf(framing, sizeof framing, "Content-Length: %zu\r\n", payload.size());
+        }
+        std::string head = render_head(request, response, keep_alive, framing);
         std::array<net::const_buffer, 2> buffers{
             net::buffer(head), bodiless ? net::const_buffer() : net::buffer(payload)};
         auto [ec, n] = co_await net::async_write(stream_, buffers, kTuple);
-        log_access(request, response, payload.size(), ec);
+        log_access(request, response, payload.size(), !ec);
         co_return !ec;
     }
 
-    std::string render_head(const Request& request, const Response& response, std::size_t length,
-                            bool keep_alive) const {
+    /// Sends the head and the producer's body; true when the connection can carry another
+    /// request.
+    net::awaitable<bool> write_streamed(const Request& request, const Response& response,
+                                        bool keep_alive, beast::flat_buffer& input) {
+        bool chunked = request.version >= 11;
+        keep_alive = keep_alive && chunked;  // HTTP/1.0 bodies end when the connection does
+        std::string framing;
+        if (chunked) framing = "Transfer-Encoding: chunked\r\n";
+        if (is_event_stream(response.content_type)) {
+            // Neither caches nor buffering proxies may hold events back.
+            framing += "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n";
+        }
+        std::string head = render_head(request, response, keep_alive, framing);
+        StreamOutcome outcome = co_await send_streamed(stream_, input, head, *response.stream,
+                                                       chunked, limits_.request_timeout);
+        log_access(request, response, outcome.body_bytes, !outcome.client_gone, &outcome);
+        co_return keep_alive && !outcome.must_close;
+    }
+
+    static bool is_event_stream(std::string_view content_type) {
+        constexpr std::string_view kEventStream = "text/event-stream";
+        return content_type.size() >= kEventStream.size() &&
+               iequals(content_type.substr(0, kEventStream.size()), kEventStream);
+    }
+
+    /// `framing` holds the header lines that say where the body ends.
+    std::string render_head(const Request& request, const Response& response, bool keep_alive,
+                            std::string_view framing) const {
         std::string head;
         head.reserve(320);
         head += "HTTP/1.1 ";
@@ -216,7 +256,7 @@ private:
         if (!response.content_type.empty()) add("Content-Type", response.content_type);
         for (const auto& [name, value] : response.headers) add(name, value);
         head += response.fixed_headers;
-        if (response.status != 204) add("Content-Length", std::to_string(length));
+        head += framing;
         if (!keep_alive) {
             add("Connection", "close");
         } else if (request.version == 10) {
@@ -227,10 +267,24 @@ private:
     }
 
     void log_access(const Request& request, const Response& response, std::size_t bytes,
-                    boost::system::error_code ec) const {
+                    bool write_ok, const StreamOutcome* streamed = nullptr) const {
         if (!log::enabled(log::Level::info)) return;
         auto elapsed = std::chrono::steady_clock::now() - request.received_at;
         double ms = std::chrono::duration<double, std::milli>(elapsed).count();
+        if (streamed) {
+            log::info("request", {{"request_id", response.request_id},
+                                  {"method", request.method_text},
+                                  {"route", response.route},
+                                  {"status", response.status},
+                                  {"duration_ms", ms},
+                                  {"user_id", response.user_id},
+                                  {"bytes", bytes},
+                                  {"remote", remote_},
+                                  {"streamed", true},
+                                  {"finished", streamed->finished},
+                                  {"client_gone", streamed->client_gone}});
+            return;
+        }
         log::info("request", {{"request_id", response.request_id},
                               {"method", request.method_text},
                               {"route", response.route},
@@ -239,7 +293,7 @@ private:
                               {"user_id", response.user_id},
                               {"bytes", bytes},
                               {"remote", remote_},
-                              {"write_ok", !ec}});
+                              {"write_ok", write_ok}});
     }
 
     beast::tcp_stream stream_;
