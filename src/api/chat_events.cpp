@@ -67,8 +67,7 @@ http::Response chat_event_stream(std::unique_ptr<domain::ChatExchange> exchange,
     http::Response response;
     response.status = 200;
     response.content_type = "text/event-stream";
-    response.headers.emplace_back("Cache-Control", "no-cache");
-    response.headers.emplace_back("X-Accel-Buffering", "no");  // proxies must not buffer it
+    // The transport adds Cache-Control: no-cache and X-Accel-Buffering: no to every stream.
     std::shared_ptr<domain::ChatExchange> shared(std::move(exchange));
     response.stream = std::make_shared<http::StreamedBody>(http::StreamedBody{
         // The transport keeps this StreamedBody (and so the exchange) alive while it runs.
