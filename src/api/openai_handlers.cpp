@@ -12,7 +12,6 @@ namespace {
 // While the upstream is silent, a comment line keeps proxies from closing the stream; OpenAI's
 // libraries skip comments.
 constexpr std::string_view kKeepalive = ": ping\n\n";
-constexpr std::chrono::milliseconds kKeepaliveInterval{5000};
 
 std::int64_t unix_now() {
     return std::chrono::duration_cast<std::chrono::seconds>(
@@ -150,7 +149,7 @@ boost::asio::awaitable<Result<http::Response>> post_completions(Api& api, Reques
     response.content_type = "text/event-stream";
     response.stream = std::make_shared<http::StreamedBody>(
         http::StreamedBody{[stream](http::BodyWriter& writer) { return stream->produce(writer); },
-                           std::string(kKeepalive), kKeepaliveInterval});
+                           std::string(kKeepalive), api.settings.stream_keepalive});
     co_return response;
 }
 
