@@ -7,6 +7,7 @@ ledger check.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -153,4 +154,45 @@ def test_a_stream_cut_midway_ends_with_an_error_event(chatgate_with_model):
     assert last["error"]["type"] == "server_error", last
     # Billed at most once, for what was delivered; the ledger still sums to the balance.
     assert SIGNUP_GRANT - CHAT_COST <= get_balance(server.base_url, user.access) <= SIGNUP_GRANT
+    assert_ledger_consistent(server.base_url, user.access)
+
+
+def access_log_lines(server, route):
+    for line in server.output().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("msg") == "request" and entry.get("route") == route:
+            yield entry
+
+
+def test_a_client_leaving_midway_stops_the_upstream_read_and_bills_once(chatgate_with_model):
+    # 40 words 300 ms apart: reading the upstream to its end would take 12 s.
+    server = chatgate_with_model(unique("slow", "300"), max_retries=0,
+                                 timeouts_ms={"connect": 1000, "first_byte": 5000, "idle": 5000,
+                                              "total": 30000})
+    user = new_user(server.base_url, "v1gone")
+    words = " ".join(f"w{i}" for i in range(40))
+    with Http(server.base_url) as http:
+        r = http.post(COMPLETIONS, json={"model": MODEL, "stream": True,
+                                         "messages": [{"role": "user", "content": words}]},
+                      headers=user.headers, stream=True)
+        assert r.status_code == 200, describe(r)
+        for line in r.iter_lines():
+            if line.startswith(b"data: ") and json.loads(line[6:])["choices"][0]["delta"].get("content"):
+                break  # the first words have arrived: leave
+        r.close()
+    left = time.monotonic()
+
+    # The stream ends (its access-log line is written last) well before the upstream would
+    # have finished: chatgate stopped reading it.
+    deadline = left + 5
+    while not list(access_log_lines(server, COMPLETIONS)):
+        assert time.monotonic() < deadline, "the stream did not end within 5 s of the client leaving"
+        time.sleep(0.05)
+    assert time.monotonic() - left < 5
+
+    balance = get_balance(server.base_url, user.access)
+    assert SIGNUP_GRANT - CHAT_COST <= balance < SIGNUP_GRANT, "billed once, for what was produced"
     assert_ledger_consistent(server.base_url, user.access)
