@@ -106,14 +106,15 @@ boost::asio::awaitable<Result<http::Response>> get_openai_models(Api& api, Reque
 }
 
 boost::asio::awaitable<Result<http::Response>> get_openai_model(Api& api, RequestContext& ctx) {
-    std::string_view id;
+    std::string_view raw;
     for (const auto& param : ctx.params) {
-        if (param.name == "model") id = param.value;
+        if (param.name == "model") raw = param.value;
     }
-    const domain::ChatModel* model = api.chat.catalog().find(id);
+    auto id = openai::decode_path_segment(raw);
+    const domain::ChatModel* model = id ? api.chat.catalog().find(*id) : nullptr;
     if (!model) {
-        std::string message =
-            "The model `" + std::string(id) + "` does not exist or you do not have access to it.";
+        std::string message = "The model `" + id.value_or(std::string(raw)) +
+                              "` does not exist or you do not have access to it.";
         co_return Error{ErrorCode::not_found, message, {{"model", {message}}}};
     }
     co_return json_text(openai::model_json(*model, catalog_loaded_at()));

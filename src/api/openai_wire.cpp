@@ -303,6 +303,30 @@ std::string model_list_json(const domain::ModelCatalog& models, std::int64_t cre
     return json::serialize(json::object{{"object", "list"}, {"data", std::move(data)}});
 }
 
+std::optional<std::string> decode_path_segment(std::string_view segment) {
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::string out;
+    out.reserve(segment.size());
+    for (std::size_t i = 0; i < segment.size(); ++i) {
+        if (segment[i] != '%') {
+            out += segment[i];
+            continue;
+        }
+        if (i + 2 >= segment.size()) return std::nullopt;
+        int high = hex(segment[i + 1]);
+        int low = hex(segment[i + 2]);
+        if (high < 0 || low < 0) return std::nullopt;
+        out += static_cast<char>(high * 16 + low);
+        i += 2;
+    }
+    return out;
+}
+
 std::string sse_event(std::string_view data) {
     std::string out;
     out.reserve(data.size() + 8);

@@ -7,6 +7,7 @@
 #include <boost/json/value.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,11 @@ std::string usage_chunk_json(const CompletionHead& head, const domain::TokenUsag
 /// model's creation time (the catalog has none of its own).
 std::string model_json(const domain::ChatModel& model, std::int64_t created);
 std::string model_list_json(const domain::ModelCatalog& models, std::int64_t created);
+
+/// A path segment with its %XX escapes decoded ('+' stays '+'), or nothing when an escape is
+/// broken. OpenAI's libraries escape model ids in paths, and upstream model ids often hold a
+/// '/' ("meta-llama/Llama-3.1-8B").
+std::optional<std::string> decode_path_segment(std::string_view segment);
 
 /// One server-sent event carrying `data` (which must not contain a newline; serialized JSON
 /// never does).

@@ -91,6 +91,11 @@ def test_models_list_and_retrieve(api):
     # The trailing slash is optional, as on every chatgate path.
     assert api.get("/v1/models/", headers=user.headers).json() == listing
 
+    # OpenAI's libraries percent-encode the id (ids such as "org/model" hold a slash).
+    first = listing["data"][0]
+    encoded = "".join(f"%{ord(c):02X}" for c in first["id"])
+    assert api.get(f"/v1/models/{encoded}", headers=user.headers).json() == first
+
     missing = api.get(f"/v1/models/{UNKNOWN_MODEL}", headers=user.headers)
     openai_error(missing, 404, "invalid_request_error", "model_not_found", "model")
 

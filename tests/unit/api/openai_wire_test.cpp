@@ -248,6 +248,16 @@ TEST(OpenAiWire, FramesServerSentEvents) {
     EXPECT_EQ(chunk.find('\n'), std::string::npos);
 }
 
+TEST(OpenAiWire, DecodesModelIdsInPaths) {
+    EXPECT_EQ(decode_path_segment("gpt-4o"), "gpt-4o");
+    EXPECT_EQ(decode_path_segment("meta-llama%2FLlama-3.1-8B"), "meta-llama/Llama-3.1-8B");
+    EXPECT_EQ(decode_path_segment("a%3ab+c"), "a:b+c");
+    EXPECT_EQ(decode_path_segment(""), "");
+    EXPECT_EQ(decode_path_segment("bad%2"), std::nullopt);
+    EXPECT_EQ(decode_path_segment("bad%"), std::nullopt);
+    EXPECT_EQ(decode_path_segment("bad%zz"), std::nullopt);
+}
+
 TEST(OpenAiWire, CompletionIdsAreUniqueAndPrefixed) {
     std::set<std::string> ids;
     for (int i = 0; i < 100; ++i) {
