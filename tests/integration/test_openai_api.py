@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 
 from client import (
     CHAT_COST,
@@ -142,6 +143,17 @@ def test_unknown_v1_path_and_wrong_method(api):
     # Outside /v1 the seed's shapes stay.
     seed = api.get("/api/nothing/")
     assert seed.status_code == 404 and seed.json() == {"detail": "Not found."}, describe(seed)
+
+
+def test_body_over_the_limit_is_413_in_openai_shape(api):
+    user = new_user(api, "oaibig")
+    raw = json.dumps({"model": "x", "messages": [{"role": "user", "content": "x" * (2 * 1024 * 1024)}]})
+    try:
+        r = api.post(COMPLETIONS, data=raw, headers={**user.headers, "Content-Type": "application/json"})
+    except requests.ConnectionError:
+        pytest.skip("the server closed the connection before the client finished sending")
+    openai_error(r, 413, "invalid_request_error")
+    assert get_balance(api, user.access) == SIGNUP_GRANT
 
 
 @pytest.mark.parametrize("raw", ["{", "not json", '{"model": "x",}'])
