@@ -7,6 +7,7 @@ The API key is a chatgate access token. Every error under /v1 is OpenAI's error 
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 import requests
@@ -349,4 +350,36 @@ def test_short_balance_is_insufficient_quota(start_server):
             assert r.headers.get("x-should-retry") == "false", describe(r)
             assert "Retry-After" not in r.headers, describe(r)
         assert get_balance(http, user.access) == 50
+        assert_ledger_consistent(http, user.access)
+
+
+def test_fifty_concurrent_streams_with_balance_for_twenty(start_server):
+    srv = start_server(config={"signup_grant_tokens": 20 * CHAT_COST}, name="oai-fifty")
+    with Http(srv.base_url) as http:
+        user = new_user(http, "oaififty")
+        model = default_model(http, user)
+    n = 50
+    barrier = threading.Barrier(n, timeout=60)
+    results: list = [None] * n
+
+    def worker(i):
+        with Http(srv.base_url) as http:
+            http.get("/healthz")  # connect before the start line
+            barrier.wait()
+            r = ask(http, user, model, f"hello {i}", stream=True)
+            if r.status_code == 200:
+                results[i] = sse_events(r)[-1]
+            else:
+                results[i] = (r.status_code, r.json()["error"]["code"])
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    assert results.count("[DONE]") == 20, results
+    assert results.count((429, "insufficient_quota")) == 30, results
+    with Http(srv.base_url) as http:
+        assert get_balance(http, user.access) == 0
         assert_ledger_consistent(http, user.access)
