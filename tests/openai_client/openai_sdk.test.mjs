@@ -7,140 +7,15 @@
 // Env: CHATGATE_SERVER (default <repo>/build/chatgate).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import OpenAI from 'openai';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const serverPath = process.env.CHATGATE_SERVER || path.join(repo, 'build', 'chatgate');
+import { accessToken, assertLedgerConsistent, balance, client, startServer } from './support.mjs';
 
-const START_TIMEOUT_MS = 20_000;
-const STOP_TIMEOUT_MS = 15_000;
-const REQUEST_TIMEOUT_MS = 20_000;
 // Sign-up grant for this server: three chats at the default price of 100, then a short balance.
 const GRANT = 350;
 const CHAT_COST = 100;
 const DUMMY_RESPONSE = 'This is a dummy response.';
-
-// ---------------------------------------------------------------------------------------------
-// Server lifecycle
-
-function startServer() {
-  assert.ok(existsSync(serverPath), `chatgate binary not found at ${serverPath} (build it, or set CHATGATE_SERVER)`);
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'chatgate-openai-'));
-  // Defaults apart from the grant: drop any CHATGATE_* settings of the caller.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CHATGATE_')));
-  env.CHATGATE_SIGNUP_GRANT_TOKENS = String(GRANT);
-  const child = spawn(serverPath, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  let stderrTail = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => { stderrTail = (stderrTail + chunk).slice(-4000); });
-
-  const ready = new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => fail(`no "listening on" line within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
-    function fail(why) {
-      clearTimeout(timer);
-      reject(new Error(`chatgate did not start: ${why}\nstdout: ${out}\nstderr: ${stderrTail}`));
-    }
-    child.once('error', (err) => fail(err.message));
-    exited.then(({ code, signal }) => fail(`exited early (code ${code}, signal ${signal})`));
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/^listening on (http:\/\/[^\s/]+:\d+)\s*$/m);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-  });
-
-  return {
-    ready,
-    async stop() {
-      try {
-        if (child.exitCode === null && child.signalCode === null) {
-          process.kill(child.pid, 'SIGTERM');
-          let timer;
-          const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve(null), STOP_TIMEOUT_MS); });
-          const result = await Promise.race([exited, timeout]);
-          clearTimeout(timer);
-          if (result === null) {
-            process.kill(child.pid, 'SIGKILL');
-            await exited;
-            throw new Error(`chatgate (pid ${child.pid}) did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM`);
-          }
-          assert.equal(result.code, 0, `chatgate exited with ${JSON.stringify(result)} after SIGTERM\nstderr: ${stderrTail}`);
-        }
-      } finally {
-        rmSync(dataDir, { recursive: true, force: true });
-      }
-    },
-  };
-}
-
-async function request(base, method, route, { body, token } = {}) {
-  const headers = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(base + route, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
-  return { status: res.status, body: await res.json() };
-}
-
-// Registers a fresh user and logs in; returns the access JWT.
-async function accessToken(base) {
-  const username = `sdk_${Date.now()}_${randomBytes(4).toString('hex')}`;
-  const password = `Qz7-${randomBytes(9).toString('base64url')}`;
-  const reg = await request(base, 'POST', '/api/register/', { body: { username, password } });
-  assert.equal(reg.status, 201, `register: ${JSON.stringify(reg.body)}`);
-  const login = await request(base, 'POST', '/api/login/', { body: { username, password } });
-  assert.equal(login.status, 200, `login: ${JSON.stringify(login.body)}`);
-  return login.body.access;
-}
-
-async function balance(base, token) {
-  const res = await request(base, 'GET', '/api/tokens/', { token });
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-  return res.body.tokens;
-}
-
-// The balance equals the sum of the ledger (every money test ends with this check).
-async function assertLedgerConsistent(base, token) {
-  const res = await request(base, 'GET', '/api/transactions/?page_size=100', { token });
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-  assert.equal(res.body.next, null, 'one page holds the whole ledger');
-  const sum = res.body.results.reduce((total, row) => total + row.delta, 0);
-  assert.equal(sum, await balance(base, token), 'the ledger sums to the balance');
-}
-
-// A client whose requests are counted, to show which ones the library retried.
-function client(base, apiKey) {
-  const calls = [];
-  const openai = new OpenAI({
-    baseURL: `${base}/v1`,
-    apiKey,
-    timeout: REQUEST_TIMEOUT_MS,
-    fetch: (url, init) => {
-      calls.push(`${init?.method ?? 'GET'} ${new URL(url).pathname}`);
-      return fetch(url, init);
-    },
-  });
-  return { openai, calls };
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -149,7 +24,7 @@ let base;
 let token;
 
 before(async () => {
-  server = startServer();
+  server = startServer({ CHATGATE_SIGNUP_GRANT_TOKENS: String(GRANT) });
   base = await server.ready;
   token = await accessToken(base);
 });
