@@ -272,6 +272,9 @@ struct OpenAiProvider::Impl {
                 failure.retry_after = parse_retry_after(it->value());
             }
             std::string text = co_await read_error_body(*connection, *parser, end);
+            if (parser->is_done() && parser->get().keep_alive()) {
+                put_idle(context, std::move(connection));  // the retry can use it at once
+            }
             failure.detail = "HTTP " + std::to_string(status) + ": " +
                              loggable_upstream_text(text, settings.api_key);
             co_return std::nullopt;
@@ -354,7 +357,9 @@ struct OpenAiProvider::Impl {
 
 namespace {
 
-/// Reads up to `size` body bytes into `data`; 0 when the body is complete.
+/// Reads what has arrived of the body, up to `size` bytes, into `data` (possibly 0 bytes, when
+/// only framing arrived). Bytes that came with an error are returned first; the error shows on
+/// the next call, since the stream repeats it.
 net::awaitable<Result<std::size_t>> read_body_some(Connection& connection, Parser& parser,
                                                    char* data, std::size_t size,
                                                    milliseconds deadline) {
@@ -362,16 +367,17 @@ net::awaitable<Result<std::size_t>> read_body_some(Connection& connection, Parse
     parser.get().body().size = size;
     connection.tcp().expires_after(deadline);
     auto [ec, n] = co_await on_stream(connection, [&](auto& s) {
-        return http::async_read(s, connection.buffer, parser, kUseTuple);
+        return http::async_read_some(s, connection.buffer, parser, kUseTuple);
     });
-    if (ec && ec != http::error::need_buffer) {
+    std::size_t got = size - parser.get().body().size;
+    if (ec && ec != http::error::need_buffer && got == 0) {
         if (is_timeout(ec)) {
             co_return Error{
                 ErrorCode::upstream_timeout, "The AI provider did not answer in time.", {}};
         }
         co_return Error{ErrorCode::upstream_unavailable, "reading the answer: " + ec.message(), {}};
     }
-    co_return size - parser.get().body().size;
+    co_return got;
 }
 
 class OpenAiStream final : public domain::ChatStream {
