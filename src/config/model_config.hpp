@@ -37,7 +37,7 @@ struct ModelConfig {
     std::string api_key;         ///< resolved at load time; secret, never logged
     std::string upstream_model;  ///< default: `id`
     std::string owned_by;        ///< shown by model listings; default "chatgate" or "openai"
-    std::int64_t max_completion_tokens = 0;  ///< 0: the upstream's default, no cap sent
+    std::int64_t max_completion_tokens = 0;  ///< 0: the chat service sends (and reserves for) 4096
     std::int64_t context_budget_chars = 16'000;
     ModelPriceConfig price;
     ModelTimeouts timeouts_ms;

@@ -62,9 +62,10 @@ def events_of(response: requests.Response, stop_after: int | None = None) -> Eve
     return out
 
 
-def stream_then_leave(base_url: str, access: str, body: dict, deltas: int) -> bytes:
-    """Starts a streamed chat on a raw socket, reads until `deltas` delta events arrived, then
-    closes the connection the way a client that goes away does. Returns what it read."""
+def stream_then_leave(base_url: str, access: str, body: dict, deltas: int, while_open=None) -> bytes:
+    """Starts a streamed chat on a raw socket, reads until `deltas` delta events arrived, calls
+    `while_open()` if given, then closes the connection the way a client that goes away does.
+    Returns what it read."""
     url = urlparse(base_url)
     payload = json.dumps({**body, "stream": True}).encode()
     head = (f"POST /api/chat/ HTTP/1.1\r\nHost: {url.netloc}\r\nAuthorization: Bearer {access}\r\n"
@@ -79,4 +80,6 @@ def stream_then_leave(base_url: str, access: str, body: dict, deltas: int) -> by
             if not chunk:
                 break
             received += chunk
+        if while_open:
+            while_open()
     return received

@@ -52,7 +52,7 @@ def test_answer_comes_from_the_upstream(chatgate_with_model, fake_upstream):
     user = new_user(server.base_url, "up")
     r = chat(server.base_url, user.access, "Hello upstream")
     expect(r, 200, {"message": "Hello upstream", "response": "echo: Hello upstream (turns: 1)",
-                    "remaining_tokens": SIGNUP_GRANT - CHAT_COST})
+                    "remaining_tokens": SIGNUP_GRANT - CHAT_COST, "conversation_id": 1})
     # What chatgate sent: the model's upstream name, the turn, the cap and the key.
     stats = fake_upstream.stats()
     assert stats["requests"][model] == 1
@@ -113,7 +113,7 @@ def test_retries_then_success_charges_once(chatgate_with_model, fake_upstream):
     user = new_user(server.base_url, "flaky")
     r = chat(server.base_url, user.access, "again")
     expect(r, 200, {"message": "again", "response": "echo: again (turns: 1)",
-                    "remaining_tokens": SIGNUP_GRANT - CHAT_COST})
+                    "remaining_tokens": SIGNUP_GRANT - CHAT_COST, "conversation_id": 1})
     assert fake_upstream.requests_for(model) == 3
     rows = assert_ledger_consistent(server.base_url, user.access)
     assert kinds(rows) == [("signup_grant", SIGNUP_GRANT), ("chat_charge", -CHAT_COST)]
@@ -229,7 +229,7 @@ def test_https_with_the_certificate_trusted_works(chatgate_with_model, tls_upstr
         user = new_user(server.base_url, "tlsok")
         expect(chat(server.base_url, user.access, "secure"), 200,
                {"message": "secure", "response": "echo: secure (turns: 1)",
-                "remaining_tokens": SIGNUP_GRANT - CHAT_COST})
+                "remaining_tokens": SIGNUP_GRANT - CHAT_COST, "conversation_id": 1})
         assert_ledger_consistent(server.base_url, user.access)
 
 
