@@ -3,6 +3,7 @@
 #include "api/chat_events.hpp"
 #include "api/json_io.hpp"
 #include "api/pagination.hpp"
+#include "domain/chat/chat_billing.hpp"
 
 #include <boost/json/array.hpp>
 
@@ -162,7 +163,9 @@ boost::asio::awaitable<Result<http::Response>> get_models(Api& api, RequestConte
         models.push_back(json::object{
             {"id", model.id},
             {"owned_by", model.owned_by},
-            {"max_completion_tokens", model.max_completion_tokens},
+            // What is sent upstream and reserved for, also when the model sets no cap.
+            {"max_completion_tokens",
+             domain::effective_completion_cap(model.max_completion_tokens, 0)},
             {"price",
              json::object{{"per_message", model.price.per_message},
                           {"per_1k_prompt_tokens", model.price.per_1k_prompt_tokens},

@@ -1,6 +1,6 @@
 #include "app/application.hpp"
 
-#include "ai/builtin_provider.hpp"
+#include "ai/model_factory.hpp"
 #include "api/dispatcher.hpp"
 #include "api/docs_handlers.hpp"
 #include "assets/assets.hpp"
@@ -79,19 +79,6 @@ struct Core {
     domain::AccountService accounts;
 };
 
-/// The catalog until models are configured: the builtin answer at the fixed message price.
-domain::ModelCatalog builtin_catalog(domain::ChatProvider& provider, const Config& config) {
-    domain::ChatModel model;
-    model.id = "builtin";
-    model.owned_by = "chatgate";
-    model.provider = &provider;
-    model.upstream_model = "builtin";
-    model.max_completion_tokens = 64;
-    model.context_budget_chars = 8000;
-    model.price.per_message = config.chat_cost_tokens;
-    return domain::ModelCatalog({model});
-}
-
 }  // namespace
 
 Application::Application(Config config) : config_(std::move(config)) {
@@ -136,12 +123,11 @@ int Application::serve() {
     Core core(config_);
     SystemClock clock;
     security::JwtCodec jwt(security::load_signing_key(config_), clock);
-    ai::BuiltinProvider provider;
+    ai::ModelRegistry models(config_.models);
     domain::LedgerService ledger(
         core.store, core.db(),
         {config_.top_up_enabled, config_.top_up_max_per_request, config_.balance_cap});
-    domain::ModelCatalog catalog = builtin_catalog(provider, config_);
-    domain::ChatService chat(core.store, catalog, core.db(),
+    domain::ChatService chat(core.store, models.catalog(), core.db(),
                              {static_cast<std::size_t>(config_.max_message_chars)});
     // Before serving: a reservation left open by a killed process is refunded.
     if (auto recovered = chat.recover_open_reservations(); recovered > 0) {
@@ -219,6 +205,7 @@ int Application::serve() {
     }
     io.run();
     for (auto& t : threads) t.join();
+    models.close_idle_connections();
     core.db_reads.join();
     core.db_writes.join();
     core.hash_pool.join();

@@ -36,7 +36,7 @@ def test_a_chat_starts_a_conversation_and_continues_it(api):
 
     detail = expect(api.get(f"/api/conversations/{first}/", headers=user.headers), 200)
     assert detail["id"] == first and detail["title"] == "first question"
-    assert detail["model"] == "builtin" and detail["message_count"] == 2
+    assert detail["model"] == "chatgate-builtin" and detail["message_count"] == 2
     assert [(m["message"], m["response"], m["cost"], m["finish_reason"]) for m in detail["messages"]] == [
         ("first question", DUMMY_RESPONSE, CHAT_COST, "stop"),
         ("second", DUMMY_RESPONSE, CHAT_COST, "stop"),
@@ -76,7 +76,7 @@ def test_bad_fields_are_field_errors_checked_before_the_balance(api):
     # The message rule of the contract still comes first.
     expect(post_as(api, user.access, "/api/chat/", {"model": "no-such-model"}), 400,
            {"error": "Message is required"})
-    body = expect(post_as(api, user.access, "/api/chat/", {"message": "hi", "model": "builtin",
+    body = expect(post_as(api, user.access, "/api/chat/", {"message": "hi", "model": "chatgate-builtin",
                                                            "conversation_id": None}), 200)
     assert body["remaining_tokens"] == SIGNUP_GRANT - CHAT_COST
     rows = assert_ledger_consistent(api, user.access)
@@ -123,8 +123,8 @@ def test_delete_removes_the_conversation_and_keeps_the_ledger(api):
 def test_models_lists_the_catalog(api):
     user = new_user(api, "models")
     body = expect(api.get("/api/models/", headers=bearer(user.access)), 200)
-    assert body == {"default": "builtin", "results": [{
-        "id": "builtin", "owned_by": "chatgate", "max_completion_tokens": 64,
+    assert body == {"default": "chatgate-builtin", "results": [{
+        "id": "chatgate-builtin", "owned_by": "chatgate", "max_completion_tokens": 4096,
         "price": {"per_message": CHAT_COST, "per_1k_prompt_tokens": 0, "per_1k_completion_tokens": 0},
     }]}
     expect(api.get("/api/models/"), 401)

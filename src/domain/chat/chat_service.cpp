@@ -212,7 +212,11 @@ boost::asio::awaitable<Result<std::unique_ptr<ChatExchange>>> ChatService::open_
         opened = co_await prepared->model->provider->stream(prepared->prompt);
         // Waiting for the first delta here keeps every failure before any text an ordinary
         // error answer instead of an event inside a stream that already said 200.
+        // (Empty deltas, such as OpenAI's opening role chunk, are not text yet.)
         if (opened) first = co_await (*opened)->next();
+        while (opened && first && *first && (*first)->empty()) {
+            first = co_await (*opened)->next();
+        }
     } catch (...) {
         failure = std::current_exception();
     }

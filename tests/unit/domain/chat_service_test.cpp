@@ -290,7 +290,8 @@ TEST_F(ChatServiceTest, ProviderFailureBeforeAnyTextIsRefundedInFull) {
 
 TEST_F(ChatServiceTest, StreamFailingBeforeItsFirstDeltaIsAnOrdinaryErrorAndRefunded) {
     auto user = make_user("gina");
-    provider.steps = {Error{ErrorCode::upstream_unavailable, "reset", {}}};
+    // An opening empty delta (OpenAI's role chunk) is not text yet.
+    provider.steps = {std::string(), Error{ErrorCode::upstream_unavailable, "reset", {}}};
     auto opened = run(chat_->open_stream(input(user, "hello")));
     ASSERT_FALSE(opened);
     EXPECT_EQ(opened.error().code, ErrorCode::upstream_unavailable);
