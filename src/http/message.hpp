@@ -91,7 +91,13 @@ struct Response {
 };
 
 /// Failures the transport detects before a request reaches the handler.
-enum class TransportError { header_too_large, body_too_large, malformed };
+enum class TransportError {
+    header_too_large,
+    body_too_large,
+    malformed,
+    too_many_headers,  ///< more header fields than the limit
+    uri_too_long,      ///< a request target longer than the limit
+};
 
 /// What the server calls for each request. Implemented by the api layer.
 class RequestHandler {
