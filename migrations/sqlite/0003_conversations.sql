@@ -17,9 +17,10 @@ ALTER TABLE chat_messages ADD COLUMN model TEXT;
 ALTER TABLE chat_messages ADD COLUMN finish_reason TEXT;
 CREATE INDEX chat_messages_by_conversation ON chat_messages (conversation_id, id);
 
--- The most an exchange can cost is taken from the balance (a chat_charge ledger row whose
--- reference names the reservation) before the AI is asked; settling records the real cost and
--- refunds the rest (a chat_refund row naming it), in one transaction. The ledger's own kinds are
+-- The most an exchange can cost is taken from the balance (a chat_charge ledger row, reference
+-- 'chat reservation') before the AI is asked; settling records the real cost and refunds the
+-- rest (a chat_refund row, reference 'settles chat charge <its ledger id>'), in one
+-- transaction. The ledger's own kinds are
 -- reused instead of new ones: its CHECK on kind could only change by rebuilding the table, and
 -- the append-only triggers cannot protect a table being dropped and copied.
 CREATE TABLE chat_reservations (
@@ -27,9 +28,9 @@ CREATE TABLE chat_reservations (
     user_id         INTEGER NOT NULL REFERENCES users (id),
     amount          INTEGER NOT NULL CHECK (amount >= 0),
     charge_entry_id INTEGER REFERENCES ledger (id),  -- NULL when amount is 0
+    balance_after   INTEGER NOT NULL,  -- the balance the charge left, reported if nothing returns
     created_at      TEXT    NOT NULL,
     cost            INTEGER CHECK (cost BETWEEN 0 AND amount),  -- NULL while open
-    refund_entry_id INTEGER REFERENCES ledger (id),  -- NULL when nothing was refunded
     settled_at      TEXT,
     CHECK ((cost IS NULL) = (settled_at IS NULL))
 );

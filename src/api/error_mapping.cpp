@@ -81,6 +81,8 @@ Mapped map(const Error& e, std::string_view request_id) {
             return {413, detail(m)};
         case ErrorCode::header_too_large:
             return {431, detail(m)};
+        case ErrorCode::uri_too_long:
+            return {414, detail(m)};
         case ErrorCode::busy:
             return {503, detail(m)};
         case ErrorCode::upstream_unavailable:
@@ -170,6 +172,8 @@ Mapped map_openai(const Error& e, std::string_view request_id) {
             return {413, openai_error(m, "invalid_request_error")};
         case ErrorCode::header_too_large:
             return {431, openai_error(m, "invalid_request_error")};
+        case ErrorCode::uri_too_long:
+            return {414, openai_error(m, "invalid_request_error")};
         case ErrorCode::busy:
             return {503, openai_error(m, "server_error", {}, "overloaded")};
         case ErrorCode::upstream_unavailable:
@@ -213,6 +217,10 @@ Error transport_error(http::TransportError kind, std::size_t max_body_bytes) {
                 ErrorCode::payload_too_large,
                 "Request body is too large (limit " + std::to_string(max_body_bytes) + " bytes).",
                 {}};
+        case http::TransportError::too_many_headers:
+            return {ErrorCode::header_too_large, "Too many request header fields.", {}};
+        case http::TransportError::uri_too_long:
+            return {ErrorCode::uri_too_long, "Request URL is too long.", {}};
         case http::TransportError::malformed:
             break;
     }

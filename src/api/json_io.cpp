@@ -89,28 +89,48 @@ bool for_each_pair(std::string_view text, Visit visit) {
     return true;
 }
 
+JsonLimits g_json_limits;  // written once at start-up, then only read
+
 Result<boost::json::value> parse_form(std::string_view body) {
     boost::json::object out;
     bool utf8 = true;
+    bool short_enough = true;
+    std::size_t max_bytes = g_json_limits.max_string_bytes;
     bool ok = for_each_pair(body, [&](const std::string& key, const std::string& value) {
+        short_enough = key.size() <= max_bytes && value.size() <= max_bytes;
         utf8 = valid_utf8(key) && valid_utf8(value);
-        if (utf8) out[key] = value;  // the last value of a repeated key wins
-        return utf8;
+        if (utf8 && short_enough) out[key] = value;  // the last value of a repeated key wins
+        return utf8 && short_enough;
     });
     if (!ok) return Error{ErrorCode::malformed_request, "Form data could not be parsed.", {}};
     if (!utf8) return Error{ErrorCode::malformed_request, "Form data is not valid UTF-8.", {}};
+    if (!short_enough) {
+        return Error{ErrorCode::malformed_request,
+                     "Form field longer than " + std::to_string(max_bytes) + " bytes.",
+                     {}};
+    }
     return boost::json::value(std::move(out));
 }
 
-Result<boost::json::value> parse_json(std::string_view body) {
-    boost::json::parse_options options;
-    options.max_depth = 32;
-    boost::system::error_code ec;
-    boost::json::value value = boost::json::parse(body, ec, {}, options);
-    if (ec) {
-        return Error{ErrorCode::malformed_request, "JSON parse error - " + ec.message(), {}};
+/// True when every string and key in `value` fits `max_bytes`. The parser has already bounded
+/// the nesting, so the recursion is shallow.
+bool strings_fit(const boost::json::value& value, std::size_t max_bytes) {
+    switch (value.kind()) {
+        case boost::json::kind::string:
+            return value.get_string().size() <= max_bytes;
+        case boost::json::kind::array:
+            for (const auto& item : value.get_array()) {
+                if (!strings_fit(item, max_bytes)) return false;
+            }
+            return true;
+        case boost::json::kind::object:
+            for (const auto& [key, item] : value.get_object()) {
+                if (key.size() > max_bytes || !strings_fit(item, max_bytes)) return false;
+            }
+            return true;
+        default:
+            return true;
     }
-    return value;
 }
 
 const char* python_type_name(const boost::json::value& v) {
@@ -133,6 +153,33 @@ const char* python_type_name(const boost::json::value& v) {
 
 }  // namespace
 
+void set_json_limits(const JsonLimits& limits) {
+    g_json_limits = limits;
+}
+
+const JsonLimits& json_limits() {
+    return g_json_limits;
+}
+
+Result<boost::json::value> parse_json(std::string_view text, const JsonLimits& limits) {
+    boost::json::parse_options options;
+    options.max_depth = limits.max_depth;
+    boost::system::error_code ec;
+    boost::json::value value = boost::json::parse(text, ec, {}, options);
+    if (ec) {
+        return Error{ErrorCode::malformed_request, "JSON parse error - " + ec.message(), {}};
+    }
+    // Checked after parsing, which the body limit already bounds: Boost.JSON has no option
+    // for it, and one walk costs little next to the parse.
+    if (!strings_fit(value, limits.max_string_bytes)) {
+        return Error{ErrorCode::malformed_request,
+                     "JSON parse error - a string is longer than " +
+                         std::to_string(limits.max_string_bytes) + " bytes",
+                     {}};
+    }
+    return value;
+}
+
 Result<boost::json::value> parse_body(const http::Request& request) {
     std::string_view content_type = request.header("Content-Type");
     std::string media = lowercase(trim(content_type.substr(0, content_type.find(';'))));
@@ -140,7 +187,7 @@ Result<boost::json::value> parse_body(const http::Request& request) {
                                  media == "application/x-www-form-urlencoded")) {
         return boost::json::value(boost::json::object{});
     }
-    if (media == "application/json") return parse_json(request.body);
+    if (media == "application/json") return parse_json(request.body, g_json_limits);
     if (media == "application/x-www-form-urlencoded") return parse_form(request.body);
     return Error{ErrorCode::unsupported_media_type,
                  "Unsupported media type \"" + std::string(content_type) + "\" in request.",

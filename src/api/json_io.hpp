@@ -14,10 +14,26 @@
 /// existing clients see the answers they expect.
 namespace chatgate::api {
 
+/// What a request body may contain, against documents built to exhaust the parser.
+struct JsonLimits {
+    std::size_t max_depth = 32;                 ///< nesting of arrays and objects
+    std::size_t max_string_bytes = 256 * 1024;  ///< any string or key, decoded, in bytes
+};
+
+/// Sets the limits `parse_body` applies. Call once at start-up, before any request is served:
+/// read without a lock afterwards. (One setting for every body reader, so a handler cannot
+/// forget to pass it.)
+void set_json_limits(const JsonLimits& limits);
+const JsonLimits& json_limits();
+
 /// The body as JSON (`application/json`) or as form fields (`application/x-www-form-urlencoded`,
 /// every value a string). An empty body is an empty object. Errors: unsupported_media_type,
-/// malformed_request ("JSON parse error - ..."). Nesting deeper than 32 levels is malformed.
+/// malformed_request ("JSON parse error - ...", also for nesting or a string beyond
+/// `json_limits()`; a form key or value over the string limit is malformed too).
 Result<boost::json::value> parse_body(const http::Request& request);
+
+/// JSON text to a value within `limits`; malformed_request otherwise. For any body reader.
+Result<boost::json::value> parse_json(std::string_view text, const JsonLimits& limits);
 
 /// DRF's CharField: required, not null, a string (numbers become their text), surrounding
 /// whitespace trimmed, not blank, at most `max_chars` characters. On failure appends the

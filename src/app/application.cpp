@@ -3,6 +3,7 @@
 #include "ai/model_factory.hpp"
 #include "api/dispatcher.hpp"
 #include "api/docs_handlers.hpp"
+#include "api/json_io.hpp"
 #include "assets/assets.hpp"
 #include "core/clock.hpp"
 #include "core/work_pool.hpp"
@@ -79,6 +80,21 @@ struct Core {
     domain::AccountService accounts;
 };
 
+http::ServerLimits server_limits(const Config& c) {
+    auto size = [](std::int64_t v) { return static_cast<std::size_t>(v); };
+    http::ServerLimits limits;
+    limits.max_header_bytes = size(c.max_header_bytes);
+    limits.max_body_bytes = size(c.max_body_bytes);
+    limits.request_timeout = std::chrono::seconds(c.request_timeout_seconds);
+    limits.idle_timeout = std::chrono::seconds(c.idle_timeout_seconds);
+    limits.header_timeout = std::chrono::seconds(c.header_timeout_seconds);
+    limits.max_header_count = size(c.max_header_count);
+    limits.max_target_bytes = size(c.max_url_bytes);
+    limits.max_connections = size(c.max_connections);
+    limits.max_connections_per_address = size(c.max_connections_per_address);
+    return limits;
+}
+
 }  // namespace
 
 Application::Application(Config config) : config_(std::move(config)) {
@@ -146,6 +162,8 @@ int Application::serve() {
                   config_.max_page_size, static_cast<std::size_t>(config_.max_body_bytes),
                   std::chrono::milliseconds(config_.stream_keepalive_ms)},
                  api::to_yaml(boost::json::parse(api::openapi_json()))};
+    api::set_json_limits({static_cast<std::size_t>(config_.max_json_depth),
+                          static_cast<std::size_t>(config_.max_json_string_bytes)});
     api::Dispatcher dispatcher(api);
 
     std::size_t io_threads =
@@ -163,11 +181,7 @@ int Application::serve() {
         for (auto& context : contexts) context->stop();
     };
     net::io_context& io = *contexts.front();
-    http::Server server(context_ptrs, dispatcher,
-                        {static_cast<std::size_t>(config_.max_header_bytes),
-                         static_cast<std::size_t>(config_.max_body_bytes),
-                         std::chrono::seconds(config_.request_timeout_seconds),
-                         std::chrono::seconds(config_.idle_timeout_seconds)});
+    http::Server server(context_ptrs, dispatcher, server_limits(config_));
     std::string bound;
     try {
         bound = server.listen(config_.listen_host(), config_.listen_port());

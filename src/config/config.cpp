@@ -52,6 +52,13 @@ const std::array kKnobs{
     Knob{"request_timeout_seconds", &Config::request_timeout_seconds, 1, 3600},
     Knob{"idle_timeout_seconds", &Config::idle_timeout_seconds, 1, 3600},
     Knob{"shutdown_grace_seconds", &Config::shutdown_grace_seconds, 0, 3600},
+    Knob{"header_timeout_seconds", &Config::header_timeout_seconds, 1, 3600},
+    Knob{"max_header_count", &Config::max_header_count, 1, 10'000},
+    Knob{"max_url_bytes", &Config::max_url_bytes, 16, 1LL << 20},
+    Knob{"max_json_depth", &Config::max_json_depth, 1, 512},
+    Knob{"max_json_string_bytes", &Config::max_json_string_bytes, 1, 1LL << 30},
+    Knob{"max_connections", &Config::max_connections, 1, 10'000'000},
+    Knob{"max_connections_per_address", &Config::max_connections_per_address, 0, 10'000'000},
     Knob{"page_size", &Config::page_size, 1, 1000},
     Knob{"max_page_size", &Config::max_page_size, 1, 1000},
 };

@@ -46,6 +46,16 @@ struct Config {
     std::int64_t request_timeout_seconds = 30;  ///< to read one request once it has started
     std::int64_t idle_timeout_seconds = 60;     ///< keep-alive wait for the next request
     std::int64_t shutdown_grace_seconds = 10;   ///< in-flight requests get this long to finish
+    // Hostile input: limits on what one client may send or hold.
+    std::int64_t header_timeout_seconds = 10;  ///< a request's whole header, from its first byte
+    std::int64_t max_header_count = 100;       ///< header fields per request; more: 431
+    std::int64_t max_url_bytes = 8192;         ///< request target length; longer: 414
+    std::int64_t max_json_depth = 32;          ///< nesting of JSON bodies; deeper: 400
+    std::int64_t max_json_string_bytes = 256 * 1024;  ///< any JSON string or key; longer: 400
+    std::int64_t max_connections = 10000;  ///< open connections; more are closed at accept
+    /// Open connections per client address; more are closed at accept. 0: no limit (behind a
+    /// reverse proxy every client shares the proxy's address).
+    std::int64_t max_connections_per_address = 256;
 
     // Listings.
     std::int64_t page_size = 20;

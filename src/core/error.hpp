@@ -34,6 +34,8 @@ enum class ErrorCode {
     method_not_allowed,
     payload_too_large,
     header_too_large,
+    /// A request target (URL) over the limit.
+    uri_too_long,
     busy,  ///< a bounded pool is saturated; retry later
     internal,
 };

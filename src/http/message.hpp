@@ -48,13 +48,16 @@ class BodyWriter {
 public:
     virtual ~BodyWriter() = default;
     /// Sends `piece` to the client now (one HTTP chunk); false when the client is gone or the
-    /// write failed, after which the producer should stop.
+    /// write failed, after which the producer should stop. Each write must finish within the
+    /// request deadline (`request_timeout_seconds`): a client that stops reading is gone. An
+    /// empty piece sends nothing. Writes are serialized with the keep-alive pieces.
     virtual boost::asio::awaitable<bool> write(std::string_view piece) = 0;
     /// True once the client closed or reset the connection.
     virtual bool client_gone() const = 0;
     /// `callback` runs once, on the connection's executor, as soon as the transport notices the
     /// client has gone (also while the producer waits for something else), so the producer can
-    /// cancel upstream work. Replaces an earlier callback.
+    /// cancel upstream work; at once if the client is already gone. Replaces an earlier
+    /// callback; dropped when the producer returns.
     virtual void on_client_gone(std::function<void()> callback) = 0;
 };
 
@@ -91,7 +94,13 @@ struct Response {
 };
 
 /// Failures the transport detects before a request reaches the handler.
-enum class TransportError { header_too_large, body_too_large, malformed };
+enum class TransportError {
+    header_too_large,
+    body_too_large,
+    malformed,
+    too_many_headers,  ///< more header fields than the limit
+    uri_too_long,      ///< a request target longer than the limit
+};
 
 /// What the server calls for each request. Implemented by the api layer.
 class RequestHandler {

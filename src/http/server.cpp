@@ -21,6 +21,7 @@ using tcp = net::ip::tcp;
 
 constexpr auto kPollInterval = std::chrono::milliseconds(10);
 constexpr auto kAfterForceClose = std::chrono::seconds(2);
+constexpr auto kAcceptErrorPause = std::chrono::milliseconds(50);
 
 }  // namespace
 
@@ -72,28 +73,74 @@ public:
 
 private:
     net::awaitable<void> accept_loop() {
+        net::steady_timer pause(acceptor_.get_executor());
         for (;;) {
             net::io_context& owner = *contexts_[next_context_++ % contexts_.size()];
             auto [ec, socket] =
                 co_await acceptor_.async_accept(owner, net::as_tuple(net::use_awaitable));
             if (ec == net::error::operation_aborted || !acceptor_.is_open()) co_return;
             if (ec) {
-                // Out of descriptors and similar: keep serving the connections we have.
+                // Out of descriptors and similar: keep serving the connections we have, and
+                // pause, since the pending connection would fail the next accept at once.
                 log::warn("accept failed", {{"error", ec.message()}});
+                pause.expires_after(kAcceptErrorPause);
+                co_await pause.async_wait(net::as_tuple(net::use_awaitable));
                 continue;
             }
             socket.set_option(tcp::no_delay(true), ec);
+            auto peer = socket.remote_endpoint(ec).address();
             std::lock_guard lock(mutex_);
+            if (!admit(peer)) {
+                // Closed at once, unanswered: an answer would cost the resources the caps
+                // protect, and could be lost anyway, as the request is not read.
+                socket.close(ec);
+                note_refusal();
+                continue;
+            }
             auto id = next_id_++;
             auto weak = weak_from_this();
             sessions_[id] =
-                start_session(std::move(socket), handler_, limits_, [weak, id](Session*) {
+                start_session(std::move(socket), handler_, limits_, [weak, id, peer](Session*) {
                     if (auto self = weak.lock()) {
-                        std::lock_guard lock(self->mutex_);
+                        std::lock_guard guard(self->mutex_);
                         self->sessions_.erase(id);
+                        self->release(peer);
                     }
                 });
         }
+    }
+
+    /// Counts a new connection from `peer` unless a cap forbids it. Needs `mutex_`.
+    bool admit(const net::ip::address& peer) {
+        if (sessions_.size() >= limits_.max_connections) return false;
+        std::size_t& from_peer = per_address_[peer];
+        if (limits_.max_connections_per_address > 0 &&
+            from_peer >= limits_.max_connections_per_address) {
+            if (from_peer == 0) per_address_.erase(peer);
+            return false;
+        }
+        ++from_peer;
+        return true;
+    }
+
+    /// Needs `mutex_`.
+    void release(const net::ip::address& peer) {
+        auto it = per_address_.find(peer);
+        if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+    }
+
+    /// Logs refused connections at most once a second, so a flood does not flood the log too.
+    void note_refusal() {
+        ++refused_;
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_refusal_log_ < std::chrono::seconds(1)) return;
+        log::warn("connections refused: connection limit reached",
+                  {{"refused", refused_},
+                   {"open", sessions_.size()},
+                   {"max_connections", limits_.max_connections},
+                   {"max_connections_per_address", limits_.max_connections_per_address}});
+        refused_ = 0;
+        last_refusal_log_ = now;
     }
 
     net::awaitable<void> drain(std::chrono::milliseconds grace, std::function<void()> done) {
@@ -138,6 +185,10 @@ private:
     std::mutex mutex_;
     std::uint64_t next_id_ = 0;
     std::unordered_map<std::uint64_t, std::shared_ptr<Session>> sessions_;
+    std::unordered_map<net::ip::address, std::size_t> per_address_;  ///< open connections
+    // Only the accept loop touches these.
+    std::size_t refused_ = 0;
+    std::chrono::steady_clock::time_point last_refusal_log_;
 };
 
 Server::Server(std::vector<net::io_context*> contexts, RequestHandler& handler, ServerLimits limits)

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "http/limits.hpp"
 #include "http/message.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -13,19 +14,11 @@
 
 namespace chatgate::http {
 
-struct ServerLimits {
-    std::size_t max_header_bytes = 16 * 1024;
-    std::size_t max_body_bytes = 1024 * 1024;
-    /// To read one request, and to write its answer (each piece of a streamed answer).
-    std::chrono::milliseconds request_timeout{30000};
-    std::chrono::milliseconds idle_timeout{60000};  ///< between requests on a keep-alive connection
-};
-
 /// HTTP/1.1 server on Beast: one coroutine per connection, keep-alive, header and body limits,
-/// read/idle deadlines and graceful shutdown. Knows nothing about what the requests mean: every
-/// request goes to the RequestHandler. Connections are spread over `contexts`, each meant to be
-/// run by exactly one thread, so a connection never needs a strand or a lock; the first context
-/// also accepts. Methods other than the constructor may be called from any thread.
+/// read/idle deadlines, connection caps and graceful shutdown. Knows nothing about what the
+/// requests mean: every request goes to the RequestHandler. Connections are spread over `contexts`,
+/// each meant to be run by exactly one thread, so a connection never needs a strand or a lock; the
+/// first context also accepts. Methods other than the constructor may be called from any thread.
 class Server {
 public:
     Server(std::vector<boost::asio::io_context*> contexts, RequestHandler& handler,

@@ -1,5 +1,6 @@
 #include "http/session.hpp"
 
+#include "http/beast_request.hpp"
 #include "http/streaming.hpp"
 #include "observability/log.hpp"
 
@@ -24,48 +25,12 @@ using tcp = net::ip::tcp;
 
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 
-Method to_method(bhttp::verb verb) {
-    switch (verb) {
-        case bhttp::verb::get:
-            return Method::get;
-        case bhttp::verb::head:
-            return Method::head;
-        case bhttp::verb::post:
-            return Method::post;
-        case bhttp::verb::put:
-            return Method::put;
-        case bhttp::verb::patch:
-            return Method::patch;
-        case bhttp::verb::delete_:
-            return Method::del;
-        case bhttp::verb::options:
-            return Method::options;
-        default:
-            return Method::other;
-    }
-}
-
 /// Drops the views into the previous request's (now destroyed) message, keeping the capacity.
 void forget_previous(Request& request) {
     request.method = Method::other;
     request.method_text = request.target = request.path = request.query = request.body = {};
     request.headers.clear();
     request.version = 11;
-}
-
-/// Fills our Request with views into the parsed Beast message.
-void view_request(const bhttp::request<bhttp::string_body>& msg, Request& out) {
-    out.method = to_method(msg.method());
-    out.method_text = msg.method_string();
-    out.target = msg.target();
-    auto question = out.target.find('?');
-    out.path = out.target.substr(0, question);
-    out.query =
-        question == std::string_view::npos ? std::string_view{} : out.target.substr(question + 1);
-    out.headers.clear();
-    for (const auto& field : msg) out.headers.push_back({field.name_string(), field.value()});
-    out.body = msg.body();
-    out.version = msg.version();
 }
 
 class BeastSession final : public Session, public std::enable_shared_from_this<BeastSession> {
@@ -113,13 +78,13 @@ private:
         beast::flat_buffer buffer(limits_.max_header_bytes + limits_.max_body_bytes + 8192);
         Request request;
         request.remote_address = remote_;
-        while (!stopping_) {
+        for (bool first = true; !stopping_; first = false) {
             busy_ = false;
             forget_previous(request);
             bhttp::request_parser<bhttp::string_body> parser;
             parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
             parser.body_limit(limits_.max_body_bytes);
-            stream_.expires_after(limits_.idle_timeout);
+            if (!co_await await_request(buffer, first)) co_return;
             auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer, parser, kTuple);
             busy_ = true;
             request.received_at = std::chrono::steady_clock::now();
@@ -132,6 +97,11 @@ private:
             }
             stream_.expires_after(limits_.request_timeout);
             auto& msg = parser.get();
+            view_request(msg, request);
+            if (auto refused = check_head(request, limits_)) {
+                co_await refuse(*refused, request);
+                co_return;
+            }
             if (beast::iequals(msg[bhttp::field::expect], "100-continue")) {
                 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
                 auto [wec, wn] = co_await net::async_write(stream_, net::buffer(kContinue), kTuple);
@@ -161,20 +131,30 @@ private:
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     }
 
+    /// Waits for the first byte of the next request (unless it is already buffered), then arms
+    /// the header deadline: the whole header must arrive within it, however slowly it trickles
+    /// in. A new connection's first request gets the header deadline from the accept on, so a
+    /// silent connection is not held for the idle timeout. False when the connection is over.
+    net::awaitable<bool> await_request(beast::flat_buffer& buffer, bool first) {
+        if (buffer.size() > 0) {
+            stream_.expires_after(limits_.header_timeout);
+            co_return true;
+        }
+        constexpr std::size_t kFirstRead = 8192;
+        stream_.expires_after(first ? limits_.header_timeout : limits_.idle_timeout);
+        auto [ec, n] = co_await stream_.async_read_some(buffer.prepare(kFirstRead), kTuple);
+        buffer.commit(n);
+        if (!first) stream_.expires_after(limits_.header_timeout);
+        co_return n > 0;  // else closed, timed out or cancelled (draining): nobody to answer
+    }
+
     /// Answers a request that failed to read (when there is anyone left to answer).
     net::awaitable<void> answer_unreadable(boost::system::error_code ec, Request& request) {
-        TransportError kind;
-        if (ec == bhttp::error::header_limit) {
-            kind = TransportError::header_too_large;
-        } else if (ec == bhttp::error::body_limit) {
-            kind = TransportError::body_too_large;
-        } else if (ec.category() ==
-                       bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
-                   ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
-            kind = TransportError::malformed;
-        } else {
-            co_return;  // closed, reset, timed out or cancelled: nobody to answer
-        }
+        if (auto kind = classify_read_error(ec)) co_await refuse(*kind, request);
+    }
+
+    /// Answers a request the transport will not pass on, then closes the connection.
+    net::awaitable<void> refuse(TransportError kind, Request& request) {
         Response response = handler_.transport_error(kind, request);
         stream_.expires_after(limits_.request_timeout);
         if (!co_await write(request, response, false)) co_return;

@@ -93,6 +93,8 @@ public:
             produced = false;
         }
 
+        // The callback may refer to the producer's frame, which is gone now.
+        callback_ = nullptr;
         finishing_ = true;
         keepalive_timer_.cancel();
         while (keepalive_running_) co_await changed_.wait();

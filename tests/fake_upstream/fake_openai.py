@@ -59,6 +59,7 @@ def approx_tokens(text: str) -> int:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
     server_version = "fake-openai/1"
 
     def log_message(self, fmt, *args):  # quiet: the tests read /_stats instead

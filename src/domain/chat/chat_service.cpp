@@ -30,7 +30,7 @@ Error provider_error(const Error& error, bool midway) {
                               : "The AI provider did not answer in time; no tokens were charged.";
             return out;
         case ErrorCode::rate_limited:
-            out.message = "The AI provider is busy; try again later. No tokens were charged.";
+            out.message = "The AI provider is busy; no tokens were charged. Try again later.";
             return out;
         default:
             out.code = ErrorCode::upstream_unavailable;

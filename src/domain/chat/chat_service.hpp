@@ -52,17 +52,17 @@ class ChatSink {
 public:
     virtual ~ChatSink() = default;
     /// Sends one delta to the client; false when the client is gone (the exchange then stops
-    /// reading the upstream and bills what was delivered).
+    /// reading the upstream and bills what it had produced).
     virtual boost::asio::awaitable<bool> deliver(std::string_view delta) = 0;
 };
 
 class ChatService;
 
-/// A streamed exchange whose cost is reserved and whose first delta has already arrived, so
+/// A streamed exchange whose cost is reserved and whose first text has already arrived, so
 /// every failure up to that point was an ordinary error of `open_stream`. Used on the executor
-/// that opened it, by one caller at a time. Settled exactly once: by `pump`, or, if it is
-/// destroyed before `pump` finished, on the executor in the background with nothing billed
-/// but what was delivered.
+/// that opened it, by one caller at a time; the owner keeps it alive while `pump` runs.
+/// Settled exactly once: by `pump`, or, if it is destroyed before `pump` ran, in the background
+/// on its executor, billed like a client that left (the fixed price and what was produced).
 class ChatExchange {
 public:
     ~ChatExchange();
@@ -73,16 +73,17 @@ public:
     /// The conversation continued, or 0 for a new one (its id comes with the outcome).
     ConversationId conversation_id() const { return conversation_; }
 
-    /// Sends every delta to `sink` as it arrives, then settles: the upstream's usage (or the
-    /// estimate for what was delivered) priced and capped at the reservation; the unused
-    /// part refunded; the exchange stored. An upstream failure midway still settles (billing
-    /// what was delivered) and returns the error, which the caller reports as a stream event.
+    /// Sends every delta to `sink` as it arrives, then settles: the upstream's usage (or, when
+    /// it reported none or the answer was cut short, an estimate of what it produced) priced
+    /// and capped at the reservation; the unused part refunded; the exchange stored. An
+    /// upstream failure midway still settles (billing what was delivered) and returns the
+    /// error, which the caller reports as a stream event; a client gone is not an error.
     /// Errors after settlement: upstream_unavailable, upstream_timeout; the outcome is then
     /// available from `settled()`.
     boost::asio::awaitable<Result<ChatOutcome>> pump(ChatSink& sink);
 
-    /// The client is gone: stops reading the upstream now. `pump` then settles for what was
-    /// delivered and returns. Safe to call at any time on the exchange's executor.
+    /// The client is gone: stops reading the upstream now. `pump` then settles for what the
+    /// upstream had produced and returns. Safe to call at any time on the exchange's executor.
     void cancel();
 
     /// The billing result once `pump` has settled (also when it returned an error).

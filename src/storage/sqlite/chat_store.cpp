@@ -11,41 +11,40 @@ namespace chatgate::storage {
 using domain::ChangeStatus;
 
 domain::Reservation SqliteStore::reserve(const domain::ReservationRequest& request) {
+    // Few statements: the single writer thread runs every chat's reservation and settlement.
     WriteScope tx(*this);
+    std::optional<LedgerEntryId> charge_entry;
+    TokenAmount balance = 0;
+    if (request.amount == 0) {
+        // Free models charge nothing, but the user must still be allowed to chat.
+        auto account = writer_->prepare(sql::kFindAccount);
+        account.bind(1, request.user);
+        if (!account.step()) return {ChangeStatus::no_user, 0, 0};
+        if (account.int64(2) == 0) return {ChangeStatus::inactive, 0, 0};
+        balance = account.int64(1);
+    } else {
+        domain::BalanceChange charge{
+            request.user,       -request.amount, domain::LedgerKind::chat_charge,
+            "chat reservation", INT64_MAX,       true};
+        auto charged = apply_balance_change(charge);
+        if (charged.status != ChangeStatus::applied) return {charged.status, 0, charged.balance};
+        charge_entry = charged.entry;
+        balance = charged.balance;
+    }
     domain::ReservationId id = 0;
     {
         auto insert = writer_->prepare(sql::kInsertReservation);
-        insert.bind(1, request.user).bind(2, request.amount);
-        if (!insert.step()) {
-            if (insert.constraint_failed()) return {ChangeStatus::no_user, 0, 0};
-            throw StorageError("reservation refused", insert.extended_error());
+        insert.bind(1, request.user).bind(2, request.amount).bind(4, balance);
+        if (charge_entry) {
+            insert.bind(3, *charge_entry);
+        } else {
+            insert.bind(3, std::optional<std::string>{});
         }
+        if (!insert.step()) throw StorageError("reservation refused", insert.extended_error());
         id = insert.int64(0);
     }
-    if (request.amount == 0) {
-        // Free models charge nothing, but the user must still be allowed to chat.
-        TokenAmount balance = 0;
-        {
-            auto account = writer_->prepare(sql::kFindAccount);
-            account.bind(1, request.user);
-            if (!account.step()) return {ChangeStatus::no_user, 0, 0};
-            if (account.int64(2) == 0) return {ChangeStatus::inactive, 0, 0};
-            balance = account.int64(1);
-        }
-        tx.commit();
-        return {ChangeStatus::applied, id, balance};
-    }
-    domain::BalanceChange charge{request.user,
-                                 -request.amount,
-                                 domain::LedgerKind::chat_charge,
-                                 "chat reservation " + std::to_string(id),
-                                 INT64_MAX,
-                                 true};
-    auto charged = apply_balance_change(charge);
-    if (charged.status != ChangeStatus::applied) return {charged.status, 0, charged.balance};
-    writer_->prepare(sql::kSetReservationCharge).bind(1, id).bind(2, charged.entry).run();
     tx.commit();
-    return {ChangeStatus::applied, id, charged.balance};
+    return {ChangeStatus::applied, id, balance};
 }
 
 domain::Settlement SqliteStore::settle(const domain::SettlementRequest& request) {
@@ -54,6 +53,7 @@ domain::Settlement SqliteStore::settle(const domain::SettlementRequest& request)
     TokenAmount amount = 0;
     TokenAmount cost = 0;
     std::optional<LedgerEntryId> charge_entry;
+    domain::Settlement out{true, 0, 0, 0};
     {
         auto close = writer_->prepare(sql::kCloseReservation);
         close.bind(1, request.reservation).bind(2, request.cost);
@@ -62,34 +62,25 @@ domain::Settlement SqliteStore::settle(const domain::SettlementRequest& request)
         amount = close.int64(1);
         cost = close.int64(2);
         if (close.int64(3) != 0) charge_entry = close.int64(3);
+        // Nothing to give back: the balance this exchange left is its charge's, so concurrent
+        // exchanges each report their own step of the ledger.
+        out.balance = close.int64(4);
     }
-    domain::Settlement out{true, cost, 0, 0};
+    out.cost = cost;
     if (amount > cost) {
         // The refund lands even if the user was deactivated meanwhile, and is never refused
         // for the balance cap: it only gives back what the reservation took.
-        domain::BalanceChange refund{
-            user,
-            amount - cost,
-            domain::LedgerKind::chat_refund,
-            "settles chat reservation " + std::to_string(request.reservation),
-            INT64_MAX,
-            false};
+        domain::BalanceChange refund{user,
+                                     amount - cost,
+                                     domain::LedgerKind::chat_refund,
+                                     "settles chat charge " + std::to_string(*charge_entry),
+                                     INT64_MAX,
+                                     false};
         auto refunded = apply_balance_change(refund);
         if (refunded.status != ChangeStatus::applied) {
             throw StorageError("chat refund refused", SQLITE_CONSTRAINT);
         }
-        writer_->prepare(sql::kSetReservationRefund)
-            .bind(1, request.reservation)
-            .bind(2, refunded.entry)
-            .run();
         out.balance = refunded.balance;
-    } else {
-        // Nothing to give back: the balance this exchange left is its charge's, so concurrent
-        // exchanges each report their own step of the ledger.
-        auto balance = charge_entry ? writer_->prepare(sql::kEntryBalance)
-                                    : writer_->prepare(sql::kFindBalance);
-        balance.bind(1, charge_entry ? *charge_entry : user);
-        if (balance.step()) out.balance = balance.int64(0);
     }
 
     if (const auto& exchange = request.exchange) {

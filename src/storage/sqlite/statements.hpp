@@ -51,22 +51,17 @@ inline constexpr const char* kPing = "SELECT 1";
 
 // Chat reservations and conversations (migration 0003).
 inline constexpr const char* kInsertReservation =
-    "INSERT INTO chat_reservations (user_id, amount, created_at)"
-    " VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) RETURNING id";
-inline constexpr const char* kSetReservationCharge =
-    "UPDATE chat_reservations SET charge_entry_id = ?2 WHERE id = ?1";
+    "INSERT INTO chat_reservations (user_id, amount, charge_entry_id, balance_after, created_at)"
+    " VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) RETURNING id";
 /// The exactly-once guard: only an open reservation is closed, and the caller learns whether
 /// this statement was the one that closed it.
 inline constexpr const char* kCloseReservation =
     "UPDATE chat_reservations SET cost = min(max(?2, 0), amount),"
     " settled_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-    " WHERE id = ?1 AND cost IS NULL RETURNING user_id, amount, cost, coalesce(charge_entry_id, 0)";
-inline constexpr const char* kSetReservationRefund =
-    "UPDATE chat_reservations SET refund_entry_id = ?2 WHERE id = ?1";
+    " WHERE id = ?1 AND cost IS NULL"
+    " RETURNING user_id, amount, cost, coalesce(charge_entry_id, 0), balance_after";
 inline constexpr const char* kOpenReservations =
     "SELECT id FROM chat_reservations WHERE cost IS NULL ORDER BY id";
-inline constexpr const char* kFindBalance = "SELECT tokens FROM users WHERE id = ?1";
-inline constexpr const char* kEntryBalance = "SELECT balance_after FROM ledger WHERE id = ?1";
 
 inline constexpr const char* kInsertConversation =
     "INSERT INTO conversations (user_id, title, model, created_at, updated_at)"

@@ -110,6 +110,9 @@ TEST(OpenAiErrors, TransportAndRoutingFailures) {
               "invalid_request_error");
     EXPECT_EQ(openai_error({ErrorCode::unsupported_media_type, "no", {}}, 415).at("type"),
               "invalid_request_error");
+    EXPECT_EQ(
+        openai_error({ErrorCode::uri_too_long, "Request URL is too long.", {}}, 414).at("type"),
+        "invalid_request_error");
 }
 
 TEST(OpenAiErrors, PathsUnderV1UseOpenAiErrors) {

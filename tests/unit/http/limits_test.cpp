@@ -1,0 +1,38 @@
+#include "http/limits.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace chatgate::http {
+namespace {
+
+class CheckHeadTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        limits.max_header_count = 3;
+        limits.max_target_bytes = 10;
+        request.target = "/0123456789";  // 11 bytes
+        request.target.remove_suffix(1);
+        request.headers = {{"Host", "x"}, {"A", "1"}, {"B", "2"}};
+    }
+    ServerLimits limits;
+    Request request;
+};
+
+TEST_F(CheckHeadTest, AtTheLimitsPasses) {
+    EXPECT_FALSE(check_head(request, limits).has_value());
+}
+
+TEST_F(CheckHeadTest, OneHeaderTooMany) {
+    request.headers.push_back({"C", "3"});
+    EXPECT_EQ(check_head(request, limits), TransportError::too_many_headers);
+}
+
+TEST_F(CheckHeadTest, TargetOneByteTooLong) {
+    request.target = "/0123456789";
+    EXPECT_EQ(check_head(request, limits), TransportError::uri_too_long);
+}
+
+}  // namespace
+}  // namespace chatgate::http
