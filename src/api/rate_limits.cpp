@@ -162,9 +162,18 @@ std::optional<Error> RateLimits::admit(const Route& route, const http::Request& 
     }
     if (!rate.unlimited()) {
         // One byte for the class keeps the key short: keys of different classes never meet.
-        std::string key(1, static_cast<char>('a' + rate_class));
-        key += user != 0 ? "u" + std::to_string(user) : "a" + address;
-        ticket.decision = limiter_.acquire(key, rate);
+        // Built on the stack: the common case (a known user) allocates nothing.
+        char buffer[80];
+        std::size_t size = 0;
+        buffer[size++] = static_cast<char>('a' + rate_class);
+        if (user != 0) {
+            buffer[size++] = 'u';
+            size = std::to_chars(buffer + size, buffer + sizeof buffer, user).ptr - buffer;
+        } else {
+            buffer[size++] = 'a';
+            size += address.copy(buffer + size, sizeof buffer - size);
+        }
+        ticket.decision = limiter_.acquire(std::string_view(buffer, size), rate);
         if (!ticket.decision->allowed) {
             return Error{ErrorCode::rate_limited,
                          "Request was throttled. Expected available in " +
@@ -236,6 +245,7 @@ void RateLimits::settle(RateTicket& ticket, const Result<http::Response>& result
     }
     if (!ticket.decision) return;
     const Decision& d = *ticket.decision;
+    response.headers.reserve(response.headers.size() + 4);  // these, and the request id to come
     response.headers.emplace_back("RateLimit-Limit", std::to_string(d.limit));
     response.headers.emplace_back("RateLimit-Remaining", std::to_string(d.remaining));
     response.headers.emplace_back("RateLimit-Reset", std::to_string(ceil_seconds(d.reset)));
