@@ -95,13 +95,12 @@ boost::asio::awaitable<http::Response> Dispatcher::handle(const http::Request& r
             if (route.auth == Auth::bearer) user = authenticate(request, api_.jwt);
             std::optional<Error> throttled;
             if (user && limits_) throttled = limits_->admit(route, request, *user, rate_ticket);
-            if (!user) {
-                result = user.error();
-            } else if (throttled) {
-                result = std::move(*throttled);
-            } else {
+            if (throttled) user = std::move(*throttled);
+            if (user) {
                 ctx.user_id = *user;
                 result = co_await route.invoke(api_, ctx);
+            } else {
+                result = user.error();
             }
         } catch (const ErrorException& e) {
             result = e.error();
