@@ -140,6 +140,7 @@ http::Response Dispatcher::transport_error(http::TransportError error,
         error_response(api::transport_error(error, api_.settings.max_body_bytes), request_id);
     response.close = true;
     response.route = "transport";
+    if (cors_) cors_->decorate(partial, response);  // so a browser script can read the refusal
     finish(response, std::move(request_id));
     return response;
 }
