@@ -56,19 +56,19 @@ struct RateTicket {
 /// wrong; a locked-out username answers 429 even to the right password. Thread-safe.
 class RateLimits {
 public:
-    /// `routes` must be the table the dispatcher serves; an unknown `rate_class` in it throws.
+    /// Resolves every route of `routes()` to its class once; a `rate_class` in the route table
+    /// that `table` does not know is a programming error and throws std::logic_error.
     RateLimits(const Clock& clock, const RateTable& table, ClientAddressResolver resolver,
                std::size_t max_keys);
 
-    /// Before the handler: a rate_limited Error to answer instead, or nothing.
+    /// Before the handler: a rate_limited Error to answer instead, or nothing. `route` is an
+    /// entry of `routes()`; `user` is the authenticated user, 0 on anonymous routes.
     std::optional<Error> admit(const Route& route, const http::Request& request, UserId user,
                                RateTicket& ticket);
 
     /// After the handler (or the refusal): hands back reservations that must not count and adds
     /// the RateLimit-* headers.
     void settle(RateTicket& ticket, const Result<http::Response>& result, http::Response& response);
-
-    std::size_t tracked_keys() const { return limiter_.size(); }
 
 private:
     std::optional<Error> admit_login(const http::Request& request, const std::string& address,
