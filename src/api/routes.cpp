@@ -18,12 +18,12 @@ constexpr ErrorStyle kOpenAi = ErrorStyle::openai;
 
 const Route kRoutes[] = {
     // The API (documented in openapi/openapi.json).
-    {Method::post, "/api/register/", Auth::none, true, post_register},
-    {Method::post, "/api/login/", Auth::none, true, post_login},
-    {Method::post, "/api/token/refresh/", Auth::none, true, post_token_refresh},
-    {Method::post, "/api/chat/", Auth::bearer, true, post_chat},
+    {Method::post, "/api/register/", Auth::none, true, post_register, {}, {}, "register"},
+    {Method::post, "/api/login/", Auth::none, true, post_login, {}, {}, "login"},
+    {Method::post, "/api/token/refresh/", Auth::none, true, post_token_refresh, {}, {}, "refresh"},
+    {Method::post, "/api/chat/", Auth::bearer, true, post_chat, {}, {}, "chat"},
     {Method::get, "/api/tokens/", Auth::bearer, true, get_tokens},
-    {Method::post, "/api/top-up/", Auth::bearer, true, post_top_up},
+    {Method::post, "/api/top-up/", Auth::bearer, true, post_top_up, {}, {}, "top_up"},
     {Method::get, "/api/transactions/", Auth::bearer, true, get_transactions},
     {Method::get, "/api/conversations/", Auth::bearer, true, get_conversations},
     {Method::get, "/api/conversations/{id}/", Auth::bearer, true, get_conversation},
@@ -31,9 +31,18 @@ const Route kRoutes[] = {
     {Method::get, "/api/models/", Auth::bearer, true, get_models},
 
     // The OpenAI-compatible surface: a chatgate access token is the API key.
-    {Method::get, "/v1/models", Auth::bearer, true, get_openai_models, {}, {}, kOpenAi},
-    {Method::get, "/v1/models/{model}", Auth::bearer, true, get_openai_model, {}, {}, kOpenAi},
-    {Method::post, "/v1/chat/completions", Auth::bearer, true, post_completions, {}, {}, kOpenAi},
+    // Completions count against the same rate limit as /api/chat/.
+    {Method::get, "/v1/models", Auth::bearer, true, get_openai_models, {}, {}, {}, kOpenAi},
+    {Method::get, "/v1/models/{model}", Auth::bearer, true, get_openai_model, {}, {}, {}, kOpenAi},
+    {Method::post,
+     "/v1/chat/completions",
+     Auth::bearer,
+     true,
+     post_completions,
+     {},
+     {},
+     "chat",
+     kOpenAi},
 
     // Pages, the schema and operations endpoints.
     {Method::get, "/", Auth::none, false, serve_asset, "pages/index.html", kHtml},
@@ -50,8 +59,8 @@ const Route kRoutes[] = {
      "redoc/redoc.standalone.js", kJs},
     {Method::get, "/static/redoc/redoc-init.js", Auth::none, false, serve_asset,
      "pages/redoc-init.js", kJs},
-    {Method::get, "/healthz", Auth::none, false, get_healthz},
-    {Method::get, "/readyz", Auth::none, false, get_readyz},
+    {Method::get, "/healthz", Auth::none, false, get_healthz, {}, {}, "none"},
+    {Method::get, "/readyz", Auth::none, false, get_readyz, {}, {}, "none"},
 };
 
 }  // namespace

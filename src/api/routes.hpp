@@ -22,8 +22,11 @@ struct Route {
     Auth auth;
     bool documented;  ///< an API operation, described in openapi/openapi.json
     Invoke invoke;
-    std::string_view asset = {};           ///< embedded file, for routes that serve one
-    std::string_view content_type = {};    ///< of that file
+    std::string_view asset = {};         ///< embedded file, for routes that serve one
+    std::string_view content_type = {};  ///< of that file
+    /// The rate limit the route counts against (a name in the `rate_limits` setting); "none"
+    /// for none; empty: "read" for authenticated GETs, "pages" for anonymous ones, else "write".
+    std::string_view rate_class = {};
     ErrorStyle errors = ErrorStyle::seed;  ///< the wire shape of this route's errors
 };
 
