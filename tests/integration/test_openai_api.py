@@ -383,3 +383,24 @@ def test_fifty_concurrent_streams_with_balance_for_twenty(start_server):
     with Http(srv.base_url) as http:
         assert get_balance(http, user.access) == 0
         assert_ledger_consistent(http, user.access)
+
+
+def test_rate_limits_answer_in_openai_shape_and_share_the_chat_limit(start_server):
+    srv = start_server(env={"CHATGATE_RATE_LIMIT_ENABLED": "true",
+                            "CHATGATE_RATE_LIMITS": "read=4/1m,chat=2/1m"}, name="oai-limited")
+    with Http(srv.base_url) as http:
+        reader = new_user(http, "oairead")
+        for _ in range(4):
+            assert http.get("/v1/models", headers=reader.headers).status_code == 200
+        r = http.get("/v1/models", headers=reader.headers)
+        openai_error(r, 429, "requests", "rate_limit_exceeded")
+        assert int(r.headers["Retry-After"]) >= 1, describe(r)
+
+        # /v1 completions and /api/chat/ draw on the same per-user chat limit.
+        chatter = new_user(http, "oaichat")
+        model = default_model(http, chatter)
+        assert http.post("/api/chat/", json={"message": "hi"}, headers=chatter.headers).status_code == 200
+        assert ask(http, chatter, model).status_code == 200
+        openai_error(ask(http, chatter, model), 429, "requests", "rate_limit_exceeded")
+        assert get_balance(http, chatter.access) == SIGNUP_GRANT - 2 * CHAT_COST
+        assert_ledger_consistent(http, chatter.access)
