@@ -69,6 +69,7 @@ class ServerProcess:
         self._stdout_q: queue.Queue = queue.Queue()
         self._stderr_tail: collections.deque = collections.deque(maxlen=400)
         self._threads: list[threading.Thread] = []
+        self._output_changed = threading.Condition()
 
     # ---- process management -------------------------------------------------
 
@@ -102,13 +103,17 @@ class ServerProcess:
     def _drain_stdout(self):
         for raw in iter(self.proc.stdout.readline, b""):
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            self.stdout_lines.append(line)
+            with self._output_changed:
+                self.stdout_lines.append(line)
+                self._output_changed.notify_all()
             self._stdout_q.put(line)
         self._stdout_q.put(None)  # EOF
 
     def _drain_stderr(self):
         for raw in iter(self.proc.stderr.readline, b""):
-            self._stderr_tail.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
+            with self._output_changed:
+                self._stderr_tail.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
+                self._output_changed.notify_all()
 
     def wait_listening(self, timeout=START_TIMEOUT) -> str:
         deadline = time.monotonic() + timeout
@@ -232,6 +237,12 @@ class ServerProcess:
 
     def output(self) -> str:
         return "\n".join(self.stdout_lines + self.stderr_lines())
+
+    def wait_for_output(self, text: str, timeout=START_TIMEOUT) -> bool:
+        """True once `text` appears in the server's output; the log is written by a background
+        thread, so a line about a request can arrive after its answer."""
+        with self._output_changed:
+            return self._output_changed.wait_for(lambda: text in self.output(), timeout=timeout)
 
 
 class ServerFactory:

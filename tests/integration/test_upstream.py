@@ -214,7 +214,7 @@ def test_https_to_an_untrusted_certificate_is_refused(chatgate_with_model, tls_u
     user = new_user(server.base_url, "tls")
     expect(chat(server.base_url, user.access), 502)
     assert model not in fake.stats()["requests"]  # nothing was sent over the unverified link
-    assert "certificate verify failed" in server.output()
+    assert server.wait_for_output("certificate verify failed")
     assert_refunded(server, user)
 
 
