@@ -4,6 +4,7 @@
 #include "api/dispatcher.hpp"
 #include "api/docs_handlers.hpp"
 #include "api/json_io.hpp"
+#include "app/edge_guards.hpp"
 #include "assets/assets.hpp"
 #include "core/clock.hpp"
 #include "core/work_pool.hpp"
@@ -157,7 +158,12 @@ int Application::serve() {
                  api::to_yaml(boost::json::parse(api::openapi_json()))};
     api::set_json_limits({static_cast<std::size_t>(config_.max_json_depth),
                           static_cast<std::size_t>(config_.max_json_string_bytes)});
-    api::Dispatcher dispatcher(api);
+    auto guards = make_edge_guards(config_, clock);
+    if (!guards) {
+        std::cerr << "chatgate: " << guards.error().message << "\n";
+        return 2;
+    }
+    api::Dispatcher dispatcher(api, guards->limits.get(), guards->cors ? &*guards->cors : nullptr);
 
     std::size_t io_threads =
         config_.io_threads > 0 ? static_cast<std::size_t>(config_.io_threads) : cores();

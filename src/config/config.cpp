@@ -58,6 +58,13 @@ const std::array kKnobs{
     Knob{"max_json_string_bytes", &Config::max_json_string_bytes, 1, 1LL << 30},
     Knob{"max_connections", &Config::max_connections, 1, 10'000'000},
     Knob{"max_connections_per_address", &Config::max_connections_per_address, 0, 10'000'000},
+    Knob{"rate_limit_enabled", &Config::rate_limit_enabled},
+    Knob{"rate_limits", &Config::rate_limits},
+    Knob{"rate_limit_max_keys", &Config::rate_limit_max_keys, 64, 100'000'000},
+    Knob{"trusted_proxies", &Config::trusted_proxies},
+    Knob{"cors_allowed_origins", &Config::cors_allowed_origins},
+    Knob{"cors_allow_credentials", &Config::cors_allow_credentials},
+    Knob{"cors_max_age_seconds", &Config::cors_max_age_seconds, 0, 86400},
     Knob{"page_size", &Config::page_size, 1, 1000},
     Knob{"max_page_size", &Config::max_page_size, 1, 1000},
 };
