@@ -248,4 +248,8 @@ case $report_rc in
     3) [[ ${BENCH_STRICT:-0} == 1 ]] && die "a target was missed" ;;
     *) die "could not build the report" ;;
 esac
+
+# The AI upstream hop: chat through chatgate to the fake OpenAI upstream versus the fake itself.
+echo
+"$here/upstream.sh"
 exit 0
