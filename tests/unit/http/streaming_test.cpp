@@ -211,6 +211,24 @@ TEST_F(StreamingTest, Http10BodyIsCloseDelimited) {
     EXPECT_EQ(client.received.substr(body_start(client)), "one two");
 }
 
+TEST_F(StreamingTest, HeadSendsTheHeadWithoutRunningTheProducer) {
+    std::atomic<bool> produced{false};
+    stream_with([&](BodyWriter& out) -> net::awaitable<void> {
+        produced = true;
+        co_await out.write("never");
+    });
+    start();
+    SocketClient client(port_);
+    client.send("HEAD /events HTTP/1.1\r\nHost: t\r\n\r\n");
+    ASSERT_TRUE(client.read_until("\r\n\r\n"));
+    EXPECT_NE(client.received.find("Transfer-Encoding: chunked\r\n"), std::string::npos);
+    client.received.clear();
+    client.send("GET /plain HTTP/1.1\r\nHost: t\r\n\r\n");
+    ASSERT_TRUE(client.read_until("\r\n\r\nplain"));
+    EXPECT_TRUE(client.received.starts_with("HTTP/1.1 200")) << client.received;
+    EXPECT_FALSE(produced);
+}
+
 TEST_F(StreamingTest, SlowConsumerHitsTheWriteDeadline) {
     std::promise<std::size_t> written;
     std::atomic<bool> told_gone{false};
