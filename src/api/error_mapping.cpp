@@ -89,6 +89,10 @@ Mapped map(const Error& e, std::string_view request_id) {
             return {504, {{"error", m}}};
         case ErrorCode::rate_limited:
             return {429, detail(m)};
+        case ErrorCode::idempotency_key_reused:
+            return {422, {{"error", m}}};
+        case ErrorCode::idempotency_key_in_flight:
+            return {409, {{"error", m}}};
         case ErrorCode::internal:
             break;
     }

@@ -15,6 +15,10 @@ using Invoke = boost::asio::awaitable<Result<http::Response>> (*)(Api&, RequestC
 
 enum class Auth { none, bearer };
 
+/// `idempotency_key`: a request sent with an Idempotency-Key header runs once per user and key;
+/// repeats get its first answer (api/idempotency.hpp).
+enum class Replay { none, idempotency_key };
+
 struct Route {
     http::Method method;
     std::string_view path;  ///< template, with its trailing slash
@@ -23,6 +27,7 @@ struct Route {
     Invoke invoke;
     std::string_view asset = {};         ///< embedded file, for routes that serve one
     std::string_view content_type = {};  ///< of that file
+    Replay replay = Replay::none;
 };
 
 /// THE route table: every path chatgate answers.

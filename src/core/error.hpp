@@ -34,7 +34,9 @@ enum class ErrorCode {
     method_not_allowed,
     payload_too_large,
     header_too_large,
-    busy,  ///< a bounded pool is saturated; retry later
+    busy,                       ///< a bounded pool is saturated; retry later
+    idempotency_key_reused,     ///< an Idempotency-Key sent again with a different request
+    idempotency_key_in_flight,  ///< the first request with the key has not answered (yet)
     internal,
 };
 
