@@ -8,7 +8,9 @@
 ALTER TABLE users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0;
 
 CREATE TABLE sessions (
-    id            INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: an id is never reused after a purge, so an old token can never name a
+    -- newer family.
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id       INTEGER NOT NULL REFERENCES users (id),
     generation    INTEGER NOT NULL DEFAULT 0 CHECK (generation >= 0),
     created_at    INTEGER NOT NULL,  -- unix seconds
