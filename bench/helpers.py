@@ -5,6 +5,7 @@
   helpers.py wait-http URL SECONDS             poll URL until it answers 200, or fail after SECONDS
   helpers.py setup BASE USER PASSWORD TOP_UP   register, top up, log in, check tokens+chat; print the access JWT
   helpers.py report DIR IDLE_KB HWM_KB         parse the wrk outputs in DIR and print the Markdown report
+  helpers.py report-sessions DIR               the session revocation check: on versus off
 """
 import glob
 import json
@@ -207,6 +208,26 @@ def report(directory, idle_kb, hwm_kb):
     return missed
 
 
+def report_sessions(directory):
+    """GET /api/tokens/ on two servers that differ only in session_check_enabled."""
+    def mean(label):
+        files = sorted(glob.glob(os.path.join(directory, f"{label}.*.txt")))
+        return mean_of([parse_wrk(f) for f in files])
+
+    on, off = mean("session-on"), mean("session-off")
+    out = ["| GET /api/tokens/, revocation check (mean of %d runs each) | req/s | p50 | p99 |" % on["runs"],
+           "| --- | ---: | ---: | ---: |"]
+    for name, r in (("on (default)", on), ("off (session_check_enabled=false, unsafe)", off)):
+        out.append(f"| {name} | {fmt_rps(r['rps'])} | {fmt_ms(r['p50'])} | {fmt_ms(r['p99'])} |")
+    cost = 1 - on["rps"] / off["rps"]
+    out.append(f"| cost of the check | {cost:.1%} fewer req/s | {on['p50'] - off['p50']:+.3f} ms | "
+               f"{on['p99'] - off['p99']:+.3f} ms |")
+    for name, r in (("session check on", on), ("session check off", off)):
+        if r["non2xx"] or r["socket_errors"]:
+            out.append(f"\nWarning: {name}: {r['non2xx']} non-2xx answers, {r['socket_errors']} socket errors")
+    print("\n".join(out))
+
+
 def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__)
@@ -221,6 +242,8 @@ def main(argv):
         missed = report(*args)
         # Exit status 3 tells run.sh that a target was missed (it decides whether that fails the run).
         sys.exit(3 if missed else 0)
+    elif cmd == "report-sessions" and len(args) == 1:
+        report_sessions(*args)
     else:
         sys.exit(__doc__)
 
