@@ -67,7 +67,7 @@ void Idempotency::remove_waiter(const std::string& slot, const std::shared_ptr<W
     std::lock_guard lock(mutex_);
     auto [first, last] = waiters_.equal_range(slot);
     for (auto it = first; it != last; ++it) {
-        if (it->second == waiter) {
+        if (!it->second.owner_before(waiter) && !waiter.owner_before(it->second)) {
             waiters_.erase(it);
             return;
         }
@@ -78,7 +78,9 @@ void Idempotency::wake(const std::string& slot) {
     std::lock_guard lock(mutex_);
     auto [first, last] = waiters_.equal_range(slot);
     for (auto it = first; it != last; ++it) {
-        net::post(it->second->timer.get_executor(), [waiter = it->second] {
+        auto waiter = it->second.lock();
+        if (!waiter) continue;
+        net::post(waiter->timer.get_executor(), [waiter] {
             waiter->timer.expires_at(std::chrono::steady_clock::time_point::min());
         });
     }

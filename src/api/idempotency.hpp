@@ -40,7 +40,9 @@ private:
     domain::IdempotencyService& service_;
     std::chrono::milliseconds wait_;
     std::mutex mutex_;
-    std::unordered_multimap<std::string, std::shared_ptr<Waiter>> waiters_;  ///< by user:key
+    /// By user:key. Weak: a waiter belongs to its coroutine (and its timer to that coroutine's
+    /// io_context), never to this registry.
+    std::unordered_multimap<std::string, std::weak_ptr<Waiter>> waiters_;
 };
 
 }  // namespace chatgate::api
