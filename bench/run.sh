@@ -232,9 +232,16 @@ check_on_token=$("${helpers[@]}" setup "$check_on_url" "$user" "$password" "$top
 check_off_token=$("${helpers[@]}" setup "$check_off_url" "$user" "$password" "$top_up") ||
     die "could not set up the user of the session-off server"
 runs_total=$((runs_total + 2 * rounds))
+# CPU time the server spent (user + system, clock ticks), which other load on the machine does not
+# inflate the way it does req/s: the report divides it by the requests answered.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 for ((r = 0; r < rounds; r++)); do
+    before=$(cpu_ticks "$check_on_pid")
     token=$check_on_token wrk_run session-on "$check_on_url/api/tokens/" GET ""
+    echo $(($(cpu_ticks "$check_on_pid") - before)) >>"$tmp/wrk/session-on.cpu"
+    before=$(cpu_ticks "$check_off_pid")
     token=$check_off_token wrk_run session-off "$check_off_url/api/tokens/" GET ""
+    echo $(($(cpu_ticks "$check_off_pid") - before)) >>"$tmp/wrk/session-off.cpu"
 done
 for pid in "$check_on_pid" "$check_off_pid"; do
     stop_pid "$pid"
