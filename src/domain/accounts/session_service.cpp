@@ -59,10 +59,9 @@ boost::asio::awaitable<Result<SessionGrant>> SessionService::rotate(UserId user,
     co_return Error{ErrorCode::refresh_token_not_valid, kBlacklisted, {}};
 }
 
-boost::asio::awaitable<Result<void>> SessionService::end(UserId user, SessionId session) {
+boost::asio::awaitable<void> SessionService::end(UserId user, SessionId session) {
     std::int64_t now = now_seconds();
     co_await db_.writes.run([&] { store_.revoke_session(user, session, now); });
-    co_return Result<void>{};
 }
 
 boost::asio::awaitable<Result<UserId>> SessionService::check_access(UserId user, SessionId session,

@@ -43,7 +43,7 @@ public:
                                                         std::int64_t generation,
                                                         std::int64_t epoch);
     /// Revokes the family (logout). Idempotent: a revoked or unknown family is no error.
-    boost::asio::awaitable<Result<void>> end(UserId user, SessionId session);
+    boost::asio::awaitable<void> end(UserId user, SessionId session);
     /// Whether an access token may be used. `session` 0: a token issued before sessions
     /// existed, checked against the epoch only. Errors: token_not_valid ("Token is
     /// blacklisted"), user_not_found, user_inactive.
