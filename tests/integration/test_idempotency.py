@@ -8,8 +8,10 @@ tokens; repeats sent at the same time run the request once; the same key with an
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 import sqlite3
 import threading
+import time
 import uuid
 
 import pytest
@@ -177,3 +179,43 @@ def test_keys_expire_after_the_ttl(start_server):
     finally:
         db.close()
     assert rows == 1  # the expired answer was replaced, not kept beside the new one
+
+
+def fingerprint(method: str, route: str, content_type: str, body: bytes) -> str:
+    """The server's request fingerprint: SHA-256 over length-prefixed parts."""
+    digest = hashlib.sha256()
+    for part in (method.encode(), route.encode(), content_type.encode(), body):
+        digest.update(len(part).to_bytes(8, "little"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def test_claim_left_by_a_stopped_process_is_409_until_it_expires(api, main_server):
+    """A request cut off by a restart may or may not have moved tokens: never run it twice."""
+    if main_server is None:
+        pytest.skip("needs the database of a server this suite started")
+    user = new_user(api, "idem-abandoned")
+    k = key()
+    body = b'{"tokens": 5}'
+    now_ms = int(time.time() * 1000)
+    db = sqlite3.connect(main_server.data_dir / "chatgate.sqlite3", timeout=10)
+    try:
+        with db:  # as a process that died after claiming the key would have left it
+            db.execute(
+                "INSERT INTO idempotency_keys (user_id, key, fingerprint, owner, created_at_ms, expires_at_ms)"
+                " VALUES (?, ?, ?, 'a-stopped-process', ?, ?)",
+                (user.user_id, k, fingerprint("POST", "/api/top-up/", "application/json", body), now_ms,
+                 now_ms + 3_600_000))
+        headers = {**bearer(user.access), "Idempotency-Key": k, "Content-Type": "application/json"}
+        r = api.post("/api/top-up/", data=body, headers=headers)
+        assert r.status_code == 409, r.text
+        assert "outcome is unknown" in r.json()["error"]
+        assert get_balance(api, user.access) == SIGNUP_GRANT
+        with db:  # once expired, the key is free again
+            db.execute("UPDATE idempotency_keys SET expires_at_ms = ? WHERE user_id = ? AND key = ?",
+                       (now_ms - 1, user.user_id, k))
+        expect(api.post("/api/top-up/", data=body, headers=headers), 200)
+    finally:
+        db.close()
+    assert get_balance(api, user.access) == SIGNUP_GRANT + 5
+    assert_ledger_consistent(api, user.access)
