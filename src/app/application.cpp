@@ -148,7 +148,10 @@ int Application::serve() {
         core.store, core.db(), clock,
         {std::chrono::seconds(std::max(config_.access_token_lifetime_seconds,
                                        config_.refresh_token_lifetime_seconds)),
-         config_.session_check_enabled});
+         config_.session_check_enabled, [](UserId user, domain::SessionId session) {
+             log::warn("refresh token reused; its session is revoked",
+                       {{"user_id", user}, {"session_id", session}});
+         }});
     if (!config_.session_check_enabled) {
         log::warn(
             "UNSAFE: session_check_enabled is false; revoked tokens and deactivated users "

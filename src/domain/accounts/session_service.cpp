@@ -52,8 +52,10 @@ boost::asio::awaitable<Result<SessionGrant>> SessionService::rotate(UserId user,
             co_return Error{ErrorCode::no_active_account, {}, {}};
         case RotateStatus::unknown:
             co_return Error{ErrorCode::refresh_token_not_valid, kInvalid, {}};
-        case RotateStatus::revoked:
         case RotateStatus::reused:
+            if (policy_.on_reuse) policy_.on_reuse(user, session);
+            break;
+        case RotateStatus::revoked:
             break;
     }
     co_return Error{ErrorCode::refresh_token_not_valid, kBlacklisted, {}};

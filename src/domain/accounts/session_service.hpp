@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <functional>
 
 namespace chatgate::domain {
 
@@ -19,6 +20,9 @@ struct SessionPolicy {
     /// Off only for benchmarks: access tokens are then not checked against revocations or
     /// deactivation at all (the composition root logs that as unsafe).
     bool check_access = true;
+    /// Called when a used refresh token comes back (its family has just been revoked): a sign
+    /// that a token was stolen, worth an operator's attention. Never given the token itself.
+    std::function<void(UserId, SessionId)> on_reuse;
 };
 
 /// The session rules: a login starts a family; a refresh token may be used once (rotation),

@@ -24,7 +24,10 @@ protected:
         remove_files();
         store_ = std::make_unique<storage::SqliteStore>(path_);
         sessions_ = std::make_unique<domain::SessionService>(
-            *store_, DbPools{reads_, writes_}, clock_, domain::SessionPolicy{3600s, true});
+            *store_, DbPools{reads_, writes_}, clock_,
+            domain::SessionPolicy{3600s, true, [this](UserId user, domain::SessionId session) {
+                                      reuses_.emplace_back(user, session);
+                                  }});
         user_ = *store_->create_user({"alice", "old-hash", 4000, false, false});
     }
     void TearDown() override {
@@ -56,6 +59,7 @@ protected:
                    [this] { store_->rollback_batch(); }}}};
     std::unique_ptr<domain::SessionService> sessions_;
     UserId user_ = 0;
+    std::vector<std::pair<UserId, domain::SessionId>> reuses_;  ///< reported by on_reuse
 };
 
 void expect_error(const Result<domain::SessionGrant>& r, ErrorCode code, std::string_view message) {
@@ -82,8 +86,11 @@ TEST_F(SessionTest, ReuseRevokesTheWholeFamilyOnly) {
     auto other = start();
     auto next = rotate(family).value();
     expect_error(rotate(family), ErrorCode::refresh_token_not_valid, "Token is blacklisted");
+    ASSERT_EQ(reuses_.size(), 1u);
+    EXPECT_EQ(reuses_[0], std::make_pair(user_, family.id));
     // The family is gone: its newest refresh token and its access tokens too.
     expect_error(rotate(next), ErrorCode::refresh_token_not_valid, "Token is blacklisted");
+    EXPECT_EQ(reuses_.size(), 1u);  // a revoked family is not reused again
     auto access = check(next);
     ASSERT_FALSE(access);
     EXPECT_EQ(access.error().code, ErrorCode::token_not_valid);
