@@ -4,6 +4,7 @@
 #include "api/dispatcher.hpp"
 #include "api/docs_handlers.hpp"
 #include "api/idempotency.hpp"
+#include "app/edge_guards.hpp"
 #include "assets/assets.hpp"
 #include "core/clock.hpp"
 #include "core/work_pool.hpp"
@@ -163,7 +164,12 @@ int Application::serve() {
     api::Idempotency idempotency(idempotency_keys, kIdempotencyWait);
     api.sessions = &sessions;
     api.idempotency = &idempotency;
-    api::Dispatcher dispatcher(api);
+    auto guards = make_edge_guards(config_, clock);
+    if (!guards) {
+        std::cerr << "chatgate: " << guards.error().message << "\n";
+        return 2;
+    }
+    api::Dispatcher dispatcher(api, guards->limits.get(), guards->cors ? &*guards->cors : nullptr);
 
     std::size_t io_threads =
         config_.io_threads > 0 ? static_cast<std::size_t>(config_.io_threads) : cores();
