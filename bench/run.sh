@@ -307,4 +307,8 @@ case $report_rc in
 esac
 echo
 "${helpers[@]}" report-sessions "$tmp/wrk" || die "could not build the sessions report"
+
+# The AI upstream hop: chat through chatgate to the fake OpenAI upstream versus the fake itself.
+echo
+"$here/upstream.sh"
 exit 0

@@ -67,6 +67,9 @@ int main(int argc, char** argv) {
     serve->add_option_function<std::string>(
         "--log-level", [&](const std::string& v) { sources.cli["log_level"] = v; },
         "debug, info, warn or error");
+    serve->add_option_function<std::string>(
+        "--models", [&](const std::string& v) { sources.cli["models"] = v; },
+        "AI models as a JSON array (see README; default: the builtin model)");
 
     auto* migrate = cli.add_subcommand("migrate", "Create or upgrade the database schema");
     add_config_options(*migrate, sources);

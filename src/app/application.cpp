@@ -1,6 +1,6 @@
 #include "app/application.hpp"
 
-#include "ai/builtin_provider.hpp"
+#include "ai/model_factory.hpp"
 #include "api/dispatcher.hpp"
 #include "api/docs_handlers.hpp"
 #include "api/idempotency.hpp"
@@ -128,13 +128,13 @@ int Application::serve() {
     Core core(config_);
     SystemClock clock;
     security::JwtCodec jwt(security::load_signing_key(config_), clock);
-    ai::BuiltinProvider provider;
+    ai::ModelRegistry models(config_.models);
     domain::LedgerService ledger(
         core.store, core.db(),
         {config_.top_up_enabled, config_.top_up_max_per_request, config_.balance_cap});
-    domain::ChatService chat(
-        core.store, provider, core.db(),
-        {config_.chat_cost_tokens, static_cast<std::size_t>(config_.max_message_chars)});
+    domain::ChatService chat(core.store, models.default_provider(), core.db(),
+                             {models.catalog().default_model().price.per_message,
+                              static_cast<std::size_t>(config_.max_message_chars)});
     api::Api api{core.accounts,
                  ledger,
                  chat,
@@ -228,6 +228,7 @@ int Application::serve() {
     }
     io.run();
     for (auto& t : threads) t.join();
+    models.close_idle_connections();
     core.db_reads.join();
     core.db_writes.join();
     core.hash_pool.join();

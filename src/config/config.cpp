@@ -146,7 +146,17 @@ const Knob* find_knob(std::string_view key) {
     return nullptr;
 }
 
-Result<void> apply_file(Config& config, const std::string& path) {
+/// The `models` key is a JSON array, not a scalar knob; it is parsed once every other key is
+/// known, since prices default to chat_cost_tokens.
+constexpr std::string_view kModelsKey = "models";
+
+struct ModelsSource {
+    std::string text;
+    std::string origin;
+};
+
+Result<void> apply_file(Config& config, const std::string& path,
+                        std::optional<ModelsSource>& models) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return bad_key("config", path, "cannot read the file");
     std::stringstream text;
@@ -156,6 +166,10 @@ Result<void> apply_file(Config& config, const std::string& path) {
     if (ec) return bad_key("config", path, "not valid JSON (" + ec.message() + ")");
     if (!doc.is_object()) return bad_key("config", path, "expected a JSON object");
     for (const auto& [key, value] : doc.get_object()) {
+        if (key == kModelsKey) {
+            models = ModelsSource{boost::json::serialize(value), path};
+            continue;
+        }
         const Knob* knob = find_knob(key);
         if (!knob) return bad_key(key, path, "unknown key");
         if (auto r = apply_json(config, *knob, value, path); !r) return r;
@@ -209,8 +223,9 @@ std::uint16_t Config::listen_port() const {
 
 Result<Config> load_config(const ConfigSources& sources) {
     Config config;
+    std::optional<ModelsSource> models;
     if (sources.file) {
-        if (auto r = apply_file(config, *sources.file); !r) return r.error();
+        if (auto r = apply_file(config, *sources.file, models); !r) return r.error();
     }
     if (sources.use_environment) {
         for (const auto& knob : kKnobs) {
@@ -219,13 +234,26 @@ Result<Config> load_config(const ConfigSources& sources) {
                 if (auto r = apply_text(config, knob, value, name); !r) return r.error();
             }
         }
+        std::string name = env_name(kModelsKey);
+        if (const char* value = std::getenv(name.c_str())) models = ModelsSource{value, name};
     }
     for (const auto& [key, value] : sources.cli) {
+        if (key == kModelsKey) {
+            models = ModelsSource{value, "the command line"};
+            continue;
+        }
         const Knob* knob = find_knob(key);
         if (!knob) return bad_key(key, "the command line", "unknown key");
         if (auto r = apply_text(config, *knob, value, "the command line"); !r) return r.error();
     }
     if (auto r = validate(config); !r) return r.error();
+    if (models) {
+        auto parsed = parse_models(models->text, models->origin, config.chat_cost_tokens);
+        if (!parsed) return parsed.error();
+        config.models = std::move(*parsed);
+    } else {
+        config.models = default_models(config.chat_cost_tokens);
+    }
     return config;
 }
 
@@ -243,6 +271,7 @@ std::string describe(const Config& config) {
             },
             knob.member);
     }
+    out[kModelsKey] = boost::json::parse(describe_models(config.models));
     return boost::json::serialize(out);
 }
 

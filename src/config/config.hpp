@@ -1,11 +1,13 @@
 #pragma once
 
+#include "config/model_config.hpp"
 #include "core/error.hpp"
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace chatgate {
 
@@ -69,6 +71,10 @@ struct Config {
     // Listings.
     std::int64_t page_size = 20;
     std::int64_t max_page_size = 100;
+
+    // AI models (`models`: a JSON array, also as text in CHATGATE_MODELS or --models); the
+    // first is the default. Without the key: one builtin model priced at chat_cost_tokens.
+    std::vector<ModelConfig> models;
 
     std::string effective_database_path() const;
     std::string listen_host() const;

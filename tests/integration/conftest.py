@@ -20,6 +20,8 @@ import pytest
 from client import Http
 from server_process import LIVE_SERVERS, STOP_TIMEOUT, ServerFactory, ServerProcess
 
+pytest_plugins = ["fake_upstream"]  # the fake OpenAI upstream and its fixtures
+
 # Problems seen when stopping the session's or a module's servers; they fail the run.
 _SHUTDOWN_PROBLEMS: list[str] = []
 

@@ -65,10 +65,22 @@ boost::asio::awaitable<Result<ChatReply>> ChatService::send(UserId user, std::st
             co_await db_.writes.run([&] { return store_.change_balance(refund); });
         }
         if (failure) std::rethrow_exception(failure);
-        // Providers log their own detail; the client gets one clear, safe answer.
-        co_return Error{ErrorCode::upstream_unavailable,
-                        "The AI provider could not answer; no tokens were charged.",
-                        {}};
+        // Providers log their own detail; the client gets one clear, safe answer that keeps
+        // the kind of failure (502, 504, or 429 with the upstream's Retry-After).
+        Error error{ErrorCode::upstream_unavailable,
+                    "The AI provider could not answer; no tokens were charged.",
+                    {}};
+        if (answer.error().code == ErrorCode::upstream_timeout) {
+            error = {ErrorCode::upstream_timeout,
+                     "The AI provider did not answer in time; no tokens were charged.",
+                     {}};
+        } else if (answer.error().code == ErrorCode::rate_limited) {
+            error = {ErrorCode::rate_limited,
+                     "The AI provider is busy; no tokens were charged. Try again later.",
+                     {},
+                     answer.error().retry_after_seconds};
+        }
+        co_return error;
     }
 
     ChatRecord record{user, std::move(message), std::move(answer->text), policy_.cost,
