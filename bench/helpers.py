@@ -5,6 +5,7 @@
   helpers.py wait-http URL SECONDS             poll URL until it answers 200, or fail after SECONDS
   helpers.py setup BASE USER PASSWORD TOP_UP   register, top up, log in, check tokens+chat; print the access JWT
   helpers.py report DIR IDLE_KB HWM_KB         parse the wrk outputs in DIR and print the Markdown report
+  helpers.py report-sessions DIR               the session revocation check: on versus off
 """
 import glob
 import json
@@ -221,6 +222,31 @@ def report(directory, idle_kb, hwm_kb):
     return missed
 
 
+def report_sessions(directory):
+    """GET /api/tokens/ on two servers that differ only in session_check_enabled."""
+    def measure(label):
+        files = sorted(glob.glob(os.path.join(directory, f"{label}.*.txt")))
+        r = mean_of([parse_wrk(f) for f in files])
+        ticks = sum(int(line) for line in open(os.path.join(directory, f"{label}.cpu")) if line.strip())
+        r["cpu_us"] = ticks / os.sysconf("SC_CLK_TCK") * 1e6 / max(1, r["requests"])
+        return r
+
+    on, off = measure("session-on"), measure("session-off")
+    out = ["| GET /api/tokens/, revocation check (mean of %d runs each) | req/s | p50 | p99 | server CPU per request |"
+           % on["runs"],
+           "| --- | ---: | ---: | ---: | ---: |"]
+    for name, r in (("on (default)", on), ("off (session_check_enabled=false, unsafe)", off)):
+        out.append(f"| {name} | {fmt_rps(r['rps'])} | {fmt_ms(r['p50'])} | {fmt_ms(r['p99'])} | "
+                   f"{r['cpu_us']:.1f} us |")
+    out.append(f"| cost of the check | {1 - on['rps'] / off['rps']:.1%} fewer req/s | "
+               f"{on['p50'] - off['p50']:+.3f} ms | {on['p99'] - off['p99']:+.3f} ms | "
+               f"{on['cpu_us'] - off['cpu_us']:+.1f} us ({on['cpu_us'] / off['cpu_us'] - 1:+.0%}) |")
+    for name, r in (("session check on", on), ("session check off", off)):
+        if r["non2xx"] or r["socket_errors"]:
+            out.append(f"\nWarning: {name}: {r['non2xx']} non-2xx answers, {r['socket_errors']} socket errors")
+    print("\n".join(out))
+
+
 def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__)
@@ -235,6 +261,8 @@ def main(argv):
         missed = report(*args)
         # Exit status 3 tells run.sh that a target was missed (it decides whether that fails the run).
         sys.exit(3 if missed else 0)
+    elif cmd == "report-sessions" and len(args) == 1:
+        report_sessions(*args)
     else:
         sys.exit(__doc__)
 

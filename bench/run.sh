@@ -7,7 +7,8 @@
 # Runs, interleaved so drift hits every endpoint alike: nginx, GET /api/tokens/, POST /api/chat/,
 # (repeated ROUNDS times), nginx once more; then GET /api/tokens/ while a second wrk floods
 # POST /api/login/. Between them, GET /api/tokens/ with rate limiting on and off (ROUNDS pairs).
-# Prints a Markdown report with the targets beside the numbers.
+# Last, GET /api/tokens/ with the session revocation check on and off (two more servers, ROUNDS
+# pairs). Prints a Markdown report with the targets beside the numbers.
 #
 # Env:
 #   DURATION           seconds per wrk run (default 10)
@@ -232,6 +233,62 @@ check_chatgate "during the login flood"
 hwm_kb=$(kb_of VmHWM "$cg_pid")
 
 # ---------------------------------------------------------------------------------------------
+# Sessions: the cost of the per-request revocation check on GET /api/tokens/. Two more chatgate
+# processes, identical but for session_check_enabled (false is a benchmark-only knob that skips
+# the check), each on a fresh data dir, answer in alternating runs so drift hits both alike.
+
+# start_extra NAME [VAR=VALUE...]: chatgate with these environment settings; sets extra_url, extra_pid.
+start_extra() {
+    local name=$1 deadline url=""
+    shift
+    mkdir -p "$tmp/$name"
+    env "$@" "$server" serve --listen 127.0.0.1:0 --data-dir "$tmp/$name" \
+        >"$tmp/$name.out" 2>"$tmp/$name.log" &
+    extra_pid=$!
+    pids+=("$extra_pid")
+    deadline=$((SECONDS + 20))
+    while [[ -z $url ]]; do
+        url=$(sed -n 's|^listening on \(http://[^ ]*\)$|\1|p' "$tmp/$name.out" | head -n1)
+        [[ -n $url ]] && break
+        if ! kill -0 "$extra_pid" 2>/dev/null; then
+            tail -n 20 "$tmp/$name.log" >&2 || true
+            die "chatgate ($name) exited before listening"
+        fi
+        ((SECONDS < deadline)) || die "chatgate ($name) printed no 'listening on' line within 20 s"
+        sleep 0.05
+    done
+    extra_url=$url
+}
+
+# Rate limiting off on both, so the session check is the only difference.
+session_env=(CHATGATE_BALANCE_CAP=$balance_cap CHATGATE_TOP_UP_MAX_PER_REQUEST=$top_up
+    CHATGATE_RATE_LIMIT_ENABLED=false)
+start_extra session-on "${session_env[@]}"
+check_on_url=$extra_url check_on_pid=$extra_pid
+start_extra session-off "${session_env[@]}" CHATGATE_SESSION_CHECK_ENABLED=false
+check_off_url=$extra_url check_off_pid=$extra_pid
+check_on_token=$("${helpers[@]}" setup "$check_on_url" "$user" "$password" "$top_up") ||
+    die "could not set up the user of the session-on server"
+check_off_token=$("${helpers[@]}" setup "$check_off_url" "$user" "$password" "$top_up") ||
+    die "could not set up the user of the session-off server"
+runs_total=$((runs_total + 2 * rounds))
+# CPU time the server spent (user + system, clock ticks), which other load on the machine does not
+# inflate the way it does req/s: the report divides it by the requests answered.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+for ((r = 0; r < rounds; r++)); do
+    before=$(cpu_ticks "$check_on_pid")
+    token=$check_on_token wrk_run session-on "$check_on_url/api/tokens/" GET ""
+    echo $(($(cpu_ticks "$check_on_pid") - before)) >>"$tmp/wrk/session-on.cpu"
+    before=$(cpu_ticks "$check_off_pid")
+    token=$check_off_token wrk_run session-off "$check_off_url/api/tokens/" GET ""
+    echo $(($(cpu_ticks "$check_off_pid") - before)) >>"$tmp/wrk/session-off.cpu"
+done
+for pid in "$check_on_pid" "$check_off_pid"; do
+    stop_pid "$pid"
+    forget_pid "$pid"
+done
+
+# ---------------------------------------------------------------------------------------------
 # Report
 
 cores=$(nproc)
@@ -248,6 +305,8 @@ case $report_rc in
     3) [[ ${BENCH_STRICT:-0} == 1 ]] && die "a target was missed" ;;
     *) die "could not build the report" ;;
 esac
+echo
+"${helpers[@]}" report-sessions "$tmp/wrk" || die "could not build the sessions report"
 
 # The AI upstream hop: chat through chatgate to the fake OpenAI upstream versus the fake itself.
 echo

@@ -2,6 +2,7 @@
 
 #include "core/work_pool.hpp"
 #include "domain/accounts/account_service.hpp"
+#include "domain/accounts/session_service.hpp"
 #include "domain/chat/chat_service.hpp"
 #include "domain/chat/conversation_service.hpp"
 #include "domain/ledger/ledger_service.hpp"
@@ -24,6 +25,8 @@ struct ApiSettings {
     std::chrono::milliseconds stream_keepalive{15000};  ///< ": ping" while an upstream is silent
 };
 
+class Idempotency;
+
 /// Everything the handlers use, built by the composition root. Shared by all I/O threads;
 /// every member is thread-safe.
 struct Api {
@@ -36,6 +39,9 @@ struct Api {
     WorkPool& db_pool;
     ApiSettings settings;
     std::string schema_yaml;  ///< the OpenAPI document, rendered once at start-up
+    // Set by the composition root after construction.
+    domain::SessionService* sessions = nullptr;  ///< null: no session checks (unit tests)
+    Idempotency* idempotency = nullptr;          ///< null: Idempotency-Key is ignored
 };
 
 struct Route;

@@ -30,6 +30,42 @@ Result<CredentialsInput> read_credentials(const http::Request& request,
     return in;
 }
 
+/// The body's refresh token, verified. Tokens without a session (issued before sessions
+/// existed) are refused: they could be replayed without rotation.
+Result<security::TokenClaims> read_refresh_token(const Api& api, const http::Request& request) {
+    auto body = parse_body(request);
+    if (!body) return body.error();
+    if (!body->is_object()) return not_an_object(*body);
+    std::vector<FieldError> errors;
+    auto token = read_char_field(*body, "refresh", kMaxTokenChars, errors);
+    if (!token) return Error::fields_invalid(std::move(errors));
+    auto claims = api.jwt.verify(*token, TokenType::refresh);
+    if (!claims) {
+        bool wrong_type = claims.error() == security::TokenRejection::wrong_type;
+        return Error{ErrorCode::refresh_token_not_valid,
+                     wrong_type ? "Token has wrong type" : "Token is invalid or expired",
+                     {}};
+    }
+    if (claims->session_id == 0) {
+        return Error{ErrorCode::refresh_token_not_valid, "Token is invalid or expired", {}};
+    }
+    return std::move(*claims);
+}
+
+/// SimpleJWT's answer with rotation: {"access"} and, on refresh too, {"refresh"}.
+http::Response token_pair(const Api& api, UserId user, const domain::SessionGrant& session,
+                          bool access_first) {
+    const auto& s = api.settings;
+    security::SessionClaims claims{session.id, session.generation, session.epoch};
+    std::string access = api.jwt.issue(user, TokenType::access, s.access_lifetime, claims);
+    std::string refresh = api.jwt.issue(user, TokenType::refresh, s.refresh_lifetime, claims);
+    json::object out;
+    if (access_first) out["access"] = access;
+    out["refresh"] = refresh;
+    if (!access_first) out["access"] = access;
+    return json_response(200, out);
+}
+
 }  // namespace
 
 boost::asio::awaitable<Result<http::Response>> post_register(Api& api, RequestContext& ctx) {
@@ -63,34 +99,40 @@ boost::asio::awaitable<Result<http::Response>> post_login(Api& api, RequestConte
     auto user = co_await api.accounts.authenticate(*in->username, *in->password);
     if (!user) co_return user.error();
     ctx.user_id = *user;
-    const auto& s = api.settings;
-    co_return json_response(
-        200, json::object{
-                 {"refresh", api.jwt.issue(*user, TokenType::refresh, s.refresh_lifetime)},
-                 {"access", api.jwt.issue(*user, TokenType::access, s.access_lifetime)},
-             });
+    auto session = co_await api.sessions->start(*user);
+    if (!session) co_return session.error();
+    co_return token_pair(api, *user, *session, false);
 }
 
 boost::asio::awaitable<Result<http::Response>> post_token_refresh(Api& api, RequestContext& ctx) {
+    auto claims = read_refresh_token(api, ctx.request);
+    if (!claims) co_return claims.error();
+    auto session = co_await api.sessions->rotate(claims->user_id, claims->session_id,
+                                                 claims->generation, claims->epoch);
+    if (!session) co_return session.error();
+    ctx.user_id = claims->user_id;
+    co_return token_pair(api, claims->user_id, *session, true);
+}
+
+boost::asio::awaitable<Result<http::Response>> post_logout(Api& api, RequestContext& ctx) {
+    auto claims = read_refresh_token(api, ctx.request);
+    if (!claims) co_return claims.error();
+    co_await api.sessions->end(claims->user_id, claims->session_id);
+    ctx.user_id = claims->user_id;
+    co_return json_response(200, json::object{{"detail", "Successfully logged out."}});
+}
+
+boost::asio::awaitable<Result<http::Response>> post_password(Api& api, RequestContext& ctx) {
     auto body = parse_body(ctx.request);
     if (!body) co_return body.error();
     if (!body->is_object()) co_return not_an_object(*body);
     std::vector<FieldError> errors;
-    auto token = read_char_field(*body, "refresh", kMaxTokenChars, errors);
-    if (!token) co_return Error::fields_invalid(std::move(errors));
-    auto claims = api.jwt.verify(*token, TokenType::refresh);
-    if (!claims) {
-        bool wrong_type = claims.error() == security::TokenRejection::wrong_type;
-        co_return Error{ErrorCode::refresh_token_not_valid,
-                        wrong_type ? "Token has wrong type" : "Token is invalid or expired",
-                        {}};
-    }
-    auto account = co_await api.accounts.active_account(claims->user_id);
-    if (!account) co_return Error{ErrorCode::no_active_account, {}, {}};
-    ctx.user_id = claims->user_id;
-    co_return json_response(
-        200, json::object{{"access", api.jwt.issue(claims->user_id, TokenType::access,
-                                                   api.settings.access_lifetime)}});
+    auto old_password = read_char_field(*body, "old_password", domain::kMaxPasswordChars, errors);
+    auto new_password = read_char_field(*body, "new_password", domain::kMaxPasswordChars, errors);
+    if (!errors.empty()) co_return Error::fields_invalid(std::move(errors));
+    auto changed = co_await api.accounts.change_password(ctx.user_id, *old_password, *new_password);
+    if (!changed) co_return changed.error();
+    co_return json_response(200, json::object{{"detail", "New password has been saved."}});
 }
 
 }  // namespace chatgate::api

@@ -1,6 +1,7 @@
 #include "api/dispatcher.hpp"
 
 #include "api/error_mapping.hpp"
+#include "api/idempotency.hpp"
 #include "api/routes.hpp"
 #include "observability/log.hpp"
 
@@ -34,7 +35,8 @@ bool acceptable_request_id(std::string_view id) {
 }
 
 /// SimpleJWT's reading of the Authorization header.
-Result<UserId> authenticate(const http::Request& request, const security::JwtCodec& jwt) {
+Result<security::TokenClaims> authenticate(const http::Request& request,
+                                           const security::JwtCodec& jwt) {
     std::string_view header = request.header("Authorization");
     std::vector<std::string_view> parts;
     for (std::size_t i = 0; i < header.size();) {
@@ -52,7 +54,7 @@ Result<UserId> authenticate(const http::Request& request, const security::JwtCod
                      wrong_type ? "Token has wrong type" : "Token is invalid or expired",
                      {}};
     }
-    return claims->user_id;
+    return std::move(*claims);
 }
 
 }  // namespace
@@ -92,13 +94,32 @@ boost::asio::awaitable<http::Response> Dispatcher::handle(const http::Request& r
         try {
             // (No co_await inside ?: here: GCC 12 miscompiles temporaries in that form.)
             Result<UserId> user = UserId{0};
-            if (route.auth == Auth::bearer) user = authenticate(request, api_.jwt);
+            std::optional<security::TokenClaims> claims;
+            if (route.auth == Auth::bearer) {
+                auto verified = authenticate(request, api_.jwt);
+                if (verified) {
+                    claims = std::move(*verified);
+                    user = claims->user_id;
+                } else {
+                    user = verified.error();
+                }
+            }
             std::optional<Error> throttled;
             if (user && limits_) throttled = limits_->admit(route, request, *user, rate_ticket);
             if (throttled) user = std::move(*throttled);
+            // Then revoked sessions, password changes and is_active (after the limit, so a
+            // throttled request costs no database read).
+            if (user && claims && api_.sessions) {
+                user = co_await api_.sessions->check_access(claims->user_id, claims->session_id,
+                                                            claims->epoch);
+            }
             if (user) {
                 ctx.user_id = *user;
-                result = co_await route.invoke(api_, ctx);
+                if (route.replay == Replay::idempotency_key && api_.idempotency) {
+                    result = co_await api_.idempotency->run(api_, ctx);
+                } else {
+                    result = co_await route.invoke(api_, ctx);
+                }
             } else {
                 result = user.error();
             }

@@ -91,6 +91,10 @@ Mapped map(const Error& e, std::string_view request_id) {
             return {504, {{"error", m}}};
         case ErrorCode::rate_limited:
             return {429, detail(m)};
+        case ErrorCode::idempotency_key_reused:
+            return {422, {{"error", m}}};
+        case ErrorCode::idempotency_key_in_flight:
+            return {409, {{"error", m}}};
         case ErrorCode::internal:
             break;
     }
@@ -174,6 +178,10 @@ Mapped map_openai(const Error& e, std::string_view request_id) {
             return {431, openai_error(m, "invalid_request_error")};
         case ErrorCode::uri_too_long:
             return {414, openai_error(m, "invalid_request_error")};
+        case ErrorCode::idempotency_key_reused:
+            return {422, openai_error(m, "invalid_request_error", {}, "idempotency_key_reused")};
+        case ErrorCode::idempotency_key_in_flight:
+            return {409, openai_error(m, "conflict_error", {}, "idempotency_key_in_flight")};
         case ErrorCode::busy:
             return {503, openai_error(m, "server_error", {}, "overloaded")};
         case ErrorCode::upstream_unavailable:

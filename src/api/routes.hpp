@@ -16,6 +16,10 @@ using Invoke = boost::asio::awaitable<Result<http::Response>> (*)(Api&, RequestC
 
 enum class Auth { none, bearer };
 
+/// `idempotency_key`: a request sent with an Idempotency-Key header runs once per user and key;
+/// repeats get its first answer (api/idempotency.hpp).
+enum class Replay { none, idempotency_key };
+
 struct Route {
     http::Method method;
     std::string_view path;  ///< template, with its trailing slash
@@ -28,6 +32,7 @@ struct Route {
     /// for none; empty: "read" for authenticated GETs, "pages" for anonymous ones, else "write".
     std::string_view rate_class = {};
     ErrorStyle errors = ErrorStyle::seed;  ///< the wire shape of this route's errors
+    Replay replay = Replay::none;
 };
 
 /// THE route table: every path chatgate answers.

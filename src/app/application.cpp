@@ -3,14 +3,17 @@
 #include "ai/model_factory.hpp"
 #include "api/dispatcher.hpp"
 #include "api/docs_handlers.hpp"
+#include "api/idempotency.hpp"
 #include "api/json_io.hpp"
 #include "app/edge_guards.hpp"
 #include "assets/assets.hpp"
 #include "core/clock.hpp"
 #include "core/work_pool.hpp"
 #include "domain/accounts/account_service.hpp"
+#include "domain/accounts/session_service.hpp"
 #include "domain/chat/chat_service.hpp"
 #include "domain/chat/conversation_service.hpp"
+#include "domain/idempotency/idempotency_service.hpp"
 #include "domain/ledger/ledger_service.hpp"
 #include "http/server.hpp"
 #include "observability/log.hpp"
@@ -40,6 +43,8 @@ namespace net = boost::asio;
 constexpr int kHashThreadNice = 10;  // a login flood must not slow every other request
 // Writes waiting together share one commit; the bound keeps a commit's latency small.
 constexpr std::size_t kMaxWritesPerCommit = 64;
+// How long a repeated Idempotency-Key request waits for the first one's answer before a 409.
+constexpr std::chrono::seconds kIdempotencyWait{25};
 
 std::size_t cores() {
     return std::max(1u, std::thread::hardware_concurrency());
@@ -165,6 +170,25 @@ int Application::serve() {
                  api::to_yaml(boost::json::parse(api::openapi_json()))};
     api::set_json_limits({static_cast<std::size_t>(config_.max_json_depth),
                           static_cast<std::size_t>(config_.max_json_string_bytes)});
+    domain::SessionService sessions(
+        core.store, core.db(), clock,
+        {std::chrono::seconds(std::max(config_.access_token_lifetime_seconds,
+                                       config_.refresh_token_lifetime_seconds)),
+         config_.session_check_enabled, [](UserId user, domain::SessionId session) {
+             log::warn("refresh token reused; its session is revoked",
+                       {{"user_id", user}, {"session_id", session}});
+         }});
+    if (!config_.session_check_enabled) {
+        log::warn(
+            "UNSAFE: session_check_enabled is false; revoked tokens and deactivated users "
+            "are accepted (a benchmark/testing setting, never for production)");
+    }
+    domain::IdempotencyService idempotency_keys(
+        core.store, core.db(), clock, {std::chrono::seconds(config_.idempotency_key_ttl_seconds)},
+        security::random_hex(8));
+    api::Idempotency idempotency(idempotency_keys, kIdempotencyWait);
+    api.sessions = &sessions;
+    api.idempotency = &idempotency;
     auto guards = make_edge_guards(config_, clock);
     if (!guards) {
         std::cerr << "chatgate: " << guards.error().message << "\n";

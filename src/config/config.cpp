@@ -40,6 +40,8 @@ const std::array kKnobs{
     Knob{"jwt_secret_file", &Config::jwt_secret_file},
     Knob{"access_token_lifetime_seconds", &Config::access_token_lifetime_seconds, 1, kYear},
     Knob{"refresh_token_lifetime_seconds", &Config::refresh_token_lifetime_seconds, 1, kYear},
+    Knob{"idempotency_key_ttl_seconds", &Config::idempotency_key_ttl_seconds, 0, kYear},
+    Knob{"session_check_enabled", &Config::session_check_enabled},
     Knob{"signup_grant_tokens", &Config::signup_grant_tokens, 0, 1'000'000'000'000},
     Knob{"chat_cost_tokens", &Config::chat_cost_tokens, 0, 1'000'000'000'000},
     Knob{"max_message_chars", &Config::max_message_chars, 1, 10'000'000},

@@ -31,6 +31,13 @@ struct Config {
     std::int64_t access_token_lifetime_seconds = 30 * 60;
     std::int64_t refresh_token_lifetime_seconds = 7 * 24 * 60 * 60;
 
+    // Sessions and idempotency.
+    /// How long the first answer to an Idempotency-Key is replayed (0: never; for tests).
+    std::int64_t idempotency_key_ttl_seconds = 24 * 60 * 60;
+    /// Benchmark/testing knob, never for production: false skips the per-request check of
+    /// access tokens against revoked sessions and deactivated users (logged as unsafe).
+    bool session_check_enabled = true;
+
     // The money path.
     std::int64_t signup_grant_tokens = 4000;
     std::int64_t chat_cost_tokens = 100;

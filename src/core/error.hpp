@@ -36,7 +36,9 @@ enum class ErrorCode {
     header_too_large,
     /// A request target (URL) over the limit.
     uri_too_long,
-    busy,  ///< a bounded pool is saturated; retry later
+    busy,                       ///< a bounded pool is saturated; retry later
+    idempotency_key_reused,     ///< an Idempotency-Key sent again with a different request
+    idempotency_key_in_flight,  ///< the first request with the key has not answered (yet)
     internal,
 };
 

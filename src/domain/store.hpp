@@ -28,6 +28,14 @@ struct Credentials {
     bool is_active = false;
 };
 
+/// A user's login facts, by id (for a password change).
+struct Login {
+    UserId id = 0;
+    std::string username;
+    std::string password_hash;
+    bool is_active = false;
+};
+
 struct Account {
     UserId id = 0;
     TokenAmount balance = 0;
@@ -91,6 +99,14 @@ public:
     virtual TokenAmount ledger_sum(UserId user) = 0;
     /// True when the database answers a trivial query.
     virtual bool ping() = 0;
+
+    // Password changes.
+    virtual std::optional<Login> find_login(UserId user) = 0;
+    /// Sets the new hash if the stored one is still `current_hash`, and in the same transaction
+    /// bumps the user's session epoch and revokes all the user's sessions. False (nothing
+    /// changed) when the hash was changed meanwhile or the user is gone.
+    virtual bool replace_password(UserId user, const std::string& current_hash,
+                                  const std::string& new_hash) = 0;
 };
 
 }  // namespace chatgate::domain

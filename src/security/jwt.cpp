@@ -81,7 +81,8 @@ std::string JwtCodec::sign(std::string_view signing_input) const {
     return std::string(reinterpret_cast<const char*>(mac.data()), mac.size());
 }
 
-std::string JwtCodec::issue(UserId user, TokenType type, std::chrono::seconds lifetime) const {
+std::string JwtCodec::issue(UserId user, TokenType type, std::chrono::seconds lifetime,
+                            const SessionClaims& session) const {
     auto now = std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch());
     boost::json::object payload;
     payload["token_type"] = type_name(type);
@@ -89,6 +90,11 @@ std::string JwtCodec::issue(UserId user, TokenType type, std::chrono::seconds li
     payload["iat"] = now.count();
     payload["jti"] = random_hex(16);
     payload["user_id"] = user;
+    if (session.id != 0) {
+        payload["sid"] = session.id;
+        payload["sep"] = session.epoch;
+        if (type == TokenType::refresh) payload["gen"] = session.generation;
+    }
     std::string token = base64url(kHeader);
     token += '.';
     token += base64url(boost::json::serialize(payload));
@@ -139,6 +145,13 @@ boost::system::result<TokenClaims, TokenRejection> JwtCodec::verify(std::string_
         return TokenRejection::malformed;
     }
     read_int(claims, "iat", out.issued_at);
+    // Optional session claims; a present one must be an integer.
+    for (auto [name, field] : {std::pair{"sid", &out.session_id}, std::pair{"gen", &out.generation},
+                               std::pair{"sep", &out.epoch}}) {
+        if (claims.contains(name) && !read_int(claims, name, *field)) {
+            return TokenRejection::malformed;
+        }
+    }
     if (auto jti = claims.find("jti"); jti != claims.end() && jti->value().is_string()) {
         out.jti = std::string(jti->value().get_string());
     } else {

@@ -20,6 +20,17 @@ struct TokenClaims {
     std::int64_t issued_at = 0;   ///< seconds since the epoch
     std::int64_t expires_at = 0;  ///< seconds since the epoch
     std::string jti;              ///< 32 hex digits, unique per token
+    // Session claims (0 when absent: tokens issued before sessions existed).
+    std::int64_t session_id = 0;  ///< `sid`: the family the token belongs to
+    std::int64_t generation = 0;  ///< `gen`: refresh tokens only, the family's generation
+    std::int64_t epoch = 0;       ///< `sep`: the user's session epoch at issue
+};
+
+/// The session a token is issued for; `id` 0 issues a token without session claims.
+struct SessionClaims {
+    std::int64_t id = 0;
+    std::int64_t generation = 0;
+    std::int64_t epoch = 0;
 };
 
 /// Why a token was refused. `malformed`, `bad_signature` and `expired` all read as "invalid or
@@ -35,7 +46,8 @@ public:
     /// `key` must hold at least 32 bytes (checked by configuration; asserted here).
     JwtCodec(std::string key, const Clock& clock);
 
-    std::string issue(UserId user, TokenType type, std::chrono::seconds lifetime) const;
+    std::string issue(UserId user, TokenType type, std::chrono::seconds lifetime,
+                      const SessionClaims& session = {}) const;
     boost::system::result<TokenClaims, TokenRejection> verify(std::string_view token,
                                                               TokenType expected) const;
 

@@ -58,6 +58,7 @@ PROTECTED = [
     ("GET", "/api/transactions/", None),
     ("POST", "/api/chat/", {"message": "hi"}),
     ("POST", "/api/top-up/", {"tokens": 5}),
+    ("POST", "/api/password/", {"old_password": "not-it-at-all", "new_password": "Another-Pass-77"}),
 ]
 
 
@@ -316,17 +317,24 @@ def test_jwt_claims(api):
 # ---- refresh --------------------------------------------------------------------
 
 
-def test_refresh_success(api):
+def test_refresh_success_rotates(api):
     user = new_user(api, "refresh")
     r = api.post("/api/token/refresh/", json={"refresh": user.refresh})
     body = expect(r, 200)
-    assert set(body) == {"access"}, describe(r)
+    assert list(body) == ["access", "refresh"], describe(r)
     claims = jwt_payload(body["access"])
     assert claims["token_type"] == "access"
     assert claims["user_id"] == user.user_id
     assert claims["exp"] - claims["iat"] == 1800
+    refresh = jwt_payload(body["refresh"])
+    assert refresh["token_type"] == "refresh"
+    assert refresh["exp"] - refresh["iat"] == 604800
+    assert refresh["sid"] == jwt_payload(user.refresh)["sid"] == claims["sid"]
+    assert refresh["gen"] == jwt_payload(user.refresh)["gen"] + 1
     assert get_balance(api, body["access"]) == SIGNUP_GRANT
-    assert_ledger_consistent(api, body["access"])
+    # The new refresh token works once more; the old one is used up.
+    expect(api.post("/api/token/refresh/", json={"refresh": body["refresh"]}), 200)
+    assert_ledger_consistent(api, user.access)
 
 
 def test_refresh_missing_and_blank(api):
@@ -502,15 +510,23 @@ def test_minted_wrong_type(keyed):
     expect(r, 401, {"detail": "Token has wrong type", "code": "token_not_valid"})
 
 
-def test_minted_refresh_token_is_accepted_and_expired_one_is_not(keyed):
+def test_minted_refresh_token_needs_a_live_session(keyed):
     http, user, secret = keyed["http"], keyed["user"], keyed["secret"]
-    good = mint_jwt(secret, access_claims(user.user_id, lifetime=604800, token_type="refresh"))
+    session = jwt_payload(login(http, user.username)["refresh"])
+    session_claims = {k: session[k] for k in ("sid", "gen", "sep")}
+    good = mint_jwt(secret, access_claims(user.user_id, lifetime=604800, token_type="refresh", **session_claims))
     body = expect(http.post("/api/token/refresh/", json={"refresh": good}), 200)
     assert jwt_payload(body["access"])["user_id"] == user.user_id
+    # A validly signed refresh token without a session (as issued before sessions existed)
+    # could be replayed forever, so it is refused: its holder logs in again.
+    legacy = mint_jwt(secret, access_claims(user.user_id, lifetime=604800, token_type="refresh"))
+    r = http.post("/api/token/refresh/", json={"refresh": legacy})
+    expect(r, 401, {"detail": "Token is invalid or expired", "code": "token_not_valid"})
     now = int(time.time())
     old = mint_jwt(secret, access_claims(user.user_id, now=now - 700000, lifetime=604800, token_type="refresh"))
     r = http.post("/api/token/refresh/", json={"refresh": old})
     expect(r, 401, {"detail": "Token is invalid or expired", "code": "token_not_valid"})
+    assert_ledger_consistent(http, body["access"])
 
 
 @pytest.mark.parametrize("missing", ["exp", "token_type", "user_id"])

@@ -89,4 +89,30 @@ boost::asio::awaitable<Result<Account>> AccountService::active_account(UserId us
     co_return require_active(account);
 }
 
+boost::asio::awaitable<Result<void>> AccountService::change_password(UserId user,
+                                                                     std::string old_password,
+                                                                     std::string new_password) {
+    constexpr const char* kOldWrong =
+        "Your old password was entered incorrectly. Please enter it again.";
+    auto login = co_await db_.reads.run([&] { return store_.find_login(user); });
+    if (!login) co_return Error{ErrorCode::user_not_found, "User not found", {}};
+    if (!login->is_active) co_return Error{ErrorCode::user_inactive, "User is inactive", {}};
+    if (hash_pool_.saturated()) co_return busy();
+    const std::string& current = login->password_hash;
+    bool matches = co_await hash_pool_.run([&] { return hasher_.verify(current, old_password); });
+    std::vector<FieldError> errors;
+    if (!matches) errors.push_back({"old_password", {kOldWrong}});
+    if (auto problems = rules_.problems(new_password, login->username); !problems.empty()) {
+        errors.push_back({"new_password", std::move(problems)});
+    }
+    if (!errors.empty()) co_return Error::fields_invalid(std::move(errors));
+    if (hash_pool_.saturated()) co_return busy();
+    std::string hash = co_await hash_pool_.run([&] { return hasher_.hash(new_password); });
+    // Conditional on the hash just verified: of two concurrent changes only one applies.
+    bool replaced =
+        co_await db_.writes.run([&] { return store_.replace_password(user, current, hash); });
+    if (!replaced) co_return Error::fields_invalid({{"old_password", {kOldWrong}}});
+    co_return Result<void>{};
+}
+
 }  // namespace chatgate::domain

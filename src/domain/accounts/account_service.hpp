@@ -42,6 +42,13 @@ public:
     /// The account behind a verified token: user_not_found or user_inactive otherwise.
     boost::asio::awaitable<Result<Account>> active_account(UserId user);
 
+    /// Replaces the password when `old_password` is the current one and `new_password` passes
+    /// the rules, and revokes every session of the user (access tokens included). Errors:
+    /// invalid_argument (field map: old_password, new_password), user_not_found,
+    /// user_inactive, busy.
+    boost::asio::awaitable<Result<void>> change_password(UserId user, std::string old_password,
+                                                         std::string new_password);
+
 private:
     Store& store_;
     const PasswordHasher& hasher_;

@@ -73,6 +73,8 @@ public:
     Statement prepare(const char* sql);
     /// False outside a transaction, including after SQLite rolled one back on its own (I/O error).
     bool in_transaction() const noexcept;
+    /// Rows changed by the latest INSERT, UPDATE or DELETE on this connection.
+    std::int64_t changes() const noexcept;
 
 private:
     sqlite3* db_ = nullptr;

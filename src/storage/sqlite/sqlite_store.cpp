@@ -21,6 +21,7 @@ struct Migration {
 // Applied in order at start-up; a released migration is never edited, only followed.
 constexpr std::array kMigrations{
     Migration{1, "migrations/sqlite/0001_init.sql"},
+    Migration{2, "migrations/sqlite/0002_sessions.sql"},
     Migration{3, "migrations/sqlite/0003_conversations.sql"},
 };
 
@@ -258,6 +259,184 @@ bool SqliteStore::ping() {
     auto db = read();
     auto stmt = db->prepare(sql::kPing);
     return stmt.step() && stmt.int64(0) == 1;
+}
+
+// ---- password changes and sessions ---------------------------------------------------------
+
+std::optional<domain::Login> SqliteStore::find_login(UserId user) {
+    auto db = read();
+    auto stmt = db->prepare(sql::kFindLogin);
+    stmt.bind(1, user);
+    if (!stmt.step()) return std::nullopt;
+    return domain::Login{stmt.int64(0), stmt.text(1), stmt.text(2), stmt.int64(3) != 0};
+}
+
+bool SqliteStore::replace_password(UserId user, const std::string& current_hash,
+                                   const std::string& new_hash) {
+    WriteScope tx(*this);
+    {
+        auto update = writer_->prepare(sql::kReplacePassword);
+        update.bind(1, user).bind(2, current_hash).bind(3, new_hash);
+        if (!update.step()) return false;
+    }
+    writer_->prepare(sql::kRevokeUserSessions).bind(1, user).run();
+    tx.commit();
+    return true;
+}
+
+domain::StartResult SqliteStore::start_session(UserId user, std::int64_t now,
+                                               std::int64_t purge_before) {
+    using domain::StartStatus;
+    WriteScope tx(*this);
+    std::int64_t epoch = 0;
+    {
+        auto account = writer_->prepare(sql::kSessionUser);
+        account.bind(1, user);
+        if (!account.step()) return {StartStatus::no_user, {}};
+        if (account.int64(0) == 0) return {StartStatus::inactive, {}};
+        epoch = account.int64(1);
+    }
+    writer_->prepare(sql::kPurgeSessions).bind(1, user).bind(2, purge_before).run();
+    domain::SessionId id = 0;
+    {
+        auto insert = writer_->prepare(sql::kInsertSession);
+        insert.bind(1, user).bind(2, now);
+        if (!insert.step()) throw StorageError("session insert refused", insert.extended_error());
+        id = insert.int64(0);
+    }
+    tx.commit();
+    return {StartStatus::started, {id, 0, epoch}};
+}
+
+domain::RotateResult SqliteStore::rotate_session(const domain::RotateRequest& request) {
+    using domain::RotateStatus;
+    WriteScope tx(*this);
+    {
+        auto rotate = writer_->prepare(sql::kRotateSession);
+        rotate.bind(1, request.user)
+            .bind(2, request.session)
+            .bind(3, request.generation)
+            .bind(4, request.epoch)
+            .bind(5, request.now);
+        if (rotate.step()) {
+            domain::SessionGrant grant{request.session, rotate.int64(0), request.epoch};
+            rotate.run();
+            tx.commit();
+            return {RotateStatus::rotated, grant};
+        }
+    }
+    // Refused: find out why (same transaction, same snapshot).
+    auto state = writer_->prepare(sql::kSessionState);
+    state.bind(1, request.user).bind(2, request.session);
+    if (!state.step() || state.int64(0) == 0) return {RotateStatus::no_account, {}};
+    bool exists = state.int64(2) != 0;
+    if (!exists) return {RotateStatus::unknown, {}};
+    if (state.int64(4) != 0 || state.int64(1) != request.epoch) {
+        return {RotateStatus::revoked, {}};
+    }
+    // A live family at another generation: this refresh token was used before. Whoever holds
+    // it, the family can no longer be trusted.
+    writer_->prepare(sql::kRevokeSession)
+        .bind(1, request.user)
+        .bind(2, request.session)
+        .bind(3, request.now)
+        .bind(4, std::string_view("reuse"))
+        .run();
+    tx.commit();
+    return {RotateStatus::reused, {}};
+}
+
+void SqliteStore::revoke_session(UserId user, domain::SessionId session, std::int64_t now) {
+    WriteScope tx(*this);
+    writer_->prepare(sql::kRevokeSession)
+        .bind(1, user)
+        .bind(2, session)
+        .bind(3, now)
+        .bind(4, std::string_view("logout"))
+        .run();
+    tx.commit();
+}
+
+std::optional<domain::AccessState> SqliteStore::access_state(UserId user,
+                                                             domain::SessionId session) {
+    auto db = read();
+    auto stmt = db->prepare(sql::kAccessState);
+    stmt.bind(1, user).bind(2, session);
+    if (!stmt.step()) return std::nullopt;
+    return domain::AccessState{stmt.int64(0) != 0, stmt.int64(1), stmt.int64(2) != 0};
+}
+
+// ---- idempotency keys ------------------------------------------------------------------------
+
+std::optional<domain::IdempotencyRecord> SqliteStore::claim_idempotency_key(
+    const domain::IdempotencyClaim& claim) {
+    WriteScope tx(*this);
+    writer_->prepare(sql::kDropStaleIdempotencyKey)
+        .bind(1, claim.user)
+        .bind(2, claim.key)
+        .bind(3, claim.now_ms)
+        .bind(4, claim.owner)
+        .run();
+    {
+        auto insert = writer_->prepare(sql::kInsertIdempotencyKey);
+        insert.bind(1, claim.user)
+            .bind(2, claim.key)
+            .bind(3, claim.fingerprint)
+            .bind(4, claim.owner)
+            .bind(5, claim.now_ms)
+            .bind(6, claim.expires_at_ms);
+        bool inserted = insert.step();
+        if (insert.constraint_failed()) {
+            throw StorageError("idempotency key insert refused", insert.extended_error());
+        }
+        if (inserted) {
+            insert.run();
+            tx.commit();
+            return std::nullopt;
+        }
+    }
+    auto find = writer_->prepare(sql::kFindIdempotencyKey);
+    find.bind(1, claim.user).bind(2, claim.key);
+    if (!find.step()) throw StorageError("idempotency key vanished inside a transaction", 0);
+    domain::IdempotencyRecord record{find.text(0), find.text(1), std::nullopt, find.int64(5)};
+    if (find.optional_text(2)) {
+        record.answer =
+            domain::StoredAnswer{static_cast<int>(find.int64(2)), find.text(3), find.text(4)};
+    }
+    tx.commit();
+    return record;
+}
+
+void SqliteStore::complete_idempotency_key(UserId user, const std::string& key,
+                                           const std::string& owner,
+                                           const domain::StoredAnswer& answer,
+                                           std::int64_t expires_at_ms) {
+    WriteScope tx(*this);
+    writer_->prepare(sql::kCompleteIdempotencyKey)
+        .bind(1, user)
+        .bind(2, key)
+        .bind(3, owner)
+        .bind(4, std::int64_t{answer.status})
+        .bind(5, answer.content_type)
+        .bind(6, answer.body)
+        .bind(7, expires_at_ms)
+        .run();
+    tx.commit();
+}
+
+void SqliteStore::release_idempotency_key(UserId user, const std::string& key,
+                                          const std::string& owner) {
+    WriteScope tx(*this);
+    writer_->prepare(sql::kReleaseIdempotencyKey).bind(1, user).bind(2, key).bind(3, owner).run();
+    tx.commit();
+}
+
+std::int64_t SqliteStore::purge_idempotency_keys(std::int64_t now_ms, std::int64_t limit) {
+    WriteScope tx(*this);
+    writer_->prepare(sql::kPurgeIdempotencyKeys).bind(1, now_ms).bind(2, limit).run();
+    std::int64_t purged = writer_->changes();
+    tx.commit();
+    return purged;
 }
 
 }  // namespace chatgate::storage

@@ -1,6 +1,8 @@
 #pragma once
 
+#include "domain/accounts/session_store.hpp"
 #include "domain/chat/chat_store.hpp"
+#include "domain/idempotency/idempotency_store.hpp"
 #include "domain/store.hpp"
 
 #include <atomic>
@@ -18,7 +20,10 @@ class Connection;
 /// mutex (SQLite allows one writer at a time anyway, and waiting on a mutex beats SQLite's
 /// sleeping busy handler); reads use a pool of read-only connections and run in parallel.
 /// ":memory:" keeps everything on the writer connection (for tests). Thread-safe.
-class SqliteStore final : public domain::Store, public domain::ChatStore {
+class SqliteStore final : public domain::Store,
+                          public domain::ChatStore,
+                          public domain::SessionStore,
+                          public domain::IdempotencyStore {
 public:
     /// Opens (creating if needed) and applies pending migrations.
     explicit SqliteStore(std::string path);
@@ -45,6 +50,27 @@ public:
                                                  std::int64_t limit) override;
     TokenAmount ledger_sum(UserId user) override;
     bool ping() override;
+    std::optional<domain::Login> find_login(UserId user) override;
+    bool replace_password(UserId user, const std::string& current_hash,
+                          const std::string& new_hash) override;
+
+    // domain::SessionStore
+    domain::StartResult start_session(UserId user, std::int64_t now,
+                                      std::int64_t purge_before) override;
+    domain::RotateResult rotate_session(const domain::RotateRequest& request) override;
+    void revoke_session(UserId user, domain::SessionId session, std::int64_t now) override;
+    std::optional<domain::AccessState> access_state(UserId user,
+                                                    domain::SessionId session) override;
+
+    // domain::IdempotencyStore
+    std::optional<domain::IdempotencyRecord> claim_idempotency_key(
+        const domain::IdempotencyClaim& claim) override;
+    void complete_idempotency_key(UserId user, const std::string& key, const std::string& owner,
+                                  const domain::StoredAnswer& answer,
+                                  std::int64_t expires_at_ms) override;
+    void release_idempotency_key(UserId user, const std::string& key,
+                                 const std::string& owner) override;
+    std::int64_t purge_idempotency_keys(std::int64_t now_ms, std::int64_t limit) override;
 
     // domain::ChatStore, in chat_store.cpp.
     domain::Reservation reserve(const domain::ReservationRequest& request) override;

@@ -49,6 +49,62 @@ inline constexpr const char* kLedgerSum =
     "SELECT coalesce(sum(delta), 0) FROM ledger WHERE user_id = ?1";
 inline constexpr const char* kPing = "SELECT 1";
 
+// Password changes and sessions (migration 0002).
+inline constexpr const char* kFindLogin =
+    "SELECT id, username, password_hash, is_active FROM users WHERE id = ?1";
+inline constexpr const char* kReplacePassword =
+    "UPDATE users SET password_hash = ?3, session_epoch = session_epoch + 1"
+    " WHERE id = ?1 AND password_hash = ?2 RETURNING session_epoch";
+inline constexpr const char* kRevokeUserSessions =
+    "UPDATE sessions SET revoked_at = CAST(strftime('%s', 'now') AS INTEGER),"
+    " revoke_reason = 'password_change' WHERE user_id = ?1 AND revoked_at IS NULL";
+inline constexpr const char* kSessionUser =
+    "SELECT is_active, session_epoch FROM users WHERE id = ?1";
+inline constexpr const char* kPurgeSessions =
+    "DELETE FROM sessions WHERE user_id = ?1 AND last_used_at < ?2";
+inline constexpr const char* kInsertSession =
+    "INSERT INTO sessions (user_id, generation, created_at, last_used_at)"
+    " VALUES (?1, 0, ?2, ?2) RETURNING id";
+/// Rotation in one statement: only the current generation of a live family of an active user
+/// whose epoch is unchanged moves on, so of two uses of one refresh token only one succeeds.
+inline constexpr const char* kRotateSession =
+    "UPDATE sessions SET generation = generation + 1, last_used_at = ?5"
+    " WHERE id = ?2 AND user_id = ?1 AND generation = ?3 AND revoked_at IS NULL"
+    " AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND is_active = 1 AND session_epoch = ?4)"
+    " RETURNING generation";
+inline constexpr const char* kSessionState =
+    "SELECT u.is_active, u.session_epoch, s.id IS NOT NULL, s.generation,"
+    " s.revoked_at IS NOT NULL"
+    " FROM users u LEFT JOIN sessions s ON s.id = ?2 AND s.user_id = u.id WHERE u.id = ?1";
+inline constexpr const char* kRevokeSession =
+    "UPDATE sessions SET revoked_at = ?3, revoke_reason = ?4"
+    " WHERE id = ?2 AND user_id = ?1 AND revoked_at IS NULL";
+/// The per-request check: two primary-key lookups.
+inline constexpr const char* kAccessState =
+    "SELECT is_active, session_epoch,"
+    " EXISTS (SELECT 1 FROM sessions WHERE id = ?2 AND user_id = ?1 AND revoked_at IS NULL)"
+    " FROM users WHERE id = ?1";
+
+// Idempotency keys (migration 0002).
+inline constexpr const char* kDropStaleIdempotencyKey =
+    "DELETE FROM idempotency_keys WHERE user_id = ?1 AND key = ?2 AND expires_at_ms <= ?3"
+    " AND (status IS NOT NULL OR owner <> ?4)";
+inline constexpr const char* kInsertIdempotencyKey =
+    "INSERT INTO idempotency_keys (user_id, key, fingerprint, owner, created_at_ms,"
+    " expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING RETURNING 1";
+inline constexpr const char* kFindIdempotencyKey =
+    "SELECT fingerprint, owner, status, content_type, body, expires_at_ms"
+    " FROM idempotency_keys WHERE user_id = ?1 AND key = ?2";
+inline constexpr const char* kCompleteIdempotencyKey =
+    "UPDATE idempotency_keys SET status = ?4, content_type = ?5, body = ?6, expires_at_ms = ?7"
+    " WHERE user_id = ?1 AND key = ?2 AND owner = ?3 AND status IS NULL";
+inline constexpr const char* kReleaseIdempotencyKey =
+    "DELETE FROM idempotency_keys WHERE user_id = ?1 AND key = ?2 AND owner = ?3"
+    " AND status IS NULL";
+inline constexpr const char* kPurgeIdempotencyKeys =
+    "DELETE FROM idempotency_keys WHERE (user_id, key) IN (SELECT user_id, key"
+    " FROM idempotency_keys WHERE expires_at_ms <= ?1 AND status IS NOT NULL LIMIT ?2)";
+
 // Chat reservations and conversations (migration 0003).
 inline constexpr const char* kInsertReservation =
     "INSERT INTO chat_reservations (user_id, amount, charge_entry_id, balance_after, created_at)"

@@ -38,6 +38,8 @@ TEST_F(ConfigTest, DefaultsMatchTheContract) {
     EXPECT_EQ(config->refresh_token_lifetime_seconds, 7 * 24 * 3600);
     EXPECT_EQ(config->top_up_max_per_request, 1'000'000);
     EXPECT_EQ(config->effective_database_path(), "./data/chatgate.sqlite3");
+    EXPECT_EQ(config->idempotency_key_ttl_seconds, 24 * 3600);
+    EXPECT_TRUE(config->session_check_enabled);
 }
 
 TEST_F(ConfigTest, CommandLineBeatsEnvironmentBeatsFileBeatsDefault) {

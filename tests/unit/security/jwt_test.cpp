@@ -147,6 +147,38 @@ TEST_F(JwtTest, CorrectlySignedButMissingClaimsAreRefused) {
     }
 }
 
+TEST_F(JwtTest, SessionClaimsRoundTrip) {
+    auto refresh = codec.verify(codec.issue(7, TokenType::refresh, 60s, {11, 3, 2}),
+                                TokenType::refresh);
+    ASSERT_TRUE(refresh);
+    EXPECT_EQ(refresh->session_id, 11);
+    EXPECT_EQ(refresh->generation, 3);
+    EXPECT_EQ(refresh->epoch, 2);
+    auto access_token = codec.issue(7, TokenType::access, 60s, {11, 3, 2});
+    auto payload = boost::json::parse(unb64(split(access_token).payload)).as_object();
+    EXPECT_FALSE(payload.contains("gen"));  // only refresh tokens name a generation
+    auto access = codec.verify(access_token, TokenType::access);
+    ASSERT_TRUE(access);
+    EXPECT_EQ(access->session_id, 11);
+    EXPECT_EQ(access->epoch, 2);
+    // Without a session: no session claims, read as 0.
+    auto legacy = codec.verify(codec.issue(7, TokenType::access, 60s), TokenType::access);
+    ASSERT_TRUE(legacy);
+    EXPECT_EQ(legacy->session_id, 0);
+    EXPECT_EQ(legacy->epoch, 0);
+}
+
+TEST_F(JwtTest, NonIntegerSessionClaimsAreRefused) {
+    std::string header = b64(R"({"alg":"HS256","typ":"JWT"})");
+    for (const char* payload :
+         {R"({"token_type":"access","exp":9999999999,"user_id":1,"jti":"x","sid":"1"})",
+          R"({"token_type":"access","exp":9999999999,"user_id":1,"jti":"x","sep":1.5})",
+          R"({"token_type":"access","exp":9999999999,"user_id":1,"jti":"x","gen":null})"}) {
+        std::string input = header + "." + b64(payload);
+        EXPECT_FALSE(codec.verify(input + "." + hmac(kKey, input), TokenType::access)) << payload;
+    }
+}
+
 TEST_F(JwtTest, GarbageIsRefused) {
     for (const char* token : {"", ".", "..", "a.b.c", "a.b.c.d", "abc", "....", "a..c"}) {
         EXPECT_FALSE(codec.verify(token, TokenType::access)) << token;

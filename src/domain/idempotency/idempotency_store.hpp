@@ -1,0 +1,57 @@
+#pragma once
+
+#include "core/ids.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace chatgate::domain {
+
+/// The first answer to a request, kept to be replayed.
+struct StoredAnswer {
+    int status = 0;
+    std::string content_type;
+    std::string body;
+};
+
+/// A key as stored: an answer, or a request still running in process `owner`.
+struct IdempotencyRecord {
+    std::string fingerprint;
+    std::string owner;
+    std::optional<StoredAnswer> answer;
+    std::int64_t expires_at_ms = 0;
+};
+
+struct IdempotencyClaim {
+    UserId user = 0;
+    std::string key;
+    std::string fingerprint;
+    std::string owner;
+    std::int64_t now_ms = 0;
+    std::int64_t expires_at_ms = 0;  ///< for the claim itself, should its owner vanish
+};
+
+/// Persistence of idempotency keys. Every call blocks (run writes on the writer pool) and is
+/// atomic; implementations are thread-safe and throw only on unexpected failures.
+class IdempotencyStore {
+public:
+    virtual ~IdempotencyStore() = default;
+
+    /// Takes the key for `claim.owner` unless a live record holds it: first drops the key's
+    /// record if it has expired and is an answer or another process's claim, then inserts.
+    /// Nothing when the claim was taken; otherwise the record that holds the key.
+    virtual std::optional<IdempotencyRecord> claim_idempotency_key(
+        const IdempotencyClaim& claim) = 0;
+    /// Stores the answer on the owner's claim; it is replayed until `expires_at_ms`.
+    virtual void complete_idempotency_key(UserId user, const std::string& key,
+                                          const std::string& owner, const StoredAnswer& answer,
+                                          std::int64_t expires_at_ms) = 0;
+    /// Drops the owner's unfinished claim, so the key can be used again.
+    virtual void release_idempotency_key(UserId user, const std::string& key,
+                                         const std::string& owner) = 0;
+    /// Deletes up to `limit` expired answers; returns how many.
+    virtual std::int64_t purge_idempotency_keys(std::int64_t now_ms, std::int64_t limit) = 0;
+};
+
+}  // namespace chatgate::domain
