@@ -64,7 +64,9 @@ log "fake upstream $fake_url (pid $fake_pid)"
 models=$(printf '[{"id":"bench","provider":"openai","base_url":"%s/v1","upstream_model":"echo"}]' "$fake_url")
 mkdir -p "$tmp/data"
 top_up=1000000000000
-CHATGATE_BALANCE_CAP=1000000000000000 CHATGATE_TOP_UP_MAX_PER_REQUEST=$top_up CHATGATE_MODELS=$models \
+# Rate limiting off: this measures the upstream hop, not the limiter.
+CHATGATE_RATE_LIMIT_ENABLED=false CHATGATE_BALANCE_CAP=1000000000000000 CHATGATE_TOP_UP_MAX_PER_REQUEST=$top_up \
+    CHATGATE_MODELS=$models \
     "$server" serve --listen 127.0.0.1:0 --data-dir "$tmp/data" >"$tmp/chatgate.out" 2>"$tmp/chatgate.log" &
 cg_pid=$!
 pids+=("$cg_pid")

@@ -182,3 +182,18 @@ def test_static_path_traversal(base_url, raw_path):
     status = int(data.split(b" ", 2)[1])
     assert status in (400, 404), data[:300]
     assert b"root:" not in data
+
+
+def test_openapi_source_has_no_duplicate_keys():
+    """JSON parsers keep one of two equal keys silently (Swagger UI then fails to render), so a
+    merge that leaves two answers for the same status must fail here instead."""
+    import json
+
+    def refuse_duplicates(pairs):
+        keys = [key for key, _ in pairs]
+        duplicated = sorted({key for key in keys if keys.count(key) > 1})
+        assert not duplicated, f"duplicate keys in openapi/openapi.json: {duplicated}"
+        return dict(pairs)
+
+    source = pathlib.Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
+    json.loads(source.read_text(encoding="utf-8"), object_pairs_hook=refuse_duplicates)
