@@ -214,6 +214,10 @@ def test_https_to_an_untrusted_certificate_is_refused(chatgate_with_model, tls_u
     user = new_user(server.base_url, "tls")
     expect(chat(server.base_url, user.access), 502)
     assert model not in fake.stats()["requests"]  # nothing was sent over the unverified link
+    # The log is flushed by a background thread every 200 ms: poll for the line with a deadline.
+    deadline = time.monotonic() + 5
+    while "certificate verify failed" not in server.output() and time.monotonic() < deadline:
+        pass
     assert "certificate verify failed" in server.output()
     assert_refunded(server, user)
 
