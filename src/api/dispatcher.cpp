@@ -108,7 +108,8 @@ boost::asio::awaitable<http::Response> Dispatcher::handle(const http::Request& r
             log::error("request failed",
                        {{"request_id", request_id}, {"route", route.path}, {"error", e.what()}});
         }
-        response = result ? std::move(*result) : error_response(result.error(), request_id);
+        response =
+            result ? std::move(*result) : error_response(result.error(), request_id, route.errors);
         if (limits_) limits_->settle(rate_ticket, result, response);
         response.route = route.path;
         response.user_id = ctx.user_id;
@@ -121,11 +122,18 @@ boost::asio::awaitable<http::Response> Dispatcher::handle(const http::Request& r
         preflight = true;
     } else if (match.kind == Kind::method_not_allowed) {
         std::string message = "Method \"" + std::string(request.method_text) + "\" not allowed.";
-        response = error_response({ErrorCode::method_not_allowed, message, {}}, request_id);
+        response = error_response({ErrorCode::method_not_allowed, message, {}}, request_id,
+                                  error_style_for_path(request.path));
         response.headers.emplace_back("Allow", match.allow);
         response.route = "405";
     } else {
-        response = error_response({ErrorCode::not_found, "Not found.", {}}, request_id);
+        ErrorStyle style = error_style_for_path(request.path);
+        // OpenAI names the URL it could not find; the seed contract says only "Not found.".
+        std::string message = style == ErrorStyle::openai
+                                  ? "Invalid URL (" + std::string(request.method_text) + " " +
+                                        std::string(request.path) + ")"
+                                  : std::string("Not found.");
+        response = error_response({ErrorCode::not_found, message, {}}, request_id, style);
         response.route = "404";
     }
     if (cors_ && !preflight) cors_->decorate(request, response);
@@ -136,8 +144,8 @@ boost::asio::awaitable<http::Response> Dispatcher::handle(const http::Request& r
 http::Response Dispatcher::transport_error(http::TransportError error,
                                            const http::Request& partial) {
     std::string request_id = request_id_for(partial);
-    auto response =
-        error_response(api::transport_error(error, api_.settings.max_body_bytes), request_id);
+    auto response = error_response(api::transport_error(error, api_.settings.max_body_bytes),
+                                   request_id, error_style_for_path(partial.path));
     response.close = true;
     response.route = "transport";
     if (cors_) cors_->decorate(partial, response);  // so a browser script can read the refusal

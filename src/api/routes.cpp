@@ -3,6 +3,7 @@
 #include "api/auth_handlers.hpp"
 #include "api/chat_handlers.hpp"
 #include "api/docs_handlers.hpp"
+#include "api/openai_handlers.hpp"
 #include "api/token_handlers.hpp"
 
 namespace chatgate::api {
@@ -13,6 +14,7 @@ using http::Method;
 constexpr std::string_view kJs = "text/javascript; charset=utf-8";
 constexpr std::string_view kCss = "text/css; charset=utf-8";
 constexpr std::string_view kHtml = "text/html; charset=utf-8";
+constexpr ErrorStyle kOpenAi = ErrorStyle::openai;
 
 const Route kRoutes[] = {
     // The API (documented in openapi/openapi.json).
@@ -27,6 +29,20 @@ const Route kRoutes[] = {
     {Method::get, "/api/conversations/{id}/", Auth::bearer, true, get_conversation},
     {Method::del, "/api/conversations/{id}/", Auth::bearer, true, delete_conversation},
     {Method::get, "/api/models/", Auth::bearer, true, get_models},
+
+    // The OpenAI-compatible surface: a chatgate access token is the API key.
+    // Completions count against the same rate limit as /api/chat/.
+    {Method::get, "/v1/models", Auth::bearer, true, get_openai_models, {}, {}, {}, kOpenAi},
+    {Method::get, "/v1/models/{model}", Auth::bearer, true, get_openai_model, {}, {}, {}, kOpenAi},
+    {Method::post,
+     "/v1/chat/completions",
+     Auth::bearer,
+     true,
+     post_completions,
+     {},
+     {},
+     "chat",
+     kOpenAi},
 
     // Pages, the schema and operations endpoints.
     {Method::get, "/", Auth::none, false, serve_asset, "pages/index.html", kHtml},
@@ -51,6 +67,10 @@ const Route kRoutes[] = {
 
 std::span<const Route> routes() {
     return kRoutes;
+}
+
+ErrorStyle error_style_for_path(std::string_view path) {
+    return path == "/v1" || path.starts_with("/v1/") ? ErrorStyle::openai : ErrorStyle::seed;
 }
 
 }  // namespace chatgate::api

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "api/api.hpp"
+#include "api/error_mapping.hpp"
 #include "core/error.hpp"
 #include "http/message.hpp"
 
@@ -26,9 +27,14 @@ struct Route {
     /// The rate limit the route counts against (a name in the `rate_limits` setting); "none"
     /// for none; empty: "read" for authenticated GETs, "pages" for anonymous ones, else "write".
     std::string_view rate_class = {};
+    ErrorStyle errors = ErrorStyle::seed;  ///< the wire shape of this route's errors
 };
 
 /// THE route table: every path chatgate answers.
 std::span<const Route> routes();
+
+/// The error style of a path no route matches (404, 405, unreadable requests): OpenAI's under
+/// /v1, so OpenAI clients always get the error object they parse.
+ErrorStyle error_style_for_path(std::string_view path);
 
 }  // namespace chatgate::api

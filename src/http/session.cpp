@@ -89,6 +89,9 @@ private:
             busy_ = true;
             request.received_at = std::chrono::steady_clock::now();
             if (ec) {
+                // What was read of the head (a body refused by its Content-Length comes with the
+                // whole request line) decides the shape of the answer, such as /v1's.
+                view_request(parser.get(), request);
                 co_await answer_unreadable(ec, request);
                 co_return;
             }
