@@ -10,10 +10,11 @@ mkdir -p "$work/corpus" "$work/artifacts"
 rm -f "$work"/artifacts/*
 
 # Leaks are findings too; halting on UBSan is compiled in (-fno-sanitize-recover).
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:allocator_may_return_null=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-# -timeout: one input taking over 10 s is a hang; -rss_limit_mb: bounded memory on CI.
+# -timeout: one input taking over 10 s is a hang; -rss_limit_mb (and the malloc limit it
+# implies): an input that makes us allocate 2 GB is a finding, and CI memory stays bounded.
 "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
     -print_final_stats=1 -artifact_prefix="$work/artifacts/" "$work/corpus" "$seeds" 2>&1 \
     | grep -v -E '^#[0-9]+\s+(NEW|REDUCE|pulse)' # progress lines only make the log long
