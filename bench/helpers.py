@@ -192,8 +192,22 @@ def report(directory, idle_kb, hwm_kb):
     out.append(f"| login flood: POST /api/login/ req/s (answers ok, non-2xx) | {fmt_rps(flood_login['rps'])} "
                f"({login_ok:,}, {flood_login['non2xx']:,}) | - | |")
 
+    limited = mean_of(runs("ratelimit-on"))
+    unlimited = mean_of(runs("ratelimit-off"))
+    out.append("")
+    out.append(f"GET /api/tokens/ with rate limiting on (every request checked, quota out of reach) and off, "
+               f"interleaved, {limited['runs']} run(s) each:")
+    out.append("")
+    out.append("| rate limiting | req/s | p50 | p99 |")
+    out.append("| --- | ---: | ---: | ---: |")
+    for name, r in (("on", limited), ("off", unlimited)):
+        out.append(f"| {name} | {fmt_rps(r['rps'])} | {fmt_ms(r['p50'])} | {fmt_ms(r['p99'])} |")
+    out.append(f"| on / off | {limited['rps'] / unlimited['rps']:.1%} | {limited['p50'] / unlimited['p50']:.2f}x | "
+               f"{limited['p99'] / unlimited['p99']:.2f}x |")
+
     warnings = []
-    for name, r in (("nginx", nginx), ("tokens", tokens), ("chat", chat), ("tokens during flood", flood_tokens)):
+    for name, r in (("nginx", nginx), ("tokens", tokens), ("chat", chat), ("tokens during flood", flood_tokens),
+                    ("tokens, rate limiting on", limited), ("tokens, rate limiting off", unlimited)):
         if r["non2xx"] or r["socket_errors"]:
             warnings.append(f"- {name}: {r['non2xx']} non-2xx answers, {r['socket_errors']} socket errors "
                             f"(of {r['requests']:,} requests); its numbers are not trustworthy")

@@ -6,7 +6,8 @@
 #
 # Runs, interleaved so drift hits every endpoint alike: nginx, GET /api/tokens/, POST /api/chat/,
 # (repeated ROUNDS times), nginx once more; then GET /api/tokens/ while a second wrk floods
-# POST /api/login/. Prints a Markdown report with the targets beside the numbers.
+# POST /api/login/. Between them, GET /api/tokens/ with rate limiting on and off (ROUNDS pairs).
+# Prints a Markdown report with the targets beside the numbers.
 #
 # Env:
 #   DURATION           seconds per wrk run (default 10)
@@ -115,7 +116,11 @@ log "nginx $nginx_url (pid $nginx_pid)"
 mkdir -p "$tmp/data"
 balance_cap=1000000000000000  # 1e15
 top_up=1000000000000          # 1e12 tokens = 1e10 chats
+# Rate limiting stays on (every request is checked) with quotas no run can reach.
+unreachable_limits="read=1000000000/1s,chat=1000000000/1s,top_up=1000000000/1s,login=1000000000/1s"
+unreachable_limits+=",register=1000000000/1s,failed_login_user=1000000000/1s,failed_login_address=1000000000/1s"
 CHATGATE_BALANCE_CAP=$balance_cap CHATGATE_TOP_UP_MAX_PER_REQUEST=$top_up \
+    CHATGATE_RATE_LIMITS=$unreachable_limits \
     "$server" serve --listen 127.0.0.1:0 --data-dir "$tmp/data" \
     >"$tmp/chatgate.out" 2>"$tmp/chatgate.log" &
 cg_pid=$!
@@ -147,7 +152,7 @@ token=$("${helpers[@]}" setup "$cg_url" "$user" "$password" "$top_up") || {
 # wrk runs
 
 mkdir -p "$tmp/wrk"
-runs_total=$((3 * rounds + 2))
+runs_total=$((5 * rounds + 2))
 run_no=0
 
 # wrk_run LABEL URL METHOD BODY [extra wrk options...]; output to $tmp/wrk/LABEL.N.txt
@@ -172,6 +177,39 @@ for ((r = 0; r < rounds; r++)); do
     wrk_run chat "$cg_url/api/chat/" POST "$chat_body"
 done
 wrk_run nginx "$nginx_url/api/tokens/" GET ""
+
+# ---------------------------------------------------------------------------------------------
+# Rate limiting on versus off: the main chatgate checks every request (quotas out of reach); a
+# second one on the same data (same key, same user) has rate limiting switched off.
+
+CHATGATE_BALANCE_CAP=$balance_cap CHATGATE_RATE_LIMIT_ENABLED=false \
+    "$server" serve --listen 127.0.0.1:0 --data-dir "$tmp/data" \
+    >"$tmp/chatgate-unlimited.out" 2>"$tmp/chatgate-unlimited.log" &
+unlimited_pid=$!
+pids+=("$unlimited_pid")
+deadline=$((SECONDS + 20))
+unlimited_url=""
+while [[ -z $unlimited_url ]]; do
+    unlimited_url=$(sed -n 's|^listening on \(http://[^ ]*\)$|\1|p' "$tmp/chatgate-unlimited.out" | head -n1)
+    [[ -n $unlimited_url ]] && break
+    kill -0 "$unlimited_pid" 2>/dev/null || die "the chatgate without rate limits exited before listening"
+    ((SECONDS < deadline)) || die "the chatgate without rate limits printed no 'listening on' line within 20 s"
+    sleep 0.05
+done
+"${helpers[@]}" wait-http "$unlimited_url/healthz" 10 || die "the chatgate without rate limits is not healthy"
+# Before the login flood, whose queued hashes would slow whichever run came right after it;
+# the order alternates so drift does not favour either side.
+for ((r = 0; r < rounds; r++)); do
+    if ((r % 2 == 0)); then
+        wrk_run ratelimit-on "$cg_url/api/tokens/" GET ""
+        wrk_run ratelimit-off "$unlimited_url/api/tokens/" GET ""
+    else
+        wrk_run ratelimit-off "$unlimited_url/api/tokens/" GET ""
+        wrk_run ratelimit-on "$cg_url/api/tokens/" GET ""
+    fi
+done
+stop_pid "$unlimited_pid"
+forget_pid "$unlimited_pid"
 
 # GET /api/tokens/ while a login flood runs beside it. The flood starts first and outlasts the
 # measured run by a second on each side.

@@ -57,7 +57,8 @@ Result<UserId> authenticate(const http::Request& request, const security::JwtCod
 
 }  // namespace
 
-Dispatcher::Dispatcher(Api& api) : api_(api), id_prefix_(security::random_hex(4) + "-") {
+Dispatcher::Dispatcher(Api& api, RateLimits* limits, const CorsPolicy* cors)
+    : api_(api), limits_(limits), cors_(cors), id_prefix_(security::random_hex(4) + "-") {
     auto table = routes();
     for (std::size_t i = 0; i < table.size(); ++i) router_.add(table[i].method, table[i].path, i);
 }
@@ -82,14 +83,19 @@ boost::asio::awaitable<http::Response> Dispatcher::handle(const http::Request& r
     using Kind = http::Router::Match::Kind;
 
     http::Response response;
+    bool preflight = false;
     if (match.kind == Kind::found) {
         const Route& route = routes()[match.route];
         RequestContext ctx{request, route, request_id, 0, std::move(match.params)};
         Result<http::Response> result = Error{ErrorCode::internal, {}, {}};
+        RateTicket rate_ticket;
         try {
             // (No co_await inside ?: here: GCC 12 miscompiles temporaries in that form.)
             Result<UserId> user = UserId{0};
             if (route.auth == Auth::bearer) user = authenticate(request, api_.jwt);
+            std::optional<Error> throttled;
+            if (user && limits_) throttled = limits_->admit(route, request, *user, rate_ticket);
+            if (throttled) user = std::move(*throttled);
             if (user) {
                 ctx.user_id = *user;
                 result = co_await route.invoke(api_, ctx);
@@ -103,13 +109,16 @@ boost::asio::awaitable<http::Response> Dispatcher::handle(const http::Request& r
                        {{"request_id", request_id}, {"route", route.path}, {"error", e.what()}});
         }
         response = result ? std::move(*result) : error_response(result.error(), request_id);
+        if (limits_) limits_->settle(rate_ticket, result, response);
         response.route = route.path;
         response.user_id = ctx.user_id;
     } else if (match.kind == Kind::method_not_allowed && request.method == http::Method::options) {
         response.status = 204;
         response.content_type.clear();
         response.headers.emplace_back("Allow", match.allow);
+        if (cors_) cors_->preflight(request, match.allow, response);
         response.route = "OPTIONS";
+        preflight = true;
     } else if (match.kind == Kind::method_not_allowed) {
         std::string message = "Method \"" + std::string(request.method_text) + "\" not allowed.";
         response = error_response({ErrorCode::method_not_allowed, message, {}}, request_id);
@@ -119,6 +128,7 @@ boost::asio::awaitable<http::Response> Dispatcher::handle(const http::Request& r
         response = error_response({ErrorCode::not_found, "Not found.", {}}, request_id);
         response.route = "404";
     }
+    if (cors_ && !preflight) cors_->decorate(request, response);
     finish(response, std::move(request_id));
     co_return response;
 }
@@ -130,6 +140,7 @@ http::Response Dispatcher::transport_error(http::TransportError error,
         error_response(api::transport_error(error, api_.settings.max_body_bytes), request_id);
     response.close = true;
     response.route = "transport";
+    if (cors_) cors_->decorate(partial, response);  // so a browser script can read the refusal
     finish(response, std::move(request_id));
     return response;
 }

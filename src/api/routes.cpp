@@ -16,12 +16,12 @@ constexpr std::string_view kHtml = "text/html; charset=utf-8";
 
 const Route kRoutes[] = {
     // The API (documented in openapi/openapi.json).
-    {Method::post, "/api/register/", Auth::none, true, post_register},
-    {Method::post, "/api/login/", Auth::none, true, post_login},
-    {Method::post, "/api/token/refresh/", Auth::none, true, post_token_refresh},
-    {Method::post, "/api/chat/", Auth::bearer, true, post_chat},
+    {Method::post, "/api/register/", Auth::none, true, post_register, {}, {}, "register"},
+    {Method::post, "/api/login/", Auth::none, true, post_login, {}, {}, "login"},
+    {Method::post, "/api/token/refresh/", Auth::none, true, post_token_refresh, {}, {}, "refresh"},
+    {Method::post, "/api/chat/", Auth::bearer, true, post_chat, {}, {}, "chat"},
     {Method::get, "/api/tokens/", Auth::bearer, true, get_tokens},
-    {Method::post, "/api/top-up/", Auth::bearer, true, post_top_up},
+    {Method::post, "/api/top-up/", Auth::bearer, true, post_top_up, {}, {}, "top_up"},
     {Method::get, "/api/transactions/", Auth::bearer, true, get_transactions},
 
     // Pages, the schema and operations endpoints.
@@ -39,8 +39,8 @@ const Route kRoutes[] = {
      "redoc/redoc.standalone.js", kJs},
     {Method::get, "/static/redoc/redoc-init.js", Auth::none, false, serve_asset,
      "pages/redoc-init.js", kJs},
-    {Method::get, "/healthz", Auth::none, false, get_healthz},
-    {Method::get, "/readyz", Auth::none, false, get_readyz},
+    {Method::get, "/healthz", Auth::none, false, get_healthz, {}, {}, "none"},
+    {Method::get, "/readyz", Auth::none, false, get_readyz, {}, {}, "none"},
 };
 
 }  // namespace

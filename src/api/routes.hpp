@@ -23,6 +23,9 @@ struct Route {
     Invoke invoke;
     std::string_view asset = {};         ///< embedded file, for routes that serve one
     std::string_view content_type = {};  ///< of that file
+    /// The rate limit the route counts against (a name in the `rate_limits` setting); "none"
+    /// for none; empty: "read" for authenticated GETs, "pages" for anonymous ones, else "write".
+    std::string_view rate_class = {};
 };
 
 /// THE route table: every path chatgate answers.

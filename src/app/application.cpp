@@ -3,6 +3,7 @@
 #include "ai/builtin_provider.hpp"
 #include "api/dispatcher.hpp"
 #include "api/docs_handlers.hpp"
+#include "app/edge_guards.hpp"
 #include "assets/assets.hpp"
 #include "core/clock.hpp"
 #include "core/work_pool.hpp"
@@ -139,7 +140,12 @@ int Application::serve() {
                   std::chrono::seconds(config_.refresh_token_lifetime_seconds), config_.page_size,
                   config_.max_page_size, static_cast<std::size_t>(config_.max_body_bytes)},
                  api::to_yaml(boost::json::parse(api::openapi_json()))};
-    api::Dispatcher dispatcher(api);
+    auto guards = make_edge_guards(config_, clock);
+    if (!guards) {
+        std::cerr << "chatgate: " << guards.error().message << "\n";
+        return 2;
+    }
+    api::Dispatcher dispatcher(api, guards->limits.get(), guards->cors ? &*guards->cors : nullptr);
 
     std::size_t io_threads =
         config_.io_threads > 0 ? static_cast<std::size_t>(config_.io_threads) : cores();

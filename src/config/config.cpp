@@ -51,6 +51,13 @@ const std::array kKnobs{
     Knob{"request_timeout_seconds", &Config::request_timeout_seconds, 1, 3600},
     Knob{"idle_timeout_seconds", &Config::idle_timeout_seconds, 1, 3600},
     Knob{"shutdown_grace_seconds", &Config::shutdown_grace_seconds, 0, 3600},
+    Knob{"rate_limit_enabled", &Config::rate_limit_enabled},
+    Knob{"rate_limits", &Config::rate_limits},
+    Knob{"rate_limit_max_keys", &Config::rate_limit_max_keys, 64, 100'000'000},
+    Knob{"trusted_proxies", &Config::trusted_proxies},
+    Knob{"cors_allowed_origins", &Config::cors_allowed_origins},
+    Knob{"cors_allow_credentials", &Config::cors_allow_credentials},
+    Knob{"cors_max_age_seconds", &Config::cors_max_age_seconds, 0, 86400},
     Knob{"page_size", &Config::page_size, 1, 1000},
     Knob{"max_page_size", &Config::max_page_size, 1, 1000},
 };

@@ -44,6 +44,21 @@ struct Config {
     std::int64_t idle_timeout_seconds = 60;     ///< keep-alive wait for the next request
     std::int64_t shutdown_grace_seconds = 10;   ///< in-flight requests get this long to finish
 
+    // Rate limits, reverse proxies and CORS (api/rate_limits.hpp, api/cors.hpp).
+    bool rate_limit_enabled = true;
+    /// NAME=LIMIT/PERIOD pairs; a setting overrides only the names it mentions. Route classes
+    /// (`rate_class` in api/routes.cpp) count per user on authenticated routes and per client
+    /// address on anonymous ones; failed_login_* count only failed logins.
+    std::string rate_limits =
+        "read=1200/1m,write=120/1m,pages=600/1m,register=20/1h,login=30/1m,refresh=60/1m,"
+        "chat=60/1m,top_up=30/1m,failed_login_user=5/15m,failed_login_address=20/15m";
+    std::int64_t rate_limit_max_keys = 100'000;  ///< limiter memory bound (least recent dropped)
+    /// Addresses and CIDR blocks of reverse proxies whose X-Forwarded-For is believed.
+    std::string trusted_proxies;
+    std::string cors_allowed_origins;  ///< comma-separated exact origins or "*"; empty: off
+    bool cors_allow_credentials = false;
+    std::int64_t cors_max_age_seconds = 600;
+
     // Listings.
     std::int64_t page_size = 20;
     std::int64_t max_page_size = 100;

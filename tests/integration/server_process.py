@@ -29,6 +29,10 @@ STOP_TIMEOUT = 20.0  # seconds for a graceful exit after SIGTERM/SIGINT
 
 LISTENING_RE = re.compile(r"^listening on (http://\S+?)/?\s*$")
 
+# The suite signs up and logs in from one address far more often than any real client, so its
+# servers run without rate limits unless a test sets this itself (test_rate_limit.py does).
+SUITE_ENV = {"CHATGATE_RATE_LIMIT_ENABLED": "false"}
+
 # Servers that are currently running; conftest puts their stderr tails into failure reports.
 LIVE_SERVERS: list["ServerProcess"] = []
 
@@ -53,7 +57,7 @@ class ServerProcess:
         self.binary = str(binary)
         self.listen = listen
         self.data_dir = pathlib.Path(data_dir)
-        self.env_extra = dict(env or {})
+        self.env_extra = {**SUITE_ENV, **(env or {})}
         self.config = config
         self.extra_args = list(args or [])
         self.name = name
