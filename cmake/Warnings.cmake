@@ -1,8 +1,8 @@
 # chatgate_warnings: the warning flags every chatgate target compiles with.
 add_library(chatgate_warnings INTERFACE)
 target_compile_options(chatgate_warnings INTERFACE
-    $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor
-    -Wno-missing-field-initializers>
+    $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wnon-virtual-dtor -Wno-missing-field-initializers>
+    $<$<AND:$<COMPILE_LANGUAGE:CXX>,$<CXX_COMPILER_ID:GNU>>:-Wshadow=local>  # GCC's spelling
     $<$<AND:$<COMPILE_LANGUAGE:CXX>,$<BOOL:${CHATGATE_WARNINGS_AS_ERRORS}>>:-Werror>)
 
 # chatgate_sanitizers: instrumentation chosen by CHATGATE_SANITIZE.

@@ -4,6 +4,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
@@ -84,6 +85,10 @@ public:
                             failure = error;
                             --pending_;
                             auto executor = boost::asio::get_associated_executor(*resume);
+                            // Once resumed, the caller may return from io_context::run() and
+                            // destroy its io_context while this thread is still inside the
+                            // post (found by TSan): the guard holds run() until we are done.
+                            auto guard = boost::asio::make_work_guard(executor);
                             boost::asio::dispatch(executor, std::move(*resume));
                         }});
             },

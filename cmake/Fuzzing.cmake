@@ -1,0 +1,22 @@
+# libFuzzer targets (tests/fuzz/). They need clang, so they live in their own build directory
+# (the `fuzz` preset): every layer there is compiled with coverage feedback for the fuzzer and
+# with ASan+UBSan, and only the layers a target links are built.
+option(CHATGATE_FUZZ "Build the libFuzzer targets in tests/fuzz (clang only)" OFF)
+set(CHATGATE_FUZZ_SECONDS 25 CACHE STRING "How long each fuzz target runs under ctest")
+
+if(CHATGATE_FUZZ)
+    if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+        message(FATAL_ERROR "CHATGATE_FUZZ needs clang (libFuzzer): use `cmake --preset fuzz`")
+    endif()
+    if(NOT CHATGATE_SANITIZE MATCHES "address")
+        message(FATAL_ERROR "CHATGATE_FUZZ expects CHATGATE_SANITIZE='address;undefined'")
+    endif()
+    # Coverage instrumentation for every layer; the fuzzer's main() is linked only into the
+    # targets. A UBSan finding must stop the run like a crash, or the fuzzer never reports it.
+    # -fno-sanitize=function: clang 14 cannot assemble that check's prologue data for coroutine
+    # functions once coverage instrumentation is on ("Cannot represent a difference across
+    # sections"); it only checks calls through mistyped function pointers, which C++ code here
+    # does not make.
+    target_compile_options(chatgate_sanitizers INTERFACE
+        -fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined -fno-sanitize=function)
+endif()
