@@ -311,4 +311,7 @@ echo
 # The AI upstream hop: chat through chatgate to the fake OpenAI upstream versus the fake itself.
 echo
 "$here/upstream.sh"
+
+# Memory with 1000 streamed chats open at once, short versus long replies.
+/usr/bin/python3 "$here/streams.py" --server "$server"
 exit 0
