@@ -107,7 +107,10 @@ def test_client_leaving_mid_stream_stops_the_upstream_and_is_billed_once(chatgat
         # Settled (refund of the unused part) long before the upstream would have finished:
         # poll the ledger with a deadline.
         while True:
-            rows = chat_rows(http, user)
+            try:
+                rows = chat_rows(http, user)
+            except AssertionError:  # the refund landed between the ledger's count and its rows
+                continue
             if len(rows) == 2 or time.monotonic() - started > DEADLINE:
                 break
         assert [r["kind"] for r in rows] == ["chat_charge", "chat_refund"], rows
