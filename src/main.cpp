@@ -1,4 +1,4 @@
-#include "api/docs_handlers.hpp"
+#include "api/pages/docs_handlers.hpp"
 #include "app/application.hpp"
 #include "config/config.hpp"
 #include "observability/log.hpp"

@@ -47,7 +47,7 @@ std::vector<domain::ChatModel> build(const std::vector<ModelConfig>& models,
 }  // namespace
 
 ModelRegistry::ModelRegistry(const std::vector<ModelConfig>& models)
-    : catalog_(build(models.empty() ? default_models(100) : models, providers_, upstreams_)) {}
+    : catalog_(build(models, providers_, upstreams_)) {}
 
 ModelRegistry::~ModelRegistry() = default;
 

@@ -16,6 +16,8 @@ class OpenAiProvider;
 /// construction apart from `close_idle_connections`; thread-safe.
 class ModelRegistry {
 public:
+    /// `models` as loaded by load_config: never empty (without a `models` key it holds the
+    /// builtin model).
     explicit ModelRegistry(const std::vector<ModelConfig>& models);
     ~ModelRegistry();
     ModelRegistry(const ModelRegistry&) = delete;

@@ -1,6 +1,6 @@
 #include "ai/openai_provider.hpp"
 
-#include "ai/openai_wire.hpp"
+#include "ai/upstream_codec.hpp"
 #include "observability/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>

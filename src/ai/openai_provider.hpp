@@ -18,7 +18,7 @@ struct OpenAiSettings {
     std::string upstream_model;
     std::int64_t max_completion_tokens = 0;  ///< used when the prompt sets none
     ModelTimeouts timeouts_ms;
-    int max_retries = 2;
+    int max_retries{};
     RetryPolicy retry;
     std::size_t max_body_bytes = 4 * 1024 * 1024;  ///< non-streamed answers
     std::size_t max_idle_connections_per_thread = 32;

@@ -1,7 +1,8 @@
 #include "ai/retry_policy.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
-#include <charconv>
 
 namespace chatgate::ai {
 
@@ -17,16 +18,11 @@ std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int retry, do
 }
 
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value) {
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-        value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    value = text::trim_blanks(value);
     if (value.empty() || value.size() > 12) return std::nullopt;
-    long long seconds = 0;
-    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-    if (ec != std::errc{} || end != value.data() + value.size() || seconds < 0) {
-        return std::nullopt;
-    }
-    return std::chrono::seconds(std::min<long long>(seconds, 24 * 3600));
+    auto seconds = text::parse_integer<long long>(value);
+    if (!seconds || *seconds < 0) return std::nullopt;
+    return std::chrono::seconds(std::min<long long>(*seconds, 24 * 3600));
 }
 
 }  // namespace chatgate::ai

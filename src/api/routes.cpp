@@ -1,85 +1,154 @@
 #include "api/routes.hpp"
 
-#include "api/auth_handlers.hpp"
-#include "api/chat_handlers.hpp"
-#include "api/docs_handlers.hpp"
-#include "api/openai_handlers.hpp"
-#include "api/token_handlers.hpp"
+#include "api/openai/openai_handlers.hpp"
+#include "api/ops/health_handlers.hpp"
+#include "api/pages/docs_handlers.hpp"
+#include "api/seed/auth_handlers.hpp"
+#include "api/seed/chat_handlers.hpp"
+#include "api/seed/token_handlers.hpp"
 
 namespace chatgate::api {
 namespace {
 
+using guards::RateClass;
 using http::Method;
 
 constexpr std::string_view kJs = "text/javascript; charset=utf-8";
 constexpr std::string_view kCss = "text/css; charset=utf-8";
 constexpr std::string_view kHtml = "text/html; charset=utf-8";
-constexpr ErrorStyle kOpenAi = ErrorStyle::openai;
+
+/// An embedded file, served to anyone (docs pages and their assets).
+constexpr Route page(std::string_view path, std::string_view asset, std::string_view type) {
+    return {.method = Method::get,
+            .path = path,
+            .handler = serve_asset,
+            .auth = Auth::none,
+            .rate = RateClass::pages,
+            .documented = false,
+            .asset = asset,
+            .content_type = type};
+}
 
 const Route kRoutes[] = {
-    // The API (documented in openapi/openapi.json).
-    {Method::post, "/api/register/", Auth::none, true, post_register, {}, {}, "register"},
-    {Method::post, "/api/login/", Auth::none, true, post_login, {}, {}, "login"},
-    {Method::post, "/api/token/refresh/", Auth::none, true, post_token_refresh, {}, {}, "refresh"},
-    {Method::post, "/api/logout/", Auth::none, true, post_logout, {}, {}, "refresh"},
+    // The seed API (documented in openapi/openapi.json).
+    {.method = Method::post,
+     .path = "/api/register/",
+     .handler = post_register,
+     .auth = Auth::none,
+     .rate = RateClass::register_account},
+    {.method = Method::post,
+     .path = "/api/login/",
+     .handler = post_login,
+     .auth = Auth::none,
+     .rate = RateClass::login},
+    {.method = Method::post,
+     .path = "/api/token/refresh/",
+     .handler = post_token_refresh,
+     .auth = Auth::none,
+     .rate = RateClass::refresh},
+    {.method = Method::post,
+     .path = "/api/logout/",
+     .handler = post_logout,
+     .auth = Auth::none,
+     .rate = RateClass::refresh},
     // A wrong old password is a guess: it counts like a login attempt.
-    {Method::post, "/api/password/", Auth::bearer, true, post_password, {}, {}, "login"},
+    {.method = Method::post, .path = "/api/password/", .handler = post_password, .rate = RateClass::login},
     {.method = Method::post,
      .path = "/api/chat/",
-     .auth = Auth::bearer,
-     .documented = true,
-     .invoke = post_chat,
-     .rate_class = "chat",
+     .handler = post_chat,
+     .rate = RateClass::chat,
      .replay = Replay::idempotency_key},
-    {Method::get, "/api/tokens/", Auth::bearer, true, get_tokens},
+    {.method = Method::get, .path = "/api/tokens/", .handler = get_tokens, .rate = RateClass::read},
     {.method = Method::post,
      .path = "/api/top-up/",
-     .auth = Auth::bearer,
-     .documented = true,
-     .invoke = post_top_up,
-     .rate_class = "top_up",
+     .handler = post_top_up,
+     .rate = RateClass::top_up,
      .replay = Replay::idempotency_key},
-    {Method::get, "/api/transactions/", Auth::bearer, true, get_transactions},
-    {Method::get, "/api/conversations/", Auth::bearer, true, get_conversations},
-    {Method::get, "/api/conversations/{id}/", Auth::bearer, true, get_conversation},
-    {Method::del, "/api/conversations/{id}/", Auth::bearer, true, delete_conversation},
-    {Method::get, "/api/models/", Auth::bearer, true, get_models},
+    {.method = Method::get,
+     .path = "/api/transactions/",
+     .handler = get_transactions,
+     .rate = RateClass::read},
+    {.method = Method::get,
+     .path = "/api/conversations/",
+     .handler = get_conversations,
+     .rate = RateClass::read},
+    {.method = Method::get,
+     .path = "/api/conversations/{id:int}/",
+     .handler = get_conversation,
+     .rate = RateClass::read},
+    {.method = Method::del,
+     .path = "/api/conversations/{id:int}/",
+     .handler = delete_conversation,
+     .rate = RateClass::write},
+    {.method = Method::get, .path = "/api/models/", .handler = get_models, .rate = RateClass::read},
 
-    // The OpenAI-compatible surface: a chatgate access token is the API key.
-    // Completions count against the same rate limit as /api/chat/.
-    {Method::get, "/v1/models", Auth::bearer, true, get_openai_models, {}, {}, {}, kOpenAi},
-    {Method::get, "/v1/models/{model}", Auth::bearer, true, get_openai_model, {}, {}, {}, kOpenAi},
+    // The OpenAI-compatible surface: a chatgate access token is the API key. Completions count
+    // against the same rate limit as /api/chat/.
+    {.method = Method::get,
+     .path = "/v1/models",
+     .handler = get_openai_models,
+     .rate = RateClass::read,
+     .errors = ErrorStyle::openai},
+    {.method = Method::get,
+     .path = "/v1/models/{model}",
+     .handler = get_openai_model,
+     .rate = RateClass::read,
+     .errors = ErrorStyle::openai},
     {.method = Method::post,
      .path = "/v1/chat/completions",
-     .auth = Auth::bearer,
-     .documented = true,
-     .invoke = post_completions,
-     .rate_class = "chat",
-     .errors = kOpenAi},
+     .handler = post_completions,
+     .rate = RateClass::chat,
+     .errors = ErrorStyle::openai},
 
     // Pages, the schema and operations endpoints.
-    {Method::get, "/", Auth::none, false, serve_asset, "pages/index.html", kHtml},
-    {Method::get, "/api/schema/", Auth::none, false, get_schema},
-    {Method::get, "/api/docs/", Auth::none, false, serve_asset, "pages/swagger.html", kHtml},
-    {Method::get, "/api/redoc/", Auth::none, false, serve_asset, "pages/redoc.html", kHtml},
-    {Method::get, "/static/swagger-ui/swagger-ui-bundle.js", Auth::none, false, serve_asset,
-     "swagger-ui/swagger-ui-bundle.js", kJs},
-    {Method::get, "/static/swagger-ui/swagger-ui.css", Auth::none, false, serve_asset,
-     "swagger-ui/swagger-ui.css", kCss},
-    {Method::get, "/static/swagger-ui/swagger-init.js", Auth::none, false, serve_asset,
-     "pages/swagger-init.js", kJs},
-    {Method::get, "/static/redoc/redoc.standalone.js", Auth::none, false, serve_asset,
-     "redoc/redoc.standalone.js", kJs},
-    {Method::get, "/static/redoc/redoc-init.js", Auth::none, false, serve_asset,
-     "pages/redoc-init.js", kJs},
-    {Method::get, "/healthz", Auth::none, false, get_healthz, {}, {}, "none"},
-    {Method::get, "/readyz", Auth::none, false, get_readyz, {}, {}, "none"},
+    page("/", "pages/index.html", kHtml),
+    {.method = Method::get,
+     .path = "/api/schema/",
+     .handler = get_schema,
+     .auth = Auth::none,
+     .rate = RateClass::pages,
+     .documented = false},
+    page("/api/docs/", "pages/swagger.html", kHtml),
+    page("/api/redoc/", "pages/redoc.html", kHtml),
+    page("/static/swagger-ui/swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js", kJs),
+    page("/static/swagger-ui/swagger-ui.css", "swagger-ui/swagger-ui.css", kCss),
+    page("/static/swagger-ui/swagger-init.js", "pages/swagger-init.js", kJs),
+    page("/static/redoc/redoc.standalone.js", "redoc/redoc.standalone.js", kJs),
+    page("/static/redoc/redoc-init.js", "pages/redoc-init.js", kJs),
+    // Probes are never limited: a load balancer polls them.
+    {.method = Method::get,
+     .path = "/healthz",
+     .handler = get_healthz,
+     .auth = Auth::none,
+     .documented = false},
+    {.method = Method::get,
+     .path = "/readyz",
+     .handler = get_readyz,
+     .auth = Auth::none,
+     .documented = false},
 };
 
 }  // namespace
 
 std::span<const Route> routes() {
     return kRoutes;
+}
+
+std::string openapi_path(const Route& route) {
+    std::string out;
+    std::string_view path = route.path;
+    while (!path.empty()) {
+        auto colon = path.find(':');
+        auto close = path.find('}');
+        if (colon < close && close != std::string_view::npos) {
+            out += path.substr(0, colon);
+            path.remove_prefix(close);  // keeps the '}'
+        } else {
+            out += path;
+            break;
+        }
+    }
+    return out;
 }
 
 ErrorStyle error_style_for_path(std::string_view path) {

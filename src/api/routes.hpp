@@ -1,42 +1,44 @@
 #pragma once
 
-#include "api/api.hpp"
-#include "api/error_mapping.hpp"
-#include "core/error.hpp"
+#include "api/handler.hpp"
+#include "api/wire/error_mapping.hpp"
+#include "guards/rate_table.hpp"
 #include "http/message.hpp"
 
-#include <boost/asio/awaitable.hpp>
-
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace chatgate::api {
 
-using Invoke = boost::asio::awaitable<Result<http::Response>> (*)(Api&, RequestContext&);
-
 enum class Auth { none, bearer };
 
 /// `idempotency_key`: a request sent with an Idempotency-Key header runs once per user and key;
-/// repeats get its first answer (api/idempotency.hpp).
+/// repeats get its first answer (api/pipeline/idempotency.hpp wraps the handler).
 enum class Replay { none, idempotency_key };
 
+/// One row of the route table. Rows name their fields, so every column reads by its name.
 struct Route {
     http::Method method;
-    std::string_view path;  ///< template, with its trailing slash
-    Auth auth;
-    bool documented;  ///< an API operation, described in openapi/openapi.json
-    Invoke invoke;
-    std::string_view asset = {};         ///< embedded file, for routes that serve one
-    std::string_view content_type = {};  ///< of that file
-    /// The rate limit the route counts against (a name in the `rate_limits` setting); "none"
-    /// for none; empty: "read" for authenticated GETs, "pages" for anonymous ones, else "write".
-    std::string_view rate_class = {};
+    std::string_view path;  ///< template, with its trailing slash; "{id:int}" for typed segments
+    Handler handler;
+    Auth auth = Auth::bearer;
+    /// The rate limit the route counts against; nothing: never limited.
+    std::optional<guards::RateClass> rate;
     ErrorStyle errors = ErrorStyle::seed;  ///< the wire shape of this route's errors
     Replay replay = Replay::none;
+    bool documented = true;              ///< an API operation, described in openapi/openapi.json
+    std::string_view asset = {};         ///< embedded file, for routes that serve one
+    std::string_view content_type = {};  ///< of that file
 };
 
 /// THE route table: every path chatgate answers.
 std::span<const Route> routes();
+
+/// The route's path as the OpenAPI document writes it: parameter types dropped
+/// ("/api/conversations/{id:int}/" -> "/api/conversations/{id}/").
+std::string openapi_path(const Route& route);
 
 /// The error style of a path no route matches (404, 405, unreadable requests): OpenAI's under
 /// /v1, so OpenAI clients always get the error object they parse.

@@ -1,11 +1,10 @@
 #include "app/application.hpp"
 
 #include "ai/model_factory.hpp"
-#include "api/dispatcher.hpp"
-#include "api/docs_handlers.hpp"
-#include "api/idempotency.hpp"
-#include "api/json_io.hpp"
+#include "api/pipeline/dispatcher.hpp"
+#include "api/pages/docs_handlers.hpp"
 #include "app/edge_guards.hpp"
+#include "app/settings.hpp"
 #include "assets/assets.hpp"
 #include "core/clock.hpp"
 #include "core/work_pool.hpp"
@@ -86,21 +85,6 @@ struct Core {
     domain::AccountService accounts;
 };
 
-http::ServerLimits server_limits(const Config& c) {
-    auto size = [](std::int64_t v) { return static_cast<std::size_t>(v); };
-    http::ServerLimits limits;
-    limits.max_header_bytes = size(c.max_header_bytes);
-    limits.max_body_bytes = size(c.max_body_bytes);
-    limits.request_timeout = std::chrono::seconds(c.request_timeout_seconds);
-    limits.idle_timeout = std::chrono::seconds(c.idle_timeout_seconds);
-    limits.header_timeout = std::chrono::seconds(c.header_timeout_seconds);
-    limits.max_header_count = size(c.max_header_count);
-    limits.max_target_bytes = size(c.max_url_bytes);
-    limits.max_connections = size(c.max_connections);
-    limits.max_connections_per_address = size(c.max_connections_per_address);
-    return limits;
-}
-
 }  // namespace
 
 Application::Application(Config config) : config_(std::move(config)) {
@@ -146,55 +130,39 @@ int Application::serve() {
     SystemClock clock;
     security::JwtCodec jwt(security::load_signing_key(config_), clock);
     ai::ModelRegistry models(config_.models);
-    domain::LedgerService ledger(
-        core.store, core.db(),
-        {config_.top_up_enabled, config_.top_up_max_per_request, config_.balance_cap});
-    domain::ChatService chat(core.store, models.catalog(), core.db(),
-                             {static_cast<std::size_t>(config_.max_message_chars)});
+    domain::LedgerService ledger(core.store, core.db(), top_up_policy(config_));
+    domain::ChatService chat(core.store, models.catalog(), core.db(), chat_policy(config_));
     // Before serving: a reservation left open by a killed process is refunded.
     if (auto recovered = chat.recover_open_reservations(); recovered > 0) {
         log::warn("refunded chat reservations left open", {{"count", recovered}});
     }
     domain::ConversationService conversations(core.store, core.db());
-    api::Api api{core.accounts,
-                 ledger,
-                 chat,
-                 conversations,
-                 jwt,
-                 core.store,
-                 core.db_reads,
-                 {std::chrono::seconds(config_.access_token_lifetime_seconds),
-                  std::chrono::seconds(config_.refresh_token_lifetime_seconds), config_.page_size,
-                  config_.max_page_size, static_cast<std::size_t>(config_.max_body_bytes),
-                  std::chrono::milliseconds(config_.stream_keepalive_ms)},
-                 api::to_yaml(boost::json::parse(api::openapi_json()))};
-    api::set_json_limits({static_cast<std::size_t>(config_.max_json_depth),
-                          static_cast<std::size_t>(config_.max_json_string_bytes)});
-    domain::SessionService sessions(
-        core.store, core.db(), clock,
-        {std::chrono::seconds(std::max(config_.access_token_lifetime_seconds,
-                                       config_.refresh_token_lifetime_seconds)),
-         config_.session_check_enabled, [](UserId user, domain::SessionId session) {
-             log::warn("refresh token reused; its session is revoked",
-                       {{"user_id", user}, {"session_id", session}});
-         }});
+    domain::SessionService sessions(core.store, core.db(), clock, session_policy(config_));
     if (!config_.session_check_enabled) {
         log::warn(
             "UNSAFE: session_check_enabled is false; revoked tokens and deactivated users "
             "are accepted (a benchmark/testing setting, never for production)");
     }
-    domain::IdempotencyService idempotency_keys(
-        core.store, core.db(), clock, {std::chrono::seconds(config_.idempotency_key_ttl_seconds)},
-        security::random_hex(8));
-    api::Idempotency idempotency(idempotency_keys, kIdempotencyWait);
-    api.sessions = &sessions;
-    api.idempotency = &idempotency;
+    domain::IdempotencyService idempotency_keys(core.store, core.db(), clock,
+                                                idempotency_policy(config_),
+                                                security::random_hex(8));
+    api::Services services{.accounts = core.accounts,
+                           .sessions = sessions,
+                           .ledger = ledger,
+                           .chat = chat,
+                           .conversations = conversations,
+                           .jwt = jwt,
+                           .store = core.store,
+                           .db_pool = core.db_reads,
+                           .settings = handler_settings(config_),
+                           .schema_yaml = api::to_yaml(boost::json::parse(api::openapi_json()))};
+    api::Idempotency idempotency(idempotency_keys, kIdempotencyWait, services.settings.json);
     auto guards = make_edge_guards(config_, clock);
     if (!guards) {
         std::cerr << "chatgate: " << guards.error().message << "\n";
         return 2;
     }
-    api::Dispatcher dispatcher(api, guards->limits.get(), guards->cors ? &*guards->cors : nullptr);
+    api::Dispatcher dispatcher(services, idempotency, guards->policies());
 
     std::size_t io_threads =
         config_.io_threads > 0 ? static_cast<std::size_t>(config_.io_threads) : cores();

@@ -1,5 +1,7 @@
 #include "app/edge_guards.hpp"
 
+#include "app/settings.hpp"
+
 namespace chatgate::app {
 namespace {
 
@@ -14,19 +16,18 @@ Error bad_key(std::string_view key, const Error& why) {
 Result<EdgeGuards> make_edge_guards(const Config& config, const Clock& clock) {
     EdgeGuards guards;
     // Names a setting leaves out keep their defaults.
-    auto defaults = api::RateTable::parse(Config{}.rate_limits);
+    auto defaults = guards::RateTable::parse(Config{}.rate_limits);
     if (!defaults) return bad_key("rate_limits", defaults.error());
-    auto table = api::RateTable::parse(config.rate_limits, *defaults);
+    auto table = guards::RateTable::parse(config.rate_limits, *defaults);
     if (!table) return bad_key("rate_limits", table.error());
-    auto proxies = api::parse_cidr_list(config.trusted_proxies);
+    auto proxies = guards::parse_cidr_list(config.trusted_proxies);
     if (!proxies) return bad_key("trusted_proxies", proxies.error());
     if (config.rate_limit_enabled) {
-        guards.limits = std::make_unique<api::RateLimits>(
-            clock, *table, api::ClientAddressResolver(std::move(*proxies)),
-            static_cast<std::size_t>(config.rate_limit_max_keys));
+        guards.limits = std::make_unique<api::RateLimitPolicy>(
+            clock, *table, guards::ClientAddressResolver(std::move(*proxies)),
+            static_cast<std::size_t>(config.rate_limit_max_keys), json_limits(config));
     }
-    auto cors = api::CorsPolicy::create({config.cors_allowed_origins, config.cors_allow_credentials,
-                                         std::chrono::seconds(config.cors_max_age_seconds)});
+    auto cors = api::CorsPolicy::create(cors_settings(config));
     if (!cors) return bad_key("cors_allowed_origins", cors.error());
     if (cors->enabled()) guards.cors = std::move(*cors);
     return guards;

@@ -1,7 +1,8 @@
 #pragma once
 
-#include "api/cors.hpp"
-#include "api/rate_limits.hpp"
+#include "api/pipeline/cors.hpp"
+#include "api/pipeline/dispatcher.hpp"
+#include "api/pipeline/rate_limit_policy.hpp"
 #include "config/config.hpp"
 #include "core/clock.hpp"
 
@@ -10,11 +11,13 @@
 
 namespace chatgate::app {
 
-/// The dispatcher's guards as configured: rate limits (null when switched off) and CORS (empty
-/// when no origin is allowed).
+/// The pipeline's optional steps as configured, owned: rate limits (null when switched off) and
+/// CORS (empty when no origin is allowed).
 struct EdgeGuards {
-    std::unique_ptr<api::RateLimits> limits;
+    std::unique_ptr<api::RateLimitPolicy> limits;
     std::optional<api::CorsPolicy> cors;
+
+    api::EdgePolicies policies() const { return {limits.get(), cors ? &*cors : nullptr}; }
 };
 
 /// Builds them from the configuration; an invalid_argument naming the key at fault otherwise.

@@ -1,5 +1,7 @@
 #include "config/base_url.hpp"
 
+#include "core/text.hpp"
+
 #include <cctype>
 #include <charconv>
 
@@ -73,14 +75,11 @@ Result<BaseUrl> parse_base_url(std::string_view text) {
     }
     if (url.host.empty()) return bad("has no host");
     if (!port_text.empty() || authority.ends_with(":")) {
-        unsigned port = 0;
-        auto [end, ec] =
-            std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-        if (ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 ||
-            port > 65535) {
+        auto port = text::parse_integer<unsigned>(port_text);
+        if (!port || *port == 0 || *port > 65535) {
             return bad("has an invalid port");
         }
-        url.port = static_cast<std::uint16_t>(port);
+        url.port = static_cast<std::uint16_t>(*port);
     }
     while (path.ends_with('/')) path.remove_suffix(1);
     for (char c : path) {

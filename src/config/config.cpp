@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include "core/text.hpp"
+
 #include <boost/json.hpp>
 
 #include <array>
@@ -111,13 +113,10 @@ Result<void> apply_text(Config& config, const Knob& knob, std::string_view text,
         return {};
     }
     auto num = std::get<std::int64_t Config::*>(knob.member);
-    std::int64_t value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size()) {
-        return bad_key(knob.key, origin, "expected an integer");
-    }
-    if (auto r = check_range(knob, value, origin); !r) return r;
-    config.*num = value;
+    auto value = text::parse_integer<std::int64_t>(text);
+    if (!value) return bad_key(knob.key, origin, "expected an integer");
+    if (auto r = check_range(knob, *value, origin); !r) return r;
+    config.*num = *value;
     return {};
 }
 
@@ -191,9 +190,8 @@ Result<void> validate(const Config& config) {
         return bad_key("listen", "the configuration", "expected HOST:PORT");
     }
     std::string_view port_text = std::string_view(config.listen).substr(colon + 1);
-    unsigned port = 0;
-    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535) {
+    auto port = text::parse_integer<unsigned>(port_text);
+    if (!port || *port > 65535) {
         return bad_key("listen", "the configuration", "port must be a number from 0 to 65535");
     }
     if (config.log_level != "debug" && config.log_level != "info" && config.log_level != "warn" &&

@@ -70,14 +70,6 @@ struct ChangeResult {
     LedgerEntryId entry = 0;  ///< the ledger row when applied
 };
 
-struct ChatRecord {
-    UserId user = 0;
-    std::string message;
-    std::string response;
-    TokenAmount cost = 0;
-    LedgerEntryId charge_entry = 0;
-};
-
 /// Persistence port of the domain. Every call blocks, so callers run it on the database pool.
 /// Implementations are thread-safe, translate driver errors (a duplicate username becomes
 /// `already_exists`) and throw only on unexpected failures (I/O, corruption).
@@ -90,7 +82,6 @@ public:
     virtual std::optional<Credentials> find_credentials(std::string_view username) = 0;
     virtual std::optional<Account> find_account(UserId user) = 0;
     virtual ChangeResult change_balance(const BalanceChange& change) = 0;
-    virtual void record_chat(const ChatRecord& record) = 0;
     virtual std::int64_t count_ledger(UserId user) = 0;
     /// Newest first.
     virtual std::vector<LedgerEntry> list_ledger(UserId user, std::int64_t offset,

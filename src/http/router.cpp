@@ -21,6 +21,14 @@ bool is_param(std::string_view segment) {
     return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
+/// "{name}" or "{name:type}" holding `value`.
+Router::PathParam path_param(std::string_view pattern, std::string_view value) {
+    std::string_view inner = pattern.substr(1, pattern.size() - 2);
+    auto colon = inner.find(':');
+    if (colon == std::string_view::npos) return {inner, {}, value};
+    return {inner.substr(0, colon), inner.substr(colon + 1), value};
+}
+
 bool segments_match(const std::vector<std::string_view>& pattern,
                     const std::vector<std::string_view>& path,
                     std::vector<Router::PathParam>* params) {
@@ -28,7 +36,7 @@ bool segments_match(const std::vector<std::string_view>& pattern,
     for (std::size_t i = 0; i < pattern.size(); ++i) {
         if (is_param(pattern[i])) {
             if (path[i].empty()) return false;
-            if (params) params->push_back({pattern[i].substr(1, pattern[i].size() - 2), path[i]});
+            if (params) params->push_back(path_param(pattern[i], path[i]));
         } else if (pattern[i] != path[i]) {
             return false;
         }

@@ -1,6 +1,6 @@
 #include "http/server.hpp"
 
-#include "http/session.hpp"
+#include "http/connection.hpp"
 #include "observability/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -66,7 +66,7 @@ public:
                                              done = std::move(done)] {
             boost::system::error_code ignored;
             self->acceptor_.close(ignored);
-            self->for_each_session([](Session& s) { s.request_stop(); });
+            self->for_each_connection([](Connection& s) { s.request_stop(); });
             net::co_spawn(self->acceptor_.get_executor(), self->drain(grace, done), net::detached);
         });
     }
@@ -99,11 +99,11 @@ private:
             }
             auto id = next_id_++;
             auto weak = weak_from_this();
-            sessions_[id] =
-                start_session(std::move(socket), handler_, limits_, [weak, id, peer](Session*) {
+            connections_[id] =
+                start_connection(std::move(socket), handler_, limits_, [weak, id, peer](Connection*) {
                     if (auto self = weak.lock()) {
                         std::lock_guard guard(self->mutex_);
-                        self->sessions_.erase(id);
+                        self->connections_.erase(id);
                         self->release(peer);
                     }
                 });
@@ -112,7 +112,7 @@ private:
 
     /// Counts a new connection from `peer` unless a cap forbids it. Needs `mutex_`.
     bool admit(const net::ip::address& peer) {
-        if (sessions_.size() >= limits_.max_connections) return false;
+        if (connections_.size() >= limits_.max_connections) return false;
         std::size_t& from_peer = per_address_[peer];
         if (limits_.max_connections_per_address > 0 &&
             from_peer >= limits_.max_connections_per_address) {
@@ -136,7 +136,7 @@ private:
         if (now - last_refusal_log_ < std::chrono::seconds(1)) return;
         log::warn("connections refused: connection limit reached",
                   {{"refused", refused_},
-                   {"open", sessions_.size()},
+                   {"open", connections_.size()},
                    {"max_connections", limits_.max_connections},
                    {"max_connections_per_address", limits_.max_connections_per_address}});
         refused_ = 0;
@@ -147,17 +147,17 @@ private:
         net::steady_timer timer(acceptor_.get_executor());
         auto deadline = std::chrono::steady_clock::now() + grace;
         bool forced = false;
-        while (open_sessions() > 0) {
+        while (open_connections() > 0) {
             auto now = std::chrono::steady_clock::now();
             if (!forced && now >= deadline) {
                 log::warn("shutdown grace expired; closing connections",
-                          {{"connections", open_sessions()}});
-                for_each_session([](Session& s) { s.force_close(); });
+                          {{"connections", open_connections()}});
+                for_each_connection([](Connection& s) { s.force_close(); });
                 forced = true;
             } else if (forced && now >= deadline + kAfterForceClose) {
-                // A handler still waiting on a pool job holds its session; stop anyway.
+                // A handler still waiting on a pool job holds its connection; stop anyway.
                 log::warn("connections still open after closing them; stopping",
-                          {{"connections", open_sessions()}});
+                          {{"connections", open_connections()}});
                 break;
             }
             timer.expires_after(kPollInterval);
@@ -166,15 +166,15 @@ private:
         done();
     }
 
-    std::size_t open_sessions() {
+    std::size_t open_connections() {
         std::lock_guard lock(mutex_);
-        return sessions_.size();
+        return connections_.size();
     }
 
     template <class F>
-    void for_each_session(F f) {
+    void for_each_connection(F f) {
         std::lock_guard lock(mutex_);
-        for (auto& [id, session] : sessions_) f(*session);
+        for (auto& [id, connection] : connections_) f(*connection);
     }
 
     std::vector<net::io_context*> contexts_;
@@ -184,7 +184,7 @@ private:
     tcp::acceptor acceptor_;
     std::mutex mutex_;
     std::uint64_t next_id_ = 0;
-    std::unordered_map<std::uint64_t, std::shared_ptr<Session>> sessions_;
+    std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections_;
     std::unordered_map<net::ip::address, std::size_t> per_address_;  ///< open connections
     // Only the accept loop touches these.
     std::size_t refused_ = 0;

@@ -159,7 +159,7 @@ private:
     }
 
     /// Keeps one read pending on the socket so a close or reset is noticed while the producer
-    /// is busy elsewhere. Bytes that arrive are kept for the session (a pipelined request);
+    /// is busy elsewhere. Bytes that arrive are kept for the connection (a pipelined request);
     /// beyond what `input_` may hold they are dropped and the connection will close.
     net::awaitable<void> watch_client() {
         std::array<char, kReadChunk> sink;

@@ -27,7 +27,7 @@ struct StreamOutcome {
 /// or close-delimited (HTTP/1.0). Every write, head included, must finish within
 /// `write_timeout`. While the producer runs, a read on the socket watches for the client going
 /// away; what the client sends meanwhile (a pipelined request) is appended to `pending_input`,
-/// for the session to parse next, until it is full.
+/// for the connection to parse next, until it is full.
 boost::asio::awaitable<StreamOutcome> send_streamed(boost::beast::tcp_stream& stream,
                                                     boost::beast::flat_buffer& pending_input,
                                                     std::string_view head, const StreamedBody& body,

@@ -1,5 +1,7 @@
 #include "domain/accounts/credential_rules.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -82,12 +84,6 @@ bool entirely_numeric(std::string_view password) {
     });
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
-}
-
 }  // namespace
 
 std::size_t count_chars(std::string_view utf8) {
@@ -112,7 +108,7 @@ PasswordRules::PasswordRules(std::string common_passwords)
     std::string_view rest = common_text_;
     while (!rest.empty()) {
         auto eol = rest.find('\n');
-        auto line = trim(rest.substr(0, eol));
+        auto line = text::trim(rest.substr(0, eol));
         if (!line.empty()) common_.push_back(line);
         if (eol == std::string_view::npos) break;
         rest.remove_prefix(eol + 1);
@@ -121,7 +117,7 @@ PasswordRules::PasswordRules(std::string common_passwords)
 }
 
 bool PasswordRules::is_common(std::string_view password) const {
-    std::string lowered(trim(password));
+    std::string lowered(text::trim(password));
     for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return std::binary_search(common_.begin(), common_.end(), std::string_view(lowered));
 }

@@ -13,13 +13,14 @@
 
 namespace chatgate::domain {
 
+/// Filled from the configuration by the composition root.
 struct SessionPolicy {
     /// How long a family's tokens can outlive its last login or refresh (the longer of the two
     /// token lifetimes); families unused for longer are purged.
-    std::chrono::seconds token_lifetime{604800};
+    std::chrono::seconds token_lifetime{};
     /// Off only for benchmarks: access tokens are then not checked against revocations or
     /// deactivation at all (the composition root logs that as unsafe).
-    bool check_access = true;
+    bool check_access{};
     /// Called when a used refresh token comes back (its family has just been revoked): a sign
     /// that a token was stolen, worth an operator's attention. Never given the token itself.
     std::function<void(UserId, SessionId)> on_reuse;

@@ -326,8 +326,18 @@ ChatExchange::~ChatExchange() {
     // pump() never ran or its coroutine was destroyed. Settle in the background; if the
     // executor never runs it (shutdown), start-up recovery refunds the reservation.
     auto executor = parts_->executor;
+    auto report = parts_->service.policy_.on_background_failure;
     Parts* raw = parts_.release();
-    boost::asio::co_spawn(executor, settle_abandoned(raw), [](std::exception_ptr) {});
+    boost::asio::co_spawn(executor, settle_abandoned(raw), [report](std::exception_ptr failure) {
+        if (!failure || !report) return;
+        try {
+            std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+            report(e.what());
+        } catch (...) {
+            report("unknown exception");
+        }
+    });
 }
 
 }  // namespace chatgate::domain

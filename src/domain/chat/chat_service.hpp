@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,8 +19,12 @@
 
 namespace chatgate::domain {
 
+/// Filled from the configuration by the composition root.
 struct ChatPolicy {
-    std::size_t max_message_chars = 10000;  ///< per turn
+    std::size_t max_message_chars{};  ///< per turn
+    /// Called when a settlement running in the background (an exchange dropped before its
+    /// stream began) fails; its reservation is then refunded at the next start. May be empty.
+    std::function<void(std::string_view what)> on_background_failure;
 };
 
 /// One request for an answer.

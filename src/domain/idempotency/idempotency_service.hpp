@@ -12,8 +12,9 @@
 
 namespace chatgate::domain {
 
+/// Filled from the configuration by the composition root.
 struct IdempotencyPolicy {
-    std::chrono::seconds ttl{86400};  ///< how long an answer is replayed
+    std::chrono::seconds ttl{};  ///< how long an answer is replayed
 };
 
 enum class ClaimOutcome {

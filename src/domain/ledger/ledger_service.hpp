@@ -11,10 +11,11 @@
 
 namespace chatgate::domain {
 
+/// Filled from the configuration by the composition root.
 struct TopUpPolicy {
-    bool enabled = true;
-    TokenAmount max_per_request = 1'000'000;
-    TokenAmount balance_cap = 1'000'000'000;
+    bool enabled{};
+    TokenAmount max_per_request{};
+    TokenAmount balance_cap{};
 };
 
 struct LedgerPage {

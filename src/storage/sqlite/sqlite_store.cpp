@@ -211,23 +211,6 @@ domain::ChangeResult SqliteStore::apply_balance_change(const domain::BalanceChan
     return {ChangeStatus::applied, balance, entry};
 }
 
-void SqliteStore::record_chat(const domain::ChatRecord& record) {
-    WriteScope tx(*this);
-    {
-        auto insert = writer_->prepare(sql::kInsertChat);
-        insert.bind(1, record.user)
-            .bind(2, record.message)
-            .bind(3, record.response)
-            .bind(4, record.cost)
-            .bind(5, record.charge_entry)
-            .run();
-        if (insert.constraint_failed()) {
-            throw StorageError("chat record refused", insert.extended_error());
-        }
-    }
-    tx.commit();
-}
-
 std::int64_t SqliteStore::count_ledger(UserId user) {
     auto db = read();
     auto stmt = db->prepare(sql::kCountLedger);

@@ -44,7 +44,6 @@ public:
     std::optional<domain::Credentials> find_credentials(std::string_view username) override;
     std::optional<domain::Account> find_account(UserId user) override;
     domain::ChangeResult change_balance(const domain::BalanceChange& change) override;
-    void record_chat(const domain::ChatRecord& record) override;
     std::int64_t count_ledger(UserId user) override;
     std::vector<domain::LedgerEntry> list_ledger(UserId user, std::int64_t offset,
                                                  std::int64_t limit) override;

@@ -37,10 +37,6 @@ inline constexpr const char* kInsertLedger =
     "INSERT INTO ledger (user_id, delta, balance_after, kind, reference, created_at)"
     " VALUES (?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) RETURNING id";
 
-inline constexpr const char* kInsertChat =
-    "INSERT INTO chat_messages (user_id, message, response, cost, charge_entry_id, created_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))";
-
 inline constexpr const char* kCountLedger = "SELECT count(*) FROM ledger WHERE user_id = ?1";
 inline constexpr const char* kListLedger =
     "SELECT id, delta, balance_after, kind, reference, created_at FROM ledger"

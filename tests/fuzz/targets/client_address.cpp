@@ -1,10 +1,10 @@
-// Who the client is: X-Forwarded-For values and peer addresses through api::parse_ip and
+// Who the client is: X-Forwarded-For values and peer addresses through guards::parse_ip and
 // ClientAddressResolver (a client controls that header), plus the operator's lists in
 // configuration: trusted_proxies (parse_cidr_list) and rate_limits (RateTable::parse).
 // The input's lines are the X-Forwarded-For values; the whole input is also read as each list.
-#include "api/client_address.hpp"
+#include "guards/client_address.hpp"
 
-#include "api/rate_limits.hpp"
+#include "guards/rate_table.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -14,8 +14,8 @@
 using namespace chatgate;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    static const api::ClientAddressResolver resolver(
-        api::parse_cidr_list("10.0.0.0/8, 192.168.1.1, fd00::/8, ::1").value());
+    static const guards::ClientAddressResolver resolver(
+        guards::parse_cidr_list("10.0.0.0/8, 192.168.1.1, fd00::/8, ::1").value());
     std::string_view text(reinterpret_cast<const char*>(data), size);
 
     std::vector<std::string_view> forwarded_for;
@@ -30,17 +30,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (void)client->limit_key();
     }
     for (auto line : forwarded_for) {
-        if (auto address = api::parse_ip(line)) {
+        if (auto address = guards::parse_ip(line)) {
             // The canonical text must read back as the same address.
-            auto again = api::parse_ip(address->to_string());
+            auto again = guards::parse_ip(address->to_string());
             if (!again || *again != *address) __builtin_trap();
         }
     }
-    if (auto blocks = api::parse_cidr_list(text)) {
+    if (auto blocks = guards::parse_cidr_list(text)) {
         for (const auto& block : *blocks) {
             if (block.prefix > 128 || !block.contains(block.base)) __builtin_trap();
         }
     }
-    (void)api::RateTable::parse(text);
+    (void)guards::RateTable::parse(text);
     return 0;
 }

@@ -1,6 +1,6 @@
 // application/x-www-form-urlencoded bodies (json_io's percent-decoder, via api::parse_body) and
 // the same decoder on URL query strings (api::query_param).
-#include "api/json_io.hpp"
+#include "api/wire/json_io.hpp"
 #include "http/message.hpp"
 
 #include <boost/json/parse.hpp>
@@ -11,7 +11,11 @@
 #include <string_view>
 #include <vector>
 
+#include "app/settings.hpp"
+
 using namespace chatgate;
+
+static const api::JsonLimits kJsonLimits = app::json_limits(Config{});  // out of the box
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -19,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     request.method = http::Method::post;
     request.headers.push_back({"Content-Type", "application/x-www-form-urlencoded"});
     request.body = text;
-    if (auto body = api::parse_body(request)) {
+    if (auto body = api::parse_body(request, kJsonLimits)) {
         if (!body->is_object()) __builtin_trap();  // a form is always an object of strings
         for (const auto& [key, value] : body->get_object()) {
             if (!value.is_string()) __builtin_trap();

@@ -1,9 +1,9 @@
 // Raw bytes as they arrive on a connection -> Beast's request parser with the server's limits
-// -> our http::Request view -> the route table, as http/session.cpp and api::Dispatcher do.
+// -> our http::Request view -> the route table, as http/connection.cpp and api::Dispatcher do.
 // Several requests may follow each other in one input (pipelining on a keep-alive connection).
 // Kept Beast-level on purpose: when the transport exposes a Beast-free parse entry point, this
 // target should call that instead of repeating the view below.
-#include "api/json_io.hpp"
+#include "api/wire/json_io.hpp"
 #include "api/routes.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
@@ -16,10 +16,14 @@
 #include <cstdint>
 #include <string_view>
 
+#include "app/settings.hpp"
+
 namespace {
 
 namespace bhttp = boost::beast::http;
 using namespace chatgate;
+
+static const api::JsonLimits kJsonLimits = app::json_limits(Config{});  // out of the box
 
 http::Method to_method(bhttp::verb verb) {
     switch (verb) {
@@ -64,13 +68,13 @@ void use(const http::Request& request) {
     (void)request.header("Authorization");
     (void)request.header("X-Request-ID");
     (void)api::query_param(request.query, "page");
-    if (request.method == http::Method::post) (void)api::parse_body(request);
+    if (request.method == http::Method::post) (void)api::parse_body(request, kJsonLimits);
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    const http::ServerLimits limits;  // the defaults, as configured out of the box
+    static const http::ServerLimits limits = app::server_limits(Config{});  // out of the box
     std::string_view input(reinterpret_cast<const char*>(data), size);
     for (int requests = 0; requests < 8 && !input.empty(); ++requests) {
         bhttp::request_parser<bhttp::string_body> parser;

@@ -1,6 +1,6 @@
 // A JSON request body through api::parse_body and DRF's field readers, as the handlers use
 // them: parse, refuse non-objects with DRF's message, read the usual fields.
-#include "api/json_io.hpp"
+#include "api/wire/json_io.hpp"
 #include "http/message.hpp"
 
 #include <boost/json/parse.hpp>
@@ -11,14 +11,18 @@
 #include <string_view>
 #include <vector>
 
+#include "app/settings.hpp"
+
 using namespace chatgate;
+
+static const api::JsonLimits kJsonLimits = app::json_limits(Config{});  // out of the box
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     http::Request request;
     request.method = http::Method::post;
     request.headers.push_back({"Content-Type", "application/json; charset=utf-8"});
     request.body = std::string_view(reinterpret_cast<const char*>(data), size);
-    auto body = api::parse_body(request);
+    auto body = api::parse_body(request, kJsonLimits);
     if (!body) return 0;
     if (!body->is_object()) {
         (void)api::not_an_object(*body);

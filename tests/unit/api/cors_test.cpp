@@ -1,4 +1,4 @@
-#include "api/cors.hpp"
+#include "api/pipeline/cors.hpp"
 
 #include <gtest/gtest.h>
 

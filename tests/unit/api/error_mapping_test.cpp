@@ -1,4 +1,4 @@
-#include "api/error_mapping.hpp"
+#include "api/wire/error_mapping.hpp"
 
 #include "api/routes.hpp"
 

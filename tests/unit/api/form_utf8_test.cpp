@@ -1,7 +1,8 @@
 // Form bodies must hold the same text JSON bodies can: strict UTF-8. Found by the form_body
 // fuzzer (tests/fuzz/corpus/form_body/crash-overlong-utf8): an overlong "%C1%B6" was accepted,
 // and the stored text could not be written back into a JSON answer.
-#include "api/json_io.hpp"
+#include "api/wire/json_io.hpp"
+#include "app/settings.hpp"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +16,7 @@ Result<boost::json::value> parse_form(std::string_view body) {
     request.method = http::Method::post;
     request.headers.push_back({"Content-Type", "application/x-www-form-urlencoded"});
     request.body = body;
-    return parse_body(request);
+    return parse_body(request, app::json_limits(Config{}));
 }
 
 TEST(FormUtf8, AcceptsWellFormedText) {

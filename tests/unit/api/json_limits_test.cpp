@@ -1,4 +1,4 @@
-#include "api/json_io.hpp"
+#include "api/wire/json_io.hpp"
 
 #include <gtest/gtest.h>
 
@@ -38,22 +38,19 @@ TEST(JsonLimits, LengthIsCountedDecoded) {
     EXPECT_TRUE(parse_json(R"("\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041")", kLimits));
 }
 
-TEST(JsonLimits, ParseBodyUsesTheConfiguredLimits) {
-    JsonLimits saved = json_limits();
-    set_json_limits(kLimits);
+TEST(JsonLimits, ParseBodyUsesTheGivenLimits) {
     http::Request request;
     http::Header type{"Content-Type", "application/json"};
     request.headers.push_back(type);
     request.body = R"({"message":"123456789"})";
-    EXPECT_TRUE(refused(parse_body(request)));
+    EXPECT_TRUE(refused(parse_body(request, kLimits)));
     request.headers[0].value = "application/x-www-form-urlencoded";
     request.body = "message=123456789";
-    auto form = parse_body(request);
+    auto form = parse_body(request, kLimits);
     ASSERT_FALSE(form);
     EXPECT_EQ(form.error().code, ErrorCode::malformed_request);
     request.body = "message=12345678";
-    EXPECT_TRUE(parse_body(request));
-    set_json_limits(saved);
+    EXPECT_TRUE(parse_body(request, kLimits));
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "api/docs_handlers.hpp"
+#include "api/pages/docs_handlers.hpp"
 #include "api/routes.hpp"
 
 #include <boost/json.hpp>
@@ -21,7 +21,7 @@ std::string lower(std::string_view s) {
 TEST(OpenApi, DocumentsExactlyTheRoutesMarkedAsApi) {
     std::set<std::string> from_routes;
     for (const auto& route : routes()) {
-        if (route.documented) from_routes.insert(lower(http::to_string(route.method)) + " " + std::string(route.path));
+        if (route.documented) from_routes.insert(lower(http::to_string(route.method)) + " " + openapi_path(route));
     }
     std::set<std::string> from_document;
     auto doc = boost::json::parse(openapi_json()).as_object();
@@ -38,7 +38,7 @@ TEST(OpenApi, AuthenticatedRoutesDeclareBearerSecurity) {
     auto doc = boost::json::parse(openapi_json()).as_object();
     for (const auto& route : routes()) {
         if (!route.documented) continue;
-        const auto& op = doc.at("paths").at(route.path).at(lower(http::to_string(route.method))).as_object();
+        const auto& op = doc.at("paths").at(openapi_path(route)).at(lower(http::to_string(route.method))).as_object();
         bool declares_bearer = false;
         if (auto security = op.if_contains("security")) {
             for (const auto& requirement : security->as_array()) {

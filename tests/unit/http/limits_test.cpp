@@ -1,5 +1,7 @@
 #include "http/limits.hpp"
 
+#include "support/default_settings.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -16,7 +18,7 @@ protected:
         request.target.remove_suffix(1);
         request.headers = {{"Host", "x"}, {"A", "1"}, {"B", "2"}};
     }
-    ServerLimits limits;
+    ServerLimits limits = chatgate::testing::default_server_limits();
     Request request;
 };
 

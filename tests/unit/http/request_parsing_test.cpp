@@ -1,5 +1,7 @@
 #include "http/request_parsing.hpp"
 
+#include "support/default_settings.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -11,7 +13,7 @@ TEST(ParseRequest, ReadsAWholeRequestAndStopsBeforeTheNext) {
     std::string raw =
         "POST /api/chat/?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n{}"
         "GET / HTTP/1.1\r\n\r\n";
-    auto parsed = parse_request(raw, {});
+    auto parsed = parse_request(raw, chatgate::testing::default_server_limits());
     ASSERT_TRUE(parsed.complete);
     EXPECT_FALSE(parsed.error);
     EXPECT_EQ(parsed.consumed, raw.find("GET"));
@@ -23,13 +25,13 @@ TEST(ParseRequest, ReadsAWholeRequestAndStopsBeforeTheNext) {
 }
 
 TEST(ParseRequest, IncompleteNeedsMore) {
-    auto parsed = parse_request("GET / HTTP/1.1\r\nHost:", {});
+    auto parsed = parse_request("GET / HTTP/1.1\r\nHost:", chatgate::testing::default_server_limits());
     EXPECT_FALSE(parsed.complete);
     EXPECT_FALSE(parsed.error);
 }
 
 TEST(ParseRequest, RefusesLikeTheConnectionDoes) {
-    ServerLimits limits;
+    ServerLimits limits = chatgate::testing::default_server_limits();
     limits.max_header_count = 1;
     limits.max_target_bytes = 8;
     limits.max_body_bytes = 4;

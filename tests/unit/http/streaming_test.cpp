@@ -2,6 +2,8 @@
 // and read with a plain socket.
 
 #include "http/server.hpp"
+
+#include "support/default_settings.hpp"
 #include "unit/http/socket_client.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -74,7 +76,7 @@ constexpr std::string_view kGet = "GET /events HTTP/1.1\r\nHost: t\r\n\r\n";
 
 class StreamingTest : public ::testing::Test {
 protected:
-    void start(ServerLimits limits = {}) {
+    void start(ServerLimits limits = chatgate::testing::default_server_limits()) {
         server_ = std::make_unique<Server>(std::vector<net::io_context*>{&ioc_}, handler_, limits);
         auto bound = server_->listen("127.0.0.1", 0);
         port_ = static_cast<std::uint16_t>(std::stoi(bound.substr(bound.rfind(':') + 1)));
@@ -240,7 +242,7 @@ TEST_F(StreamingTest, SlowConsumerHitsTheWriteDeadline) {
         while (total < (256u << 20) && co_await out.write(piece)) total += piece.size();
         written.set_value(total);
     });
-    ServerLimits limits;
+    ServerLimits limits = chatgate::testing::default_server_limits();
     limits.request_timeout = 200ms;
     start(limits);
     SocketClient client(port_, 4096);

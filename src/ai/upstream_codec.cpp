@@ -1,0 +1,169 @@
+#include "ai/upstream_codec.hpp"
+
+#include <boost/json.hpp>
+
+namespace chatgate::ai {
+namespace {
+
+namespace json = boost::json;
+
+Error malformed(std::string why) {
+    return Error{ErrorCode::upstream_unavailable, std::move(why), {}};
+}
+
+std::int64_t count(const json::object& usage, std::string_view key) {
+    auto it = usage.find(key);
+    if (it == usage.end()) return 0;
+    if (it->value().is_int64()) return std::max<std::int64_t>(0, it->value().get_int64());
+    if (it->value().is_uint64()) return INT64_MAX;  // beyond int64: absurd, but bounded
+    return 0;
+}
+
+/// Reads OpenAI's usage object if present and well formed.
+bool read_usage(const json::object& message, domain::TokenUsage& out) {
+    auto it = message.find("usage");
+    if (it == message.end() || !it->value().is_object()) return false;
+    const json::object& usage = it->value().get_object();
+    out = {count(usage, "prompt_tokens"), count(usage, "completion_tokens"), true};
+    return true;
+}
+
+std::string error_message(const json::object& message) {
+    auto it = message.find("error");
+    if (it == message.end()) return {};
+    if (it->value().is_object()) {
+        auto m = it->value().get_object().find("message");
+        if (m != it->value().get_object().end() && m->value().is_string()) {
+            return std::string(m->value().get_string());
+        }
+    }
+    return "error event";
+}
+
+const json::object* first_choice(const json::object& message) {
+    auto it = message.find("choices");
+    if (it == message.end() || !it->value().is_array()) return nullptr;
+    const json::array& choices = it->value().get_array();
+    if (choices.empty() || !choices.front().is_object()) return nullptr;
+    return &choices.front().get_object();
+}
+
+std::string finish_reason_of(const json::object& choice) {
+    auto it = choice.find("finish_reason");
+    if (it == choice.end() || !it->value().is_string()) return {};
+    return std::string(it->value().get_string());
+}
+
+}  // namespace
+
+std::string completion_request_body(const domain::ChatPrompt& prompt, std::string_view model,
+                                    std::int64_t max_tokens, bool stream) {
+    json::array messages;
+    messages.reserve(prompt.turns.size());
+    for (const auto& turn : prompt.turns) {
+        messages.push_back(
+            json::object{{"role", domain::to_string(turn.role)}, {"content", turn.content}});
+    }
+    json::object body{{"model", model}, {"messages", std::move(messages)}};
+    if (max_tokens > 0) body["max_tokens"] = max_tokens;
+    if (stream) {
+        body["stream"] = true;
+        body["stream_options"] = json::object{{"include_usage", true}};
+    }
+    return json::serialize(body);
+}
+
+Result<domain::ChatAnswer> parse_completion(std::string_view body) {
+    boost::system::error_code ec;
+    json::value doc = json::parse(body, ec);
+    if (ec || !doc.is_object()) return malformed("the answer is not a JSON object");
+    const json::object& message = doc.get_object();
+    if (auto error = error_message(message); !error.empty()) return malformed(error);
+    const json::object* choice = first_choice(message);
+    if (!choice) return malformed("the answer has no choices");
+    auto m = choice->find("message");
+    if (m == choice->end() || !m->value().is_object()) return malformed("a choice has no message");
+    auto content = m->value().get_object().find("content");
+    domain::ChatAnswer answer;
+    if (content != m->value().get_object().end()) {
+        if (content->value().is_string()) {
+            answer.text = std::string(content->value().get_string());
+        } else if (!content->value().is_null()) {
+            return malformed("message.content is not a string");
+        }
+    }
+    if (auto reason = finish_reason_of(*choice); !reason.empty()) answer.finish_reason = reason;
+    read_usage(message, answer.usage);
+    return answer;
+}
+
+std::string loggable_upstream_text(std::string_view body, std::string_view secret,
+                                   std::size_t limit) {
+    std::string text(body.substr(0, std::min(body.size(), limit + secret.size())));
+    if (secret.size() >= 8) {
+        // Upstreams quote keys partly ("sk-abc...xyz"); masking any 8-byte piece of it covers
+        // the usual forms without trying to guess each.
+        for (std::size_t at = 0; at + 8 <= secret.size(); at += 4) {
+            std::string_view piece = secret.substr(at, 8);
+            for (auto pos = text.find(piece); pos != std::string::npos;
+                 pos = text.find(piece, pos)) {
+                text.replace(pos, piece.size(), "***");
+            }
+        }
+    }
+    if (text.size() > limit) text.resize(limit);
+    for (char& c : text) {
+        if (static_cast<unsigned char>(c) < ' ') c = ' ';
+    }
+    return text;
+}
+
+Result<void> CompletionStreamDecoder::feed(std::string_view bytes) {
+    events_.clear();
+    auto status = sse_.feed(bytes, events_);
+    // Events completed before an oversize line still count; the error follows them.
+    for (const auto& event : events_) {
+        if (auto ok = on_event(event); !ok) return ok;
+    }
+    if (status == SseParser::Status::line_too_long) return malformed("an SSE line is too long");
+    if (status == SseParser::Status::event_too_large) return malformed("an SSE event is too large");
+    return {};
+}
+
+std::string CompletionStreamDecoder::pop_delta() {
+    std::string delta = std::move(deltas_.front());
+    deltas_.pop_front();
+    return delta;
+}
+
+Result<void> CompletionStreamDecoder::on_event(std::string_view data) {
+    if (done_) return {};  // nothing after [DONE] counts
+    if (data == "[DONE]") {
+        done_ = true;
+        return {};
+    }
+    boost::system::error_code ec;
+    json::value doc = json::parse(data, ec);
+    if (ec || !doc.is_object()) return malformed("an SSE event is not a JSON object");
+    const json::object& chunk = doc.get_object();
+    if (auto error = error_message(chunk); !error.empty()) return malformed(error);
+    read_usage(chunk, usage_);
+    const json::object* choice = first_choice(chunk);
+    if (!choice) {
+        // The usage chunk has an empty choices array; anything else without one is not ours.
+        if (chunk.contains("usage") || chunk.contains("choices")) return {};
+        return malformed("an SSE event has no choices");
+    }
+    if (auto reason = finish_reason_of(*choice); !reason.empty()) finish_reason_ = reason;
+    auto delta = choice->find("delta");
+    if (delta == choice->end() || !delta->value().is_object()) return {};
+    auto content = delta->value().get_object().find("content");
+    if (content == delta->value().get_object().end() || content->value().is_null()) return {};
+    if (!content->value().is_string()) return malformed("delta.content is not a string");
+    if (!content->value().get_string().empty()) {
+        deltas_.emplace_back(content->value().get_string());
+    }
+    return {};
+}
+
+}  // namespace chatgate::ai

@@ -1,0 +1,163 @@
+#include "api/pipeline/dispatcher.hpp"
+
+#include "api/pipeline/authentication.hpp"
+#include "api/routes.hpp"
+#include "api/wire/error_mapping.hpp"
+#include "observability/log.hpp"
+
+namespace chatgate::api {
+namespace {
+
+using Kind = http::Router::Match::Kind;
+
+// The contract's security headers, on every answer.
+constexpr std::string_view kSecurityHeaders =
+    "X-Frame-Options: DENY\r\n"
+    "X-Content-Type-Options: nosniff\r\n"
+    "Referrer-Policy: same-origin\r\n"
+    "Cross-Origin-Opener-Policy: same-origin\r\n";
+
+}  // namespace
+
+Dispatcher::Dispatcher(Services& services, Idempotency& idempotency, EdgePolicies policies)
+    : services_(services), policies_(policies) {
+    auto table = routes();
+    for (std::size_t i = 0; i < table.size(); ++i) {
+        const Route& route = table[i];
+        router_.add(route.method, route.path, i);
+        BoundHandler run = route.handler;
+        if (route.replay == Replay::idempotency_key) {
+            run = [&idempotency, handler = route.handler](Services& services, RequestContext& ctx) {
+                return idempotency.run(services, ctx, handler);
+            };
+        }
+        bound_.push_back({&route, std::move(run)});
+    }
+}
+
+boost::asio::awaitable<http::Response> Dispatcher::handle(const http::Request& request) {
+    std::string request_id = request_ids_.next(request);              // 1
+    auto match = router_.match(request.method, request.path);         // 2
+    http::Response response;
+    if (match.kind == Kind::found) {
+        response = co_await answer_route(request, request_id, match);  // 3 to 8
+    } else {
+        response = answer_unrouted(request, request_id, match);
+    }
+    bool preflight = match.kind == Kind::method_not_allowed &&
+                     request.method == http::Method::options;
+    if (policies_.cors && !preflight) policies_.cors->decorate(request, response);
+    finish(response, std::move(request_id));
+    co_return response;
+}
+
+boost::asio::awaitable<http::Response> Dispatcher::answer_route(const http::Request& request,
+                                                                std::string_view request_id,
+                                                                http::Router::Match& match) {
+    const BoundRoute& bound = bound_[match.route];
+    const Route& route = *bound.route;
+    RequestContext ctx{request, route, request_id, 0, PathParams(std::move(match.params))};
+    RateTicket ticket;
+    Result<http::Response> result = co_await run_steps(bound, ctx, ticket);
+    http::Response response =                                                   // 8
+        result ? std::move(*result) : error_response(result.error(), request_id, route.errors);
+    if (policies_.rate_limits) policies_.rate_limits->settle(ticket, result, response);
+    response.route = route.path;
+    response.user_id = ctx.user_id;
+    co_return response;
+}
+
+boost::asio::awaitable<Result<http::Response>> Dispatcher::run_steps(const BoundRoute& bound,
+                                                                     RequestContext& ctx,
+                                                                     RateTicket& ticket) {
+    const Route& route = *bound.route;
+    Result<http::Response> result = Error{ErrorCode::internal, {}, {}};
+    try {
+        // (No co_await inside ?: here: GCC 12 miscompiles temporaries in that form.)
+        Result<UserId> user = UserId{0};
+        std::optional<security::TokenClaims> claims;
+        if (route.auth == Auth::bearer) {                                       // 3
+            auto verified = authenticate_bearer(ctx.request, services_.jwt);
+            if (verified) {
+                claims = std::move(*verified);
+                user = claims->user_id;
+            } else {
+                user = verified.error();
+            }
+        }
+        if (user && policies_.rate_limits) {                                    // 4
+            auto refused = policies_.rate_limits->admit(route, ctx.request, *user, ticket);
+            if (refused) user = std::move(*refused);
+        }
+        if (user && claims) {                                                   // 5
+            user = co_await services_.sessions.check_access(claims->user_id, claims->session_id,
+                                                            claims->epoch);
+        }
+        if (user && !ctx.path.well_typed()) {                                   // 6
+            user = Error{ErrorCode::not_found, "Not found.", {}};
+        }
+        if (user) {                                                             // 7
+            ctx.user_id = *user;
+            result = co_await bound.run(services_, ctx);
+        } else {
+            result = user.error();
+        }
+    } catch (const ErrorException& e) {
+        result = e.error();
+    } catch (const std::exception& e) {
+        log::error("request failed",
+                   {{"request_id", ctx.request_id}, {"route", route.path}, {"error", e.what()}});
+    }
+    co_return result;
+}
+
+http::Response Dispatcher::answer_unrouted(const http::Request& request,
+                                           std::string_view request_id,
+                                           const http::Router::Match& match) const {
+    http::Response response;
+    if (match.kind == Kind::method_not_allowed && request.method == http::Method::options) {
+        response.status = 204;
+        response.content_type.clear();
+        response.headers.emplace_back("Allow", match.allow);
+        if (policies_.cors) policies_.cors->preflight(request, match.allow, response);
+        response.route = "OPTIONS";
+    } else if (match.kind == Kind::method_not_allowed) {
+        std::string message = "Method \"" + std::string(request.method_text) + "\" not allowed.";
+        response = error_response({ErrorCode::method_not_allowed, message, {}}, request_id,
+                                  error_style_for_path(request.path));
+        response.headers.emplace_back("Allow", match.allow);
+        response.route = "405";
+    } else {
+        ErrorStyle style = error_style_for_path(request.path);
+        // OpenAI names the URL it could not find; the seed contract says only "Not found.".
+        std::string message = style == ErrorStyle::openai
+                                  ? "Invalid URL (" + std::string(request.method_text) + " " +
+                                        std::string(request.path) + ")"
+                                  : std::string("Not found.");
+        response = error_response({ErrorCode::not_found, message, {}}, request_id, style);
+        response.route = "404";
+    }
+    return response;
+}
+
+void Dispatcher::finish(http::Response& response, std::string request_id) const {
+    response.headers.emplace_back("X-Request-Id", request_id);
+    response.fixed_headers = kSecurityHeaders;
+    response.request_id = std::move(request_id);
+}
+
+http::Response Dispatcher::transport_error(http::TransportError error,
+                                           const http::Request& partial) {
+    std::string request_id = request_ids_.next(partial);
+    auto response =
+        error_response(api::transport_error(error, services_.settings.max_body_bytes), request_id,
+                       error_style_for_path(partial.path));
+    response.close = true;
+    response.route = "transport";
+    // So a browser script can read the refusal.
+    if (policies_.cors) policies_.cors->decorate(partial, response);
+    finish(response, std::move(request_id));
+    return response;
+}
+
+}  // namespace chatgate::api

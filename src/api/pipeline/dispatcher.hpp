@@ -1,0 +1,79 @@
+#pragma once
+
+#include "api/handler.hpp"
+#include "api/pipeline/cors.hpp"
+#include "api/pipeline/idempotency.hpp"
+#include "api/pipeline/rate_limit_policy.hpp"
+#include "api/pipeline/request_id.hpp"
+#include "http/message.hpp"
+#include "http/router.hpp"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace chatgate::api {
+
+/// The optional steps of the pipeline, as configured: rate limiting (null when switched off)
+/// and CORS (null when no origin is allowed). Both outlive the dispatcher.
+struct EdgePolicies {
+    RateLimitPolicy* rate_limits = nullptr;
+    const CorsPolicy* cors = nullptr;
+};
+
+/// The request pipeline. Every request goes through these steps, in this order:
+///
+///  1. request id     First, so every answer below, refusals included, carries it.
+///  2. route match    404, 405 with Allow, and OPTIONS (with the CORS preflight) are answered
+///                    here: a path that does not exist costs no token check.
+///  3. authentication Bearer routes verify the access token (no I/O). Before the rate limits,
+///                    so that authenticated routes count per user, not per address.
+///  4. rate limits    Before the session check and the handler, so a throttled request costs
+///                    no database read.
+///  5. session check  Revoked sessions, password changes and deactivated users: one indexed
+///                    read, after the cheap refusals.
+///  6. path types     A `{id:int}` segment that is no integer names nothing: 404, after the
+///                    checks above so an anonymous caller learns nothing from it.
+///  7. handler        As bound when the pipeline is built: routes marked
+///                    `Replay::idempotency_key` run inside the Idempotency-Key wrapper.
+///  8. error mapping  An Error (or an exception, logged once as a 500) becomes the route's
+///                    wire shape.
+///
+/// On the way out, innermost first: the RateLimit-* headers (and failed-login reservations
+/// handed back), the CORS headers, then the request id and the security headers, which every
+/// answer carries. Nothing escapes to the transport. Thread-safe.
+class Dispatcher final : public http::RequestHandler {
+public:
+    Dispatcher(Services& services, Idempotency& idempotency, EdgePolicies policies);
+
+    boost::asio::awaitable<http::Response> handle(const http::Request& request) override;
+    http::Response transport_error(http::TransportError error,
+                                   const http::Request& partial) override;
+
+private:
+    using BoundHandler =
+        std::function<boost::asio::awaitable<Result<http::Response>>(Services&, RequestContext&)>;
+    /// A row of the route table with its handler wrapped as the row asks.
+    struct BoundRoute {
+        const Route* route;
+        BoundHandler run;
+    };
+
+    boost::asio::awaitable<http::Response> answer_route(const http::Request& request,
+                                                        std::string_view request_id,
+                                                        http::Router::Match& match);
+    boost::asio::awaitable<Result<http::Response>> run_steps(const BoundRoute& bound,
+                                                             RequestContext& ctx,
+                                                             RateTicket& ticket);
+    http::Response answer_unrouted(const http::Request& request, std::string_view request_id,
+                                   const http::Router::Match& match) const;
+    void finish(http::Response& response, std::string request_id) const;
+
+    Services& services_;
+    EdgePolicies policies_;
+    http::Router router_;
+    std::vector<BoundRoute> bound_;  ///< by route index
+    RequestIds request_ids_;
+};
+
+}  // namespace chatgate::api

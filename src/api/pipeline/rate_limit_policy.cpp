@@ -1,0 +1,149 @@
+#include "api/pipeline/rate_limit_policy.hpp"
+
+#include "api/wire/json_io.hpp"
+#include "api/routes.hpp"
+#include "domain/accounts/credential_rules.hpp"
+
+#include <charconv>
+
+namespace chatgate::api {
+namespace {
+
+using guards::Decision;
+using guards::Rate;
+using guards::RateClass;
+using guards::RateTable;
+using std::chrono::nanoseconds;
+using std::chrono::seconds;
+
+std::int64_t ceil_seconds(nanoseconds span) {
+    auto s = std::chrono::ceil<seconds>(span).count();
+    return s < 0 ? 0 : s;
+}
+
+/// One byte for the class keeps a key short: keys of different classes never meet.
+char class_byte(RateClass rate_class) {
+    return static_cast<char>('a' + RateTable::index(rate_class));
+}
+
+}  // namespace
+
+RateLimitPolicy::RateLimitPolicy(const Clock& clock, const RateTable& table,
+                                 guards::ClientAddressResolver resolver, std::size_t max_keys,
+                                 const JsonLimits& json_limits)
+    : table_(table),
+      resolver_(std::move(resolver)),
+      limiter_(clock, max_keys),
+      json_limits_(json_limits) {}
+
+std::string RateLimitPolicy::client_key(const http::Request& request) const {
+    std::vector<std::string_view> forwarded;
+    for (const auto& header : request.headers) {
+        if (http::iequals(header.name, "X-Forwarded-For")) forwarded.push_back(header.value);
+    }
+    auto client = resolver_.resolve(request.remote_address, forwarded);
+    return client ? client->limit_key() : std::string("unknown");
+}
+
+std::optional<Error> RateLimitPolicy::admit(const Route& route, const http::Request& request,
+                                            UserId user, RateTicket& ticket) {
+    if (!route.rate) return std::nullopt;
+    RateClass rate_class = *route.rate;
+    const Rate& rate = table_.at(rate_class);
+    bool limit_login = rate_class == RateClass::login;
+    if (rate.unlimited() && !limit_login) return std::nullopt;
+
+    std::string address;
+    if (user == 0 || limit_login) address = client_key(request);
+    if (!rate.unlimited()) {
+        // Built on the stack: the common case (a known user) allocates nothing.
+        char buffer[80];
+        std::size_t size = 0;
+        buffer[size++] = class_byte(rate_class);
+        if (user != 0) {
+            buffer[size++] = 'u';
+            size = std::to_chars(buffer + size, buffer + sizeof buffer, user).ptr - buffer;
+        } else {
+            buffer[size++] = 'a';
+            size += address.copy(buffer + size, sizeof buffer - size);
+        }
+        ticket.decision = limiter_.acquire(std::string_view(buffer, size), rate);
+        if (!ticket.decision->allowed) {
+            return Error{ErrorCode::rate_limited,
+                         "Request was throttled. Expected available in " +
+                             std::to_string(ceil_seconds(ticket.decision->retry_after)) +
+                             " seconds.",
+                         {},
+                         ceil_seconds(ticket.decision->retry_after)};
+        }
+    }
+    if (limit_login) return admit_login(request, address, ticket);
+    return std::nullopt;
+}
+
+std::optional<Error> RateLimitPolicy::admit_login(const http::Request& request,
+                                                  const std::string& address,
+                                                  RateTicket& ticket) {
+    std::optional<Decision> refused;
+    const Rate& per_user = table_.at(RateClass::failed_login_user);
+    const Rate& per_address = table_.at(RateClass::failed_login_address);
+    if (!per_user.unlimited()) {
+        // The username as the login handler will read it; unreadable bodies fail there.
+        std::optional<std::string> username;
+        if (auto body = parse_body(request, json_limits_); body && body->is_object()) {
+            std::vector<FieldError> ignored;
+            username = read_char_field(*body, "username", domain::kMaxUsernameChars, ignored);
+        }
+        if (username) {
+            std::string key(1, class_byte(RateClass::failed_login_user));
+            key += *username;
+            auto decision = limiter_.acquire(key, per_user);
+            if (decision.allowed) {
+                ticket.held_user_key = std::move(key);
+            } else {
+                refused = decision;
+            }
+        }
+    }
+    if (!refused && !per_address.unlimited()) {
+        std::string key(1, class_byte(RateClass::failed_login_address));
+        key += address;
+        auto decision = limiter_.acquire(key, per_address);
+        if (decision.allowed) {
+            ticket.held_address_key = std::move(key);
+        } else {
+            refused = decision;
+        }
+    }
+    if (!refused) return std::nullopt;
+    if (!ticket.held_user_key.empty()) limiter_.release(ticket.held_user_key, per_user);
+    ticket.held_user_key.clear();
+    ticket.decision = refused;
+    auto wait = ceil_seconds(refused->retry_after);
+    return Error{ErrorCode::rate_limited,
+                 "Too many failed login attempts. Expected available in " + std::to_string(wait) +
+                     " seconds.",
+                 {},
+                 wait};
+}
+
+void RateLimitPolicy::settle(RateTicket& ticket, const Result<http::Response>& result,
+                             http::Response& response) {
+    bool failed_login = !result && result.error().code == ErrorCode::invalid_credentials;
+    if (!failed_login) {
+        if (!ticket.held_user_key.empty()) {
+            limiter_.release(ticket.held_user_key, table_.at(RateClass::failed_login_user));
+        }
+        if (!ticket.held_address_key.empty()) {
+            limiter_.release(ticket.held_address_key, table_.at(RateClass::failed_login_address));
+        }
+    }
+    if (!ticket.decision) return;
+    const Decision& d = *ticket.decision;
+    response.headers.reserve(response.headers.size() + 4);  // these, and the request id to come
+    response.headers.emplace_back("RateLimit-Limit", std::to_string(d.limit));
+    response.headers.emplace_back("RateLimit-Remaining", std::to_string(d.remaining));
+    response.headers.emplace_back("RateLimit-Reset", std::to_string(ceil_seconds(d.reset)));
+}
+
+}  // namespace chatgate::api

@@ -1,0 +1,58 @@
+#include "api/seed/token_handlers.hpp"
+
+#include "api/wire/json_io.hpp"
+#include "api/wire/pagination.hpp"
+
+#include <boost/json/array.hpp>
+
+namespace chatgate::api {
+namespace {
+
+namespace json = boost::json;
+
+json::object to_json(const domain::LedgerEntry& e) {
+    json::object out{{"id", e.id},
+                     {"delta", e.delta},
+                     {"balance_after", e.balance_after},
+                     {"kind", domain::to_string(e.kind)},
+                     {"created_at", e.created_at}};
+    out["reference"] = e.reference ? json::value(*e.reference) : json::value(nullptr);
+    return out;
+}
+
+}  // namespace
+
+boost::asio::awaitable<Result<http::Response>> get_tokens(Services& services, RequestContext& ctx) {
+    auto balance = co_await services.ledger.balance(ctx.user_id);
+    if (!balance) co_return balance.error();
+    co_return json_response(200, json::object{{"tokens", *balance}});
+}
+
+boost::asio::awaitable<Result<http::Response>> post_top_up(Services& services, RequestContext& ctx) {
+    auto body = parse_body(ctx.request, services.settings.json);
+    if (!body) co_return body.error();
+    const auto* object = body->if_object();
+    const auto* tokens = object ? object->if_contains("tokens") : nullptr;
+    // Only a JSON integer: true, 1.5, "5", null, lists and form values are all refused.
+    if (!tokens || !tokens->is_int64()) {
+        co_return Error{ErrorCode::invalid_argument, "Invalid token amount.", {}};
+    }
+    TokenAmount amount = tokens->get_int64();
+    auto total = co_await services.ledger.top_up(ctx.user_id, amount);
+    if (!total) co_return total.error();
+    co_return json_response(
+        200, json::object{{"message", "Successfully added " + std::to_string(amount) + " tokens."},
+                          {"total_tokens", *total}});
+}
+
+boost::asio::awaitable<Result<http::Response>> get_transactions(Services& services, RequestContext& ctx) {
+    auto page = read_page(ctx, services.settings);
+    if (!page) co_return page.error();
+    auto loaded = co_await services.ledger.history(ctx.user_id, page->page, page->size);
+    if (!loaded) co_return loaded.error();
+    json::array results;
+    for (const auto& entry : loaded->entries) results.push_back(to_json(entry));
+    co_return json_response(200, page_envelope(ctx, *page, loaded->count, std::move(results)));
+}
+
+}  // namespace chatgate::api

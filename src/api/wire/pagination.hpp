@@ -1,0 +1,27 @@
+#pragma once
+
+#include "api/handler.hpp"
+#include "core/error.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+
+namespace chatgate::api {
+
+/// `?page=&page_size=` as DRF's PageNumberPagination reads them.
+struct PageRequest {
+    std::int64_t page = 1;
+    std::int64_t size = 20;
+    bool size_given = false;  ///< echoed in the next/previous links
+};
+
+/// Errors: not_found "Invalid page." for a page that is not a positive integer.
+Result<PageRequest> read_page(const RequestContext& ctx, const HandlerSettings& settings);
+
+/// DRF's envelope: {"count","next","previous","results"}, links absolute when the Host is known.
+boost::json::object page_envelope(const RequestContext& ctx, const PageRequest& page,
+                                  std::int64_t count, boost::json::array results);
+
+}  // namespace chatgate::api

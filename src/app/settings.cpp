@@ -1,0 +1,78 @@
+#include "app/settings.hpp"
+
+#include "observability/log.hpp"
+
+#include <algorithm>
+
+namespace chatgate::app {
+namespace {
+
+std::size_t size(std::int64_t value) {
+    return static_cast<std::size_t>(value);
+}
+
+}  // namespace
+
+http::ServerLimits server_limits(const Config& c) {
+    return {.max_header_bytes = size(c.max_header_bytes),
+            .max_body_bytes = size(c.max_body_bytes),
+            .request_timeout = std::chrono::seconds(c.request_timeout_seconds),
+            .idle_timeout = std::chrono::seconds(c.idle_timeout_seconds),
+            .header_timeout = std::chrono::seconds(c.header_timeout_seconds),
+            .max_header_count = size(c.max_header_count),
+            .max_target_bytes = size(c.max_url_bytes),
+            .max_connections = size(c.max_connections),
+            .max_connections_per_address = size(c.max_connections_per_address)};
+}
+
+api::JsonLimits json_limits(const Config& c) {
+    return {.max_depth = size(c.max_json_depth), .max_string_bytes = size(c.max_json_string_bytes)};
+}
+
+api::HandlerSettings handler_settings(const Config& c) {
+    return {.access_lifetime = std::chrono::seconds(c.access_token_lifetime_seconds),
+            .refresh_lifetime = std::chrono::seconds(c.refresh_token_lifetime_seconds),
+            .page_size = c.page_size,
+            .max_page_size = c.max_page_size,
+            .max_body_bytes = size(c.max_body_bytes),
+            .stream_keepalive = std::chrono::milliseconds(c.stream_keepalive_ms),
+            .json = json_limits(c)};
+}
+
+api::CorsSettings cors_settings(const Config& c) {
+    return {.allowed_origins = c.cors_allowed_origins,
+            .allow_credentials = c.cors_allow_credentials,
+            .max_age = std::chrono::seconds(c.cors_max_age_seconds)};
+}
+
+domain::TopUpPolicy top_up_policy(const Config& c) {
+    return {.enabled = c.top_up_enabled,
+            .max_per_request = c.top_up_max_per_request,
+            .balance_cap = c.balance_cap};
+}
+
+domain::ChatPolicy chat_policy(const Config& c) {
+    return {.max_message_chars = size(c.max_message_chars),
+            .on_background_failure = [](std::string_view what) {
+                log::error("background chat settlement failed; the reservation is refunded at "
+                           "the next start",
+                           {{"error", what}});
+            }};
+}
+
+domain::IdempotencyPolicy idempotency_policy(const Config& c) {
+    return {.ttl = std::chrono::seconds(c.idempotency_key_ttl_seconds)};
+}
+
+domain::SessionPolicy session_policy(const Config& c) {
+    // Families live as long as the longest-lived token they issued.
+    auto lifetime = std::max(c.access_token_lifetime_seconds, c.refresh_token_lifetime_seconds);
+    return {.token_lifetime = std::chrono::seconds(lifetime),
+            .check_access = c.session_check_enabled,
+            .on_reuse = [](UserId user, domain::SessionId session) {
+                log::warn("refresh token reused; its session is revoked",
+                          {{"user_id", user}, {"session_id", session}});
+            }};
+}
+
+}  // namespace chatgate::app

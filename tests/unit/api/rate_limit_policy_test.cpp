@@ -1,0 +1,209 @@
+#include "api/pipeline/rate_limit_policy.hpp"
+
+#include "api/routes.hpp"
+#include "app/settings.hpp"
+#include "support/manual_clock.hpp"
+
+#include <gtest/gtest.h>
+
+namespace chatgate::api {
+namespace {
+
+using namespace std::chrono_literals;
+using guards::ClientAddressResolver;
+using guards::parse_cidr_list;
+using guards::RateTable;
+
+const Route& route_at(std::string_view path, http::Method method) {
+    for (const auto& route : routes()) {
+        if (route.path == path && route.method == method) return route;
+    }
+    throw std::logic_error("no such route");
+}
+
+TEST(RateTable, ParsesOverABase) {
+    auto base = RateTable::parse("read=100/1m, login=10/m, chat=5/15m");
+    ASSERT_TRUE(base) << base.error().message;
+    EXPECT_EQ(base->find("read")->limit, 100);
+    EXPECT_EQ(base->find("read")->period, 60s);
+    EXPECT_EQ(base->find("chat")->period, 900s);
+    EXPECT_TRUE(base->find("write")->unlimited());
+    auto table = RateTable::parse("login=3/1h,chat=off,read=2/30s", *base);
+    ASSERT_TRUE(table);
+    EXPECT_EQ(table->find("login")->limit, 3);
+    EXPECT_EQ(table->find("login")->period, 3600s);
+    EXPECT_TRUE(table->find("chat")->unlimited());
+    EXPECT_EQ(table->find("read")->period, 30s);
+    EXPECT_FALSE(table->find("nonsense"));
+    EXPECT_EQ(RateTable::parse("top_up=1/1d")->find("top_up")->period, 86400s);
+}
+
+TEST(RateTable, RefusesBadSyntaxSayingWhat) {
+    for (auto bad : {"read", "read=", "read=10", "read=10/", "read=0/1m", "read=-1/1m",
+                     "read=10/1x", "read=x/1m", "read=10/0m", "reed=10/1m", "read=2000000000/1s"}) {
+        auto table = RateTable::parse(bad);
+        EXPECT_FALSE(table) << bad;
+        if (!table) {
+            EXPECT_FALSE(table.error().message.empty());
+        }
+    }
+}
+
+TEST(RateTable, EveryDefaultNameIsKnown) {
+    auto table = RateTable::parse(
+        "read=1200/1m,write=120/1m,pages=600/1m,register=20/1h,login=30/1m,refresh=60/1m,"
+        "chat=60/1m,top_up=30/1m,failed_login_user=5/15m,failed_login_address=20/15m");
+    ASSERT_TRUE(table);
+    for (auto name : RateTable::kNames) EXPECT_FALSE(table->find(name)->unlimited()) << name;
+}
+
+class RateLimitsTest : public ::testing::Test {
+protected:
+    RateLimitPolicy make(std::string_view spec, std::string_view proxies = "") {
+        return RateLimitPolicy(clock, *RateTable::parse(spec),
+                               ClientAddressResolver(*parse_cidr_list(proxies)), 1000,
+                               app::json_limits(Config{}));
+    }
+
+    http::Request request(std::string_view peer, std::string_view body = "") {
+        http::Request r;
+        r.remote_address = peer;
+        r.body = body;
+        r.headers.push_back({"Content-Type", "application/json"});
+        return r;
+    }
+
+    /// Runs the hook as the dispatcher does; the handler "answers" `outcome`.
+    http::Response run(RateLimitPolicy& limits, const Route& route, const http::Request& r, UserId user,
+                       Result<http::Response> outcome = http::Response{}) {
+        RateTicket ticket;
+        Result<http::Response> result = outcome;
+        if (auto refusal = limits.admit(route, r, user, ticket)) result = *refusal;
+        http::Response response;
+        if (result) {
+            response = *result;
+        } else {
+            response.status = result.error().code == ErrorCode::rate_limited ? 429 : 401;
+            last_error = result.error();
+        }
+        limits.settle(ticket, result, response);
+        return response;
+    }
+
+    static std::string header(const http::Response& response, std::string_view name) {
+        for (const auto& [n, v] : response.headers) {
+            if (n == name) return v;
+        }
+        return "<absent>";
+    }
+
+    testing::ManualClock clock;
+    Error last_error;
+    const Route& tokens = route_at("/api/tokens/", http::Method::get);
+    const Route& login = route_at("/api/login/", http::Method::post);
+    const Route& healthz = route_at("/healthz", http::Method::get);
+    const Error wrong_password{ErrorCode::invalid_credentials, "No active account", {}};
+};
+
+TEST_F(RateLimitsTest, AuthenticatedRoutesCountPerUserNotPerAddress) {
+    auto limits = make("read=2/1m");
+    auto from_a = request("198.51.100.1");
+    auto from_b = request("198.51.100.2");
+    EXPECT_EQ(run(limits, tokens, from_a, 7).status, 200);
+    EXPECT_EQ(run(limits, tokens, from_b, 7).status, 200);
+    EXPECT_EQ(run(limits, tokens, from_a, 7).status, 429) << "same user, other address";
+    EXPECT_EQ(run(limits, tokens, from_a, 8).status, 200) << "other user, same address";
+}
+
+TEST_F(RateLimitsTest, AnonymousRoutesCountPerAddress) {
+    auto limits = make("login=2/1m");
+    EXPECT_EQ(run(limits, login, request("198.51.100.1"), 0).status, 200);
+    EXPECT_EQ(run(limits, login, request("198.51.100.1"), 0).status, 200);
+    EXPECT_EQ(run(limits, login, request("198.51.100.1"), 0).status, 429);
+    EXPECT_EQ(run(limits, login, request("198.51.100.2"), 0).status, 200);
+}
+
+TEST_F(RateLimitsTest, HeadersOnSuccessAndOnRefusal) {
+    auto limits = make("read=3/1m");
+    auto ok = run(limits, tokens, request("198.51.100.1"), 7);
+    EXPECT_EQ(header(ok, "RateLimit-Limit"), "3");
+    EXPECT_EQ(header(ok, "RateLimit-Remaining"), "2");
+    EXPECT_EQ(header(ok, "RateLimit-Reset"), "20");
+    run(limits, tokens, request("198.51.100.1"), 7);
+    run(limits, tokens, request("198.51.100.1"), 7);
+    clock.advance(5s);
+    auto refused = run(limits, tokens, request("198.51.100.1"), 7);
+    EXPECT_EQ(refused.status, 429);
+    EXPECT_EQ(header(refused, "RateLimit-Remaining"), "0");
+    EXPECT_EQ(header(refused, "RateLimit-Reset"), "55");
+    EXPECT_EQ(last_error.retry_after_seconds, 15);
+    EXPECT_NE(last_error.message.find("15 seconds"), std::string::npos) << last_error.message;
+    EXPECT_EQ(header(run(limits, healthz, request("198.51.100.1"), 0), "RateLimit-Limit"),
+              "<absent>")
+        << "unlimited routes carry no headers";
+}
+
+TEST_F(RateLimitsTest, ForwardedForCountsOnlyBehindATrustedProxy) {
+    auto limits = make("login=1/1m", "10.0.0.0/8");
+    auto via_proxy = [&](std::string_view peer, std::string_view xff) {
+        auto r = request(peer);
+        r.headers.push_back({"X-Forwarded-For", xff});
+        return run(limits, login, r, 0).status;
+    };
+    EXPECT_EQ(via_proxy("10.0.0.1", "198.51.100.1"), 200);
+    EXPECT_EQ(via_proxy("10.0.0.2", "198.51.100.2"), 200) << "other client, same proxy";
+    EXPECT_EQ(via_proxy("10.0.0.1", "198.51.100.1"), 429);
+    EXPECT_EQ(via_proxy("203.0.113.5", "198.51.100.3"), 200);
+    EXPECT_EQ(via_proxy("203.0.113.5", "198.51.100.4"), 429) << "untrusted peer: XFF ignored";
+}
+
+TEST_F(RateLimitsTest, FailedLoginsLockTheUsernameEvenForTheRightPassword) {
+    auto limits = make("failed_login_user=2/15m");
+    auto as_alice = [&](std::string_view peer) {
+        return request(peer, R"({"username":" alice ","password":"x"})");
+    };
+    EXPECT_EQ(run(limits, login, as_alice("198.51.100.1"), 0).status, 200) << "success is free";
+    EXPECT_EQ(run(limits, login, as_alice("198.51.100.1"), 0).status, 200);
+    EXPECT_EQ(run(limits, login, as_alice("198.51.100.1"), 0).status, 200);
+    EXPECT_EQ(run(limits, login, as_alice("198.51.100.1"), 0, wrong_password).status, 401);
+    EXPECT_EQ(run(limits, login, as_alice("198.51.100.2"), 0, wrong_password).status, 401);
+    auto locked = run(limits, login, as_alice("198.51.100.3"), 0);
+    EXPECT_EQ(locked.status, 429) << "right password, other address, still locked";
+    EXPECT_NE(last_error.message.find("failed login"), std::string::npos);
+    EXPECT_EQ(last_error.retry_after_seconds, 450);
+    EXPECT_EQ(header(locked, "RateLimit-Limit"), "2");
+    auto bob = request("198.51.100.1", R"({"username":"bob","password":"x"})");
+    EXPECT_EQ(run(limits, login, bob, 0).status, 200) << "other usernames are not locked";
+    clock.advance(450s);
+    EXPECT_EQ(run(limits, login, as_alice("198.51.100.1"), 0).status, 200);
+}
+
+TEST_F(RateLimitsTest, FailedLoginsPerAddressAcrossUsernames) {
+    auto limits = make("failed_login_address=2/10m");
+    auto attempt = [&](std::string_view user, std::string_view peer, Result<http::Response> r) {
+        std::string body = R"({"username":")" + std::string(user) + R"(","password":"x"})";
+        auto req = request(peer, body);
+        return run(limits, login, req, 0, std::move(r)).status;
+    };
+    EXPECT_EQ(attempt("u1", "198.51.100.1", wrong_password), 401);
+    EXPECT_EQ(attempt("u2", "198.51.100.1", wrong_password), 401);
+    EXPECT_EQ(attempt("u3", "198.51.100.1", http::Response{}), 429);
+    EXPECT_EQ(attempt("u3", "198.51.100.2", http::Response{}), 200);
+    // Bodies without a username still count against the address.
+    auto limits2 = make("failed_login_address=1/10m");
+    auto junk = request("198.51.100.9", "{not json");
+    EXPECT_EQ(run(limits2, login, junk, 0, wrong_password).status, 401);
+    EXPECT_EQ(run(limits2, login, junk, 0).status, 429);
+}
+
+TEST_F(RateLimitsTest, OtherLoginErrorsDoNotCountAsFailures) {
+    auto limits = make("failed_login_user=1/15m,failed_login_address=1/15m");
+    auto alice = request("198.51.100.1", R"({"username":"alice","password":"x"})");
+    Error busy{ErrorCode::busy, "busy", {}};
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(run(limits, login, alice, 0, busy).status, 401);
+    EXPECT_EQ(run(limits, login, alice, 0, wrong_password).status, 401);
+    EXPECT_EQ(run(limits, login, alice, 0).status, 429);
+}
+
+}  // namespace
+}  // namespace chatgate::api
