@@ -52,7 +52,10 @@ const Route kRoutes[] = {
      .auth = Auth::none,
      .rate = RateClass::refresh},
     // A wrong old password is a guess: it counts like a login attempt.
-    {.method = Method::post, .path = "/api/password/", .handler = post_password, .rate = RateClass::login},
+    {.method = Method::post,
+     .path = "/api/password/",
+     .handler = post_password,
+     .rate = RateClass::login},
     {.method = Method::post,
      .path = "/api/chat/",
      .handler = post_chat,

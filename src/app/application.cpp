@@ -1,8 +1,8 @@
 #include "app/application.hpp"
 
 #include "ai/model_factory.hpp"
-#include "api/pipeline/dispatcher.hpp"
 #include "api/pages/docs_handlers.hpp"
+#include "api/pipeline/dispatcher.hpp"
 #include "app/edge_guards.hpp"
 #include "app/settings.hpp"
 #include "assets/assets.hpp"
@@ -143,9 +143,8 @@ int Application::serve() {
             "UNSAFE: session_check_enabled is false; revoked tokens and deactivated users "
             "are accepted (a benchmark/testing setting, never for production)");
     }
-    domain::IdempotencyService idempotency_keys(core.store, core.db(), clock,
-                                                idempotency_policy(config_),
-                                                security::random_hex(8));
+    domain::IdempotencyService idempotency_keys(
+        core.store, core.db(), clock, idempotency_policy(config_), security::random_hex(8));
     api::Services services{.accounts = core.accounts,
                            .sessions = sessions,
                            .ledger = ledger,

@@ -54,9 +54,10 @@ domain::TopUpPolicy top_up_policy(const Config& c) {
 domain::ChatPolicy chat_policy(const Config& c) {
     return {.max_message_chars = size(c.max_message_chars),
             .on_background_failure = [](std::string_view what) {
-                log::error("background chat settlement failed; the reservation is refunded at "
-                           "the next start",
-                           {{"error", what}});
+                log::error(
+                    "background chat settlement failed; the reservation is refunded at "
+                    "the next start",
+                    {{"error", what}});
             }};
 }
 

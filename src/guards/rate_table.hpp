@@ -13,13 +13,13 @@ namespace chatgate::guards {
 /// The named limits: one per class of route (each route names its class in api/routes.cpp),
 /// plus the two limits on failed logins. The order is the order of `RateTable::kNames`.
 enum class RateClass : std::uint8_t {
-    read,       ///< authenticated reads
-    write,      ///< authenticated writes
-    pages,      ///< anonymous pages and assets
+    read,   ///< authenticated reads
+    write,  ///< authenticated writes
+    pages,  ///< anonymous pages and assets
     register_account,
-    login,      ///< every login attempt (and password changes, which are guesses too)
-    refresh,    ///< refresh and logout
-    chat,       ///< every chat answer, /api/chat/ and /v1 alike
+    login,    ///< every login attempt (and password changes, which are guesses too)
+    refresh,  ///< refresh and logout
+    chat,     ///< every chat answer, /api/chat/ and /v1 alike
     top_up,
     failed_login_user,
     failed_login_address,

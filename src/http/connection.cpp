@@ -33,10 +33,11 @@ void forget_previous(Request& request) {
     request.version = 11;
 }
 
-class BeastConnection final : public Connection, public std::enable_shared_from_this<BeastConnection> {
+class BeastConnection final : public Connection,
+                              public std::enable_shared_from_this<BeastConnection> {
 public:
     BeastConnection(tcp::socket socket, RequestHandler& handler, const ServerLimits& limits,
-                 std::function<void(Connection*)> on_end)
+                    std::function<void(Connection*)> on_end)
         : stream_(std::move(socket)),
           handler_(handler),
           limits_(limits),
@@ -292,8 +293,8 @@ private:
 }  // namespace
 
 std::shared_ptr<Connection> start_connection(tcp::socket socket, RequestHandler& handler,
-                                       const ServerLimits& limits,
-                                       std::function<void(Connection*)> on_end) {
+                                             const ServerLimits& limits,
+                                             std::function<void(Connection*)> on_end) {
     auto connection =
         std::make_shared<BeastConnection>(std::move(socket), handler, limits, std::move(on_end));
     connection->start();

@@ -24,8 +24,8 @@ public:
 
 /// Creates the connection for an accepted socket and starts its read/dispatch/write loop on the
 /// socket's executor. `on_end` runs when the connection is finished.
-std::shared_ptr<Connection> start_connection(boost::asio::ip::tcp::socket socket, RequestHandler& handler,
-                                       const ServerLimits& limits,
-                                       std::function<void(Connection*)> on_end);
+std::shared_ptr<Connection> start_connection(boost::asio::ip::tcp::socket socket,
+                                             RequestHandler& handler, const ServerLimits& limits,
+                                             std::function<void(Connection*)> on_end);
 
 }  // namespace chatgate::http

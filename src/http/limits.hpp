@@ -19,9 +19,9 @@ struct ServerLimits {
     /// From a request's first byte (from the accept, for a connection's first request) to the
     /// end of its header, however the bytes trickle in.
     std::chrono::milliseconds header_timeout{};
-    std::size_t max_header_count{};   ///< more header fields: 431
-    std::size_t max_target_bytes{};   ///< a longer request target (URL): 414
-    std::size_t max_connections{};    ///< open connections in all; more are closed at accept
+    std::size_t max_header_count{};  ///< more header fields: 431
+    std::size_t max_target_bytes{};  ///< a longer request target (URL): 414
+    std::size_t max_connections{};   ///< open connections in all; more are closed at accept
     /// Open connections from one client address; more are closed at accept. 0: no limit.
     std::size_t max_connections_per_address{};
 };

@@ -11,8 +11,8 @@ namespace chatgate::http {
 
 /// Matches a method and path against route templates such as "/api/chat/" or
 /// "/api/items/{id}/" ("{id:int}" declares the parameter's type for the caller to check; the
-/// router matches any non-empty segment). A trailing slash is optional on both sides; HEAD is served by GET routes.
-/// Built once at start-up, then read-only and thread-safe.
+/// router matches any non-empty segment). A trailing slash is optional on both sides; HEAD is
+/// served by GET routes. Built once at start-up, then read-only and thread-safe.
 class Router {
 public:
     struct PathParam {

@@ -99,14 +99,14 @@ private:
             }
             auto id = next_id_++;
             auto weak = weak_from_this();
-            connections_[id] =
-                start_connection(std::move(socket), handler_, limits_, [weak, id, peer](Connection*) {
-                    if (auto self = weak.lock()) {
-                        std::lock_guard guard(self->mutex_);
-                        self->connections_.erase(id);
-                        self->release(peer);
-                    }
-                });
+            connections_[id] = start_connection(std::move(socket), handler_, limits_,
+                                                [weak, id, peer](Connection*) {
+                                                    if (auto self = weak.lock()) {
+                                                        std::lock_guard guard(self->mutex_);
+                                                        self->connections_.erase(id);
+                                                        self->release(peer);
+                                                    }
+                                                });
         }
     }
 

@@ -1,9 +1,9 @@
 #include "api/openai/openai_handlers.hpp"
 
-#include "api/wire/json_io.hpp"
 #include "api/openai/openai_shapes.hpp"
 #include "api/wire/error_mapping.hpp"
 #include "api/wire/event_stream.hpp"
+#include "api/wire/json_io.hpp"
 
 #include <chrono>
 #include <memory>
@@ -72,8 +72,8 @@ public:
             co_await writer.write(frame);
             co_return;
         }
-        std::string last = sse_event(
-            openai::finish_chunk_json(head_, outcome->finish_reason, include_usage_));
+        std::string last =
+            sse_event(openai::finish_chunk_json(head_, outcome->finish_reason, include_usage_));
         if (include_usage_) {
             last += sse_event(openai::usage_chunk_json(head_, outcome->usage));
         }
@@ -83,8 +83,7 @@ public:
 
     boost::asio::awaitable<bool> deliver(std::string_view delta) override {
         if (delta.empty()) co_return true;
-        std::string frame =
-            sse_event(openai::content_chunk_json(head_, delta, include_usage_));
+        std::string frame = sse_event(openai::content_chunk_json(head_, delta, include_usage_));
         bool sent = co_await writer_->write(frame);
         co_return sent;
     }
@@ -99,11 +98,13 @@ private:
 
 }  // namespace
 
-boost::asio::awaitable<Result<http::Response>> get_openai_models(Services& services, RequestContext&) {
+boost::asio::awaitable<Result<http::Response>> get_openai_models(Services& services,
+                                                                 RequestContext&) {
     co_return json_text(openai::model_list_json(services.chat.catalog(), catalog_loaded_at()));
 }
 
-boost::asio::awaitable<Result<http::Response>> get_openai_model(Services& services, RequestContext& ctx) {
+boost::asio::awaitable<Result<http::Response>> get_openai_model(Services& services,
+                                                                RequestContext& ctx) {
     std::string_view raw = ctx.path.text("model");
     auto id = openai::decode_path_segment(raw);
     const domain::ChatModel* model = id ? services.chat.catalog().find(*id) : nullptr;
@@ -115,7 +116,8 @@ boost::asio::awaitable<Result<http::Response>> get_openai_model(Services& servic
     co_return json_text(openai::model_json(*model, catalog_loaded_at()));
 }
 
-boost::asio::awaitable<Result<http::Response>> post_completions(Services& services, RequestContext& ctx) {
+boost::asio::awaitable<Result<http::Response>> post_completions(Services& services,
+                                                                RequestContext& ctx) {
     auto body = parse_json_body(ctx.request, services.settings.json);
     if (!body) co_return body.error();
     auto request = openai::parse_chat_completion_request(*body, services.chat.catalog());
@@ -141,9 +143,8 @@ boost::asio::awaitable<Result<http::Response>> post_completions(Services& servic
     if (!exchange) co_return exchange.error();
     auto stream = std::make_shared<CompletionStream>(
         std::move(*exchange), std::move(head), request->include_usage, std::string(ctx.request_id));
-    co_return event_stream(
-        [stream](http::BodyWriter& writer) { return stream->produce(writer); },
-        services.settings.stream_keepalive);
+    co_return event_stream([stream](http::BodyWriter& writer) { return stream->produce(writer); },
+                           services.settings.stream_keepalive);
 }
 
 }  // namespace chatgate::api

@@ -36,16 +36,16 @@ Dispatcher::Dispatcher(Services& services, Idempotency& idempotency, EdgePolicie
 }
 
 boost::asio::awaitable<http::Response> Dispatcher::handle(const http::Request& request) {
-    std::string request_id = request_ids_.next(request);              // 1
-    auto match = router_.match(request.method, request.path);         // 2
+    std::string request_id = request_ids_.next(request);       // 1
+    auto match = router_.match(request.method, request.path);  // 2
     http::Response response;
     if (match.kind == Kind::found) {
         response = co_await answer_route(request, request_id, match);  // 3 to 8
     } else {
         response = answer_unrouted(request, request_id, match);
     }
-    bool preflight = match.kind == Kind::method_not_allowed &&
-                     request.method == http::Method::options;
+    bool preflight =
+        match.kind == Kind::method_not_allowed && request.method == http::Method::options;
     if (policies_.cors && !preflight) policies_.cors->decorate(request, response);
     finish(response, std::move(request_id));
     co_return response;
@@ -59,7 +59,7 @@ boost::asio::awaitable<http::Response> Dispatcher::answer_route(const http::Requ
     RequestContext ctx{request, route, request_id, 0, PathParams(std::move(match.params))};
     RateTicket ticket;
     Result<http::Response> result = co_await run_steps(bound, ctx, ticket);
-    http::Response response =                                                   // 8
+    http::Response response =  // 8
         result ? std::move(*result) : error_response(result.error(), request_id, route.errors);
     if (policies_.rate_limits) policies_.rate_limits->settle(ticket, result, response);
     response.route = route.path;
@@ -76,7 +76,7 @@ boost::asio::awaitable<Result<http::Response>> Dispatcher::run_steps(const Bound
         // (No co_await inside ?: here: GCC 12 miscompiles temporaries in that form.)
         Result<UserId> user = UserId{0};
         std::optional<security::TokenClaims> claims;
-        if (route.auth == Auth::bearer) {                                       // 3
+        if (route.auth == Auth::bearer) {  // 3
             auto verified = authenticate_bearer(ctx.request, services_.jwt);
             if (verified) {
                 claims = std::move(*verified);
@@ -85,18 +85,18 @@ boost::asio::awaitable<Result<http::Response>> Dispatcher::run_steps(const Bound
                 user = verified.error();
             }
         }
-        if (user && policies_.rate_limits) {                                    // 4
+        if (user && policies_.rate_limits) {  // 4
             auto refused = policies_.rate_limits->admit(route, ctx.request, *user, ticket);
             if (refused) user = std::move(*refused);
         }
-        if (user && claims) {                                                   // 5
+        if (user && claims) {  // 5
             user = co_await services_.sessions.check_access(claims->user_id, claims->session_id,
                                                             claims->epoch);
         }
-        if (user && !ctx.path.well_typed()) {                                   // 6
+        if (user && !ctx.path.well_typed()) {  // 6
             user = Error{ErrorCode::not_found, "Not found.", {}};
         }
-        if (user) {                                                             // 7
+        if (user) {  // 7
             ctx.user_id = *user;
             result = co_await bound.run(services_, ctx);
         } else {
@@ -149,9 +149,8 @@ void Dispatcher::finish(http::Response& response, std::string request_id) const 
 http::Response Dispatcher::transport_error(http::TransportError error,
                                            const http::Request& partial) {
     std::string request_id = request_ids_.next(partial);
-    auto response =
-        error_response(api::transport_error(error, services_.settings.max_body_bytes), request_id,
-                       error_style_for_path(partial.path));
+    auto response = error_response(api::transport_error(error, services_.settings.max_body_bytes),
+                                   request_id, error_style_for_path(partial.path));
     response.close = true;
     response.route = "transport";
     // So a browser script can read the refusal.

@@ -89,8 +89,8 @@ void Idempotency::wake(const std::string& slot) {
 }
 
 boost::asio::awaitable<Result<http::Response>> Idempotency::run(Services& services,
-                                                               RequestContext& ctx,
-                                                               Handler handler) {
+                                                                RequestContext& ctx,
+                                                                Handler handler) {
     const http::Request& request = ctx.request;
     if (!header_present(request, "Idempotency-Key") || ctx.user_id == 0) {
         co_return co_await handler(services, ctx);

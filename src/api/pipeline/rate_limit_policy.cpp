@@ -1,7 +1,7 @@
 #include "api/pipeline/rate_limit_policy.hpp"
 
-#include "api/wire/json_io.hpp"
 #include "api/routes.hpp"
+#include "api/wire/json_io.hpp"
 #include "domain/accounts/credential_rules.hpp"
 
 #include <charconv>
@@ -82,8 +82,7 @@ std::optional<Error> RateLimitPolicy::admit(const Route& route, const http::Requ
 }
 
 std::optional<Error> RateLimitPolicy::admit_login(const http::Request& request,
-                                                  const std::string& address,
-                                                  RateTicket& ticket) {
+                                                  const std::string& address, RateTicket& ticket) {
     std::optional<Decision> refused;
     const Rate& per_user = table_.at(RateClass::failed_login_user);
     const Rate& per_address = table_.at(RateClass::failed_login_address);

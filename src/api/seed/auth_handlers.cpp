@@ -54,8 +54,8 @@ Result<security::TokenClaims> read_refresh_token(const Services& services,
 }
 
 /// SimpleJWT's answer with rotation: {"access"} and, on refresh too, {"refresh"}.
-http::Response token_pair(const Services& services, UserId user, const domain::SessionGrant& session,
-                          bool access_first) {
+http::Response token_pair(const Services& services, UserId user,
+                          const domain::SessionGrant& session, bool access_first) {
     const auto& s = services.settings;
     security::SessionClaims claims{session.id, session.generation, session.epoch};
     std::string access = services.jwt.issue(user, TokenType::access, s.access_lifetime, claims);
@@ -69,14 +69,15 @@ http::Response token_pair(const Services& services, UserId user, const domain::S
 
 }  // namespace
 
-boost::asio::awaitable<Result<http::Response>> post_register(Services& services, RequestContext& ctx) {
+boost::asio::awaitable<Result<http::Response>> post_register(Services& services,
+                                                             RequestContext& ctx) {
     std::vector<FieldError> errors;
     auto in = read_credentials(services, ctx.request, errors);
     if (!in) co_return in.error();
     if (!errors.empty()) {
         // Like the old serializer, also report the rules broken by the fields that were readable.
-        for (auto& rule :
-             services.accounts.check_credentials(in->username.value_or(""), in->password.value_or(""))) {
+        for (auto& rule : services.accounts.check_credentials(in->username.value_or(""),
+                                                              in->password.value_or(""))) {
             bool readable =
                 rule.field == "username" ? in->username.has_value() : in->password.has_value();
             if (readable) errors.push_back(std::move(rule));
@@ -105,17 +106,19 @@ boost::asio::awaitable<Result<http::Response>> post_login(Services& services, Re
     co_return token_pair(services, *user, *session, false);
 }
 
-boost::asio::awaitable<Result<http::Response>> post_token_refresh(Services& services, RequestContext& ctx) {
+boost::asio::awaitable<Result<http::Response>> post_token_refresh(Services& services,
+                                                                  RequestContext& ctx) {
     auto claims = read_refresh_token(services, ctx.request);
     if (!claims) co_return claims.error();
     auto session = co_await services.sessions.rotate(claims->user_id, claims->session_id,
-                                                 claims->generation, claims->epoch);
+                                                     claims->generation, claims->epoch);
     if (!session) co_return session.error();
     ctx.user_id = claims->user_id;
     co_return token_pair(services, claims->user_id, *session, true);
 }
 
-boost::asio::awaitable<Result<http::Response>> post_logout(Services& services, RequestContext& ctx) {
+boost::asio::awaitable<Result<http::Response>> post_logout(Services& services,
+                                                           RequestContext& ctx) {
     auto claims = read_refresh_token(services, ctx.request);
     if (!claims) co_return claims.error();
     co_await services.sessions.end(claims->user_id, claims->session_id);
@@ -123,7 +126,8 @@ boost::asio::awaitable<Result<http::Response>> post_logout(Services& services, R
     co_return json_response(200, json::object{{"detail", "Successfully logged out."}});
 }
 
-boost::asio::awaitable<Result<http::Response>> post_password(Services& services, RequestContext& ctx) {
+boost::asio::awaitable<Result<http::Response>> post_password(Services& services,
+                                                             RequestContext& ctx) {
     auto body = parse_body(ctx.request, services.settings.json);
     if (!body) co_return body.error();
     if (!body->is_object()) co_return not_an_object(*body);
@@ -131,7 +135,8 @@ boost::asio::awaitable<Result<http::Response>> post_password(Services& services,
     auto old_password = read_char_field(*body, "old_password", domain::kMaxPasswordChars, errors);
     auto new_password = read_char_field(*body, "new_password", domain::kMaxPasswordChars, errors);
     if (!errors.empty()) co_return Error::fields_invalid(std::move(errors));
-    auto changed = co_await services.accounts.change_password(ctx.user_id, *old_password, *new_password);
+    auto changed =
+        co_await services.accounts.change_password(ctx.user_id, *old_password, *new_password);
     if (!changed) co_return changed.error();
     co_return json_response(200, json::object{{"detail", "New password has been saved."}});
 }

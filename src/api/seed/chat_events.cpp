@@ -63,8 +63,7 @@ http::Response chat_event_stream(std::unique_ptr<domain::ChatExchange> exchange,
                                  std::chrono::milliseconds keepalive) {
     std::shared_ptr<domain::ChatExchange> shared(std::move(exchange));
     return event_stream(
-        [shared](http::BodyWriter& writer) { return produce_events(*shared, writer); },
-        keepalive);
+        [shared](http::BodyWriter& writer) { return produce_events(*shared, writer); }, keepalive);
 }
 
 }  // namespace chatgate::api

@@ -2,8 +2,8 @@
 
 #include "api/seed/chat_events.hpp"
 #include "api/wire/json_io.hpp"
-#include "core/text.hpp"
 #include "api/wire/pagination.hpp"
+#include "core/text.hpp"
 #include "domain/chat/chat_billing.hpp"
 
 #include <boost/json/array.hpp>
@@ -99,7 +99,8 @@ boost::asio::awaitable<Result<http::Response>> post_chat(Services& services, Req
                                               {"conversation_id", outcome->conversation_id}});
 }
 
-boost::asio::awaitable<Result<http::Response>> get_conversations(Services& services, RequestContext& ctx) {
+boost::asio::awaitable<Result<http::Response>> get_conversations(Services& services,
+                                                                 RequestContext& ctx) {
     auto page = read_page(ctx, services.settings);
     if (!page) co_return page.error();
     auto loaded = co_await services.conversations.list(ctx.user_id, page->page, page->size);
@@ -111,7 +112,8 @@ boost::asio::awaitable<Result<http::Response>> get_conversations(Services& servi
     co_return json_response(200, page_envelope(ctx, *page, loaded->count, std::move(results)));
 }
 
-boost::asio::awaitable<Result<http::Response>> get_conversation(Services& services, RequestContext& ctx) {
+boost::asio::awaitable<Result<http::Response>> get_conversation(Services& services,
+                                                                RequestContext& ctx) {
     domain::ConversationId id = ctx.path.integer("id");
     auto loaded = co_await services.conversations.get(ctx.user_id, id);
     if (!loaded) co_return loaded.error();
@@ -130,7 +132,8 @@ boost::asio::awaitable<Result<http::Response>> get_conversation(Services& servic
     co_return json_response(200, out);
 }
 
-boost::asio::awaitable<Result<http::Response>> delete_conversation(Services& services, RequestContext& ctx) {
+boost::asio::awaitable<Result<http::Response>> delete_conversation(Services& services,
+                                                                   RequestContext& ctx) {
     domain::ConversationId id = ctx.path.integer("id");
     auto removed = co_await services.conversations.remove(ctx.user_id, id);
     if (!removed) co_return removed.error();
@@ -154,8 +157,9 @@ boost::asio::awaitable<Result<http::Response>> get_models(Services& services, Re
                           {"per_1k_prompt_tokens", model.price.per_1k_prompt_tokens},
                           {"per_1k_completion_tokens", model.price.per_1k_completion_tokens}}}});
     }
-    co_return json_response(200, json::object{{"default", services.chat.catalog().default_model().id},
-                                              {"results", std::move(models)}});
+    co_return json_response(200,
+                            json::object{{"default", services.chat.catalog().default_model().id},
+                                         {"results", std::move(models)}});
 }
 
 }  // namespace chatgate::api

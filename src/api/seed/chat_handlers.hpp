@@ -9,11 +9,14 @@ namespace chatgate::api {
 /// a text/event-stream (see chat_events.hpp)
 boost::asio::awaitable<Result<http::Response>> post_chat(Services& services, RequestContext& ctx);
 /// GET /api/conversations/?page=&page_size= -> 200 a page of the caller's conversations
-boost::asio::awaitable<Result<http::Response>> get_conversations(Services& services, RequestContext& ctx);
+boost::asio::awaitable<Result<http::Response>> get_conversations(Services& services,
+                                                                 RequestContext& ctx);
 /// GET /api/conversations/{id}/ -> 200 the conversation with its messages, oldest first
-boost::asio::awaitable<Result<http::Response>> get_conversation(Services& services, RequestContext& ctx);
+boost::asio::awaitable<Result<http::Response>> get_conversation(Services& services,
+                                                                RequestContext& ctx);
 /// DELETE /api/conversations/{id}/ -> 204
-boost::asio::awaitable<Result<http::Response>> delete_conversation(Services& services, RequestContext& ctx);
+boost::asio::awaitable<Result<http::Response>> delete_conversation(Services& services,
+                                                                   RequestContext& ctx);
 /// GET /api/models/ -> 200 {"default", "results": [{"id","owned_by","price",...}]}
 boost::asio::awaitable<Result<http::Response>> get_models(Services& services, RequestContext& ctx);
 

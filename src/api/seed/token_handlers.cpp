@@ -28,7 +28,8 @@ boost::asio::awaitable<Result<http::Response>> get_tokens(Services& services, Re
     co_return json_response(200, json::object{{"tokens", *balance}});
 }
 
-boost::asio::awaitable<Result<http::Response>> post_top_up(Services& services, RequestContext& ctx) {
+boost::asio::awaitable<Result<http::Response>> post_top_up(Services& services,
+                                                           RequestContext& ctx) {
     auto body = parse_body(ctx.request, services.settings.json);
     if (!body) co_return body.error();
     const auto* object = body->if_object();
@@ -45,7 +46,8 @@ boost::asio::awaitable<Result<http::Response>> post_top_up(Services& services, R
                           {"total_tokens", *total}});
 }
 
-boost::asio::awaitable<Result<http::Response>> get_transactions(Services& services, RequestContext& ctx) {
+boost::asio::awaitable<Result<http::Response>> get_transactions(Services& services,
+                                                                RequestContext& ctx) {
     auto page = read_page(ctx, services.settings);
     if (!page) co_return page.error();
     auto loaded = co_await services.ledger.history(ctx.user_id, page->page, page->size);

@@ -9,6 +9,7 @@ boost::asio::awaitable<Result<http::Response>> get_tokens(Services& services, Re
 /// POST /api/top-up/ {"tokens"} -> 200 {"message","total_tokens"}
 boost::asio::awaitable<Result<http::Response>> post_top_up(Services& services, RequestContext& ctx);
 /// GET /api/transactions/?page=&page_size= -> 200 a page of the caller's ledger, newest first
-boost::asio::awaitable<Result<http::Response>> get_transactions(Services& services, RequestContext& ctx);
+boost::asio::awaitable<Result<http::Response>> get_transactions(Services& services,
+                                                                RequestContext& ctx);
 
 }  // namespace chatgate::api

@@ -24,8 +24,8 @@ http::Response event_stream(std::function<boost::asio::awaitable<void>(http::Bod
     response.status = 200;
     // The transport adds Cache-Control: no-cache and X-Accel-Buffering: no to every stream.
     response.content_type = "text/event-stream";
-    response.stream =
-        std::make_shared<http::StreamedBody>(http::StreamedBody{std::move(produce), ": ping\n\n", keepalive});
+    response.stream = std::make_shared<http::StreamedBody>(
+        http::StreamedBody{std::move(produce), ": ping\n\n", keepalive});
     return response;
 }
 

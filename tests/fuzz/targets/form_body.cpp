@@ -1,6 +1,7 @@
 // application/x-www-form-urlencoded bodies (json_io's percent-decoder, via api::parse_body) and
 // the same decoder on URL query strings (api::query_param).
 #include "api/wire/json_io.hpp"
+#include "app/settings.hpp"
 #include "http/message.hpp"
 
 #include <boost/json/parse.hpp>
@@ -10,8 +11,6 @@
 #include <cstdint>
 #include <string_view>
 #include <vector>
-
-#include "app/settings.hpp"
 
 using namespace chatgate;
 

@@ -3,8 +3,9 @@
 // Several requests may follow each other in one input (pipelining on a keep-alive connection).
 // Kept Beast-level on purpose: when the transport exposes a Beast-free parse entry point, this
 // target should call that instead of repeating the view below.
-#include "api/wire/json_io.hpp"
 #include "api/routes.hpp"
+#include "api/wire/json_io.hpp"
+#include "app/settings.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
@@ -15,8 +16,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
-
-#include "app/settings.hpp"
 
 namespace {
 

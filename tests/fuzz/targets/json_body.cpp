@@ -1,6 +1,7 @@
 // A JSON request body through api::parse_body and DRF's field readers, as the handlers use
 // them: parse, refuse non-objects with DRF's message, read the usual fields.
 #include "api/wire/json_io.hpp"
+#include "app/settings.hpp"
 #include "http/message.hpp"
 
 #include <boost/json/parse.hpp>
@@ -10,8 +11,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "app/settings.hpp"
 
 using namespace chatgate;
 

@@ -1,4 +1,5 @@
 #include "api/openai/openai_shapes.hpp"
+
 #include "api/wire/event_stream.hpp"
 
 #include <boost/json.hpp>

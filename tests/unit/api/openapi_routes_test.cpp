@@ -21,7 +21,8 @@ std::string lower(std::string_view s) {
 TEST(OpenApi, DocumentsExactlyTheRoutesMarkedAsApi) {
     std::set<std::string> from_routes;
     for (const auto& route : routes()) {
-        if (route.documented) from_routes.insert(lower(http::to_string(route.method)) + " " + openapi_path(route));
+        if (route.documented)
+            from_routes.insert(lower(http::to_string(route.method)) + " " + openapi_path(route));
     }
     std::set<std::string> from_document;
     auto doc = boost::json::parse(openapi_json()).as_object();
@@ -38,7 +39,10 @@ TEST(OpenApi, AuthenticatedRoutesDeclareBearerSecurity) {
     auto doc = boost::json::parse(openapi_json()).as_object();
     for (const auto& route : routes()) {
         if (!route.documented) continue;
-        const auto& op = doc.at("paths").at(openapi_path(route)).at(lower(http::to_string(route.method))).as_object();
+        const auto& op = doc.at("paths")
+                             .at(openapi_path(route))
+                             .at(lower(http::to_string(route.method)))
+                             .as_object();
         bool declares_bearer = false;
         if (auto security = op.if_contains("security")) {
             for (const auto& requirement : security->as_array()) {
@@ -50,7 +54,8 @@ TEST(OpenApi, AuthenticatedRoutesDeclareBearerSecurity) {
 }
 
 TEST(OpenApi, RendersAsYaml) {
-    auto yaml = to_yaml(boost::json::parse(R"({"a":{"b":[1,{"c":"x: y","d":[]}],"e":{}},"f":null})"));
+    auto yaml =
+        to_yaml(boost::json::parse(R"({"a":{"b":[1,{"c":"x: y","d":[]}],"e":{}},"f":null})"));
     EXPECT_EQ(yaml,
               "\"a\":\n"
               "  \"b\":\n"

@@ -13,9 +13,8 @@
 #include "support/manual_clock.hpp"
 #include "support/run_sync.hpp"
 
-#include <gtest/gtest.h>
-
 #include <boost/json.hpp>
+#include <gtest/gtest.h>
 
 namespace chatgate::api {
 namespace {
@@ -49,8 +48,8 @@ protected:
         hashes_.join();
     }
 
-    http::Request request(http::Method method, std::string_view method_text,
-                          std::string_view path, std::string_view body = {}) {
+    http::Request request(http::Method method, std::string_view method_text, std::string_view path,
+                          std::string_view body = {}) {
         http::Request r;
         r.method = method;
         r.method_text = method_text;
@@ -66,7 +65,9 @@ protected:
         r.headers.push_back({"Authorization", bearer_});
         return r;
     }
-    http::Response handle(const http::Request& r) { return testing::run_sync(dispatcher_.handle(r)); }
+    http::Response handle(const http::Request& r) {
+        return testing::run_sync(dispatcher_.handle(r));
+    }
 
     static std::string header(const http::Response& response, std::string_view name) {
         for (const auto& [n, v] : response.headers) {
@@ -210,7 +211,8 @@ TEST_F(PipelineTest, AnIdempotentRepeatReplaysTheFirstAnswerAndMovesNoTokens) {
     EXPECT_EQ(again.payload(), first.payload());
     EXPECT_EQ(balance(), 4050);
 
-    auto other = authorized(request(http::Method::post, "POST", "/api/top-up/", R"({"tokens": 7})"));
+    auto other =
+        authorized(request(http::Method::post, "POST", "/api/top-up/", R"({"tokens": 7})"));
     other.headers.push_back({"Idempotency-Key", "top-up-1"});
     EXPECT_EQ(handle(other).status, 422);
     EXPECT_EQ(balance(), 4050);

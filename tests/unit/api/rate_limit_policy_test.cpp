@@ -74,8 +74,8 @@ protected:
     }
 
     /// Runs the hook as the dispatcher does; the handler "answers" `outcome`.
-    http::Response run(RateLimitPolicy& limits, const Route& route, const http::Request& r, UserId user,
-                       Result<http::Response> outcome = http::Response{}) {
+    http::Response run(RateLimitPolicy& limits, const Route& route, const http::Request& r,
+                       UserId user, Result<http::Response> outcome = http::Response{}) {
         RateTicket ticket;
         Result<http::Response> result = outcome;
         if (auto refusal = limits.admit(route, r, user, ticket)) result = *refusal;

@@ -44,16 +44,17 @@ TEST_F(ConfigTest, DefaultsMatchTheContract) {
 
 TEST_F(ConfigTest, CommandLineBeatsEnvironmentBeatsFileBeatsDefault) {
     ConfigSources sources;
-    sources.file = write_file(R"({"chat_cost_tokens": 7, "page_size": 5, "listen": "127.0.0.1:1"})");
+    sources.file =
+        write_file(R"({"chat_cost_tokens": 7, "page_size": 5, "listen": "127.0.0.1:1"})");
     set_env("CHATGATE_CHAT_COST_TOKENS", "8");
     set_env("CHATGATE_LISTEN", "127.0.0.1:2");
     sources.cli["listen"] = "127.0.0.1:3";
     auto config = load_config(sources);
     ASSERT_TRUE(config) << config.error().message;
-    EXPECT_EQ(config->page_size, 5);          // file
-    EXPECT_EQ(config->chat_cost_tokens, 8);   // environment over file
+    EXPECT_EQ(config->page_size, 5);           // file
+    EXPECT_EQ(config->chat_cost_tokens, 8);    // environment over file
     EXPECT_EQ(config->listen, "127.0.0.1:3");  // command line over both
-    EXPECT_EQ(config->max_page_size, 100);    // default
+    EXPECT_EQ(config->max_page_size, 100);     // default
 }
 
 TEST_F(ConfigTest, BooleansFromEnvironment) {

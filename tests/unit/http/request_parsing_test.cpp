@@ -25,7 +25,8 @@ TEST(ParseRequest, ReadsAWholeRequestAndStopsBeforeTheNext) {
 }
 
 TEST(ParseRequest, IncompleteNeedsMore) {
-    auto parsed = parse_request("GET / HTTP/1.1\r\nHost:", chatgate::testing::default_server_limits());
+    auto parsed =
+        parse_request("GET / HTTP/1.1\r\nHost:", chatgate::testing::default_server_limits());
     EXPECT_FALSE(parsed.complete);
     EXPECT_FALSE(parsed.error);
 }

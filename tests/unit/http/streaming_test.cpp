@@ -2,7 +2,6 @@
 // and read with a plain socket.
 
 #include "http/server.hpp"
-
 #include "support/default_settings.hpp"
 #include "unit/http/socket_client.hpp"
 

@@ -2,10 +2,9 @@
 
 #include "support/manual_clock.hpp"
 
-#include <sodium.h>
-
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 namespace chatgate::security {
 namespace {
@@ -16,7 +15,8 @@ using testing::ManualClock;
 const std::string kKey(40, 'k');
 
 std::string b64(std::string_view text) {
-    std::string out(sodium_base64_ENCODED_LEN(text.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+    std::string out(
+        sodium_base64_ENCODED_LEN(text.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
     sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(text.data()),
                       text.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     out.pop_back();
@@ -27,7 +27,8 @@ std::string unb64(std::string_view text) {
     std::string out(text.size(), '\0');
     size_t len = 0;
     sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
-                      text.size(), nullptr, &len, nullptr, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+                      text.size(), nullptr, &len, nullptr,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     out.resize(len);
     return out;
 }
@@ -35,8 +36,10 @@ std::string unb64(std::string_view text) {
 std::string hmac(std::string_view key, std::string_view input) {
     crypto_auth_hmacsha256_state st;
     unsigned char mac[32];
-    crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(key.data()), key.size());
-    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(input.data()), input.size());
+    crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(key.data()),
+                                key.size());
+    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(input.data()),
+                                  input.size());
     crypto_auth_hmacsha256_final(&st, mac);
     return b64(std::string_view(reinterpret_cast<char*>(mac), 32));
 }
@@ -102,7 +105,8 @@ TEST_F(JwtTest, TamperedPayloadIsRefused) {
     auto p = split(codec.issue(1, TokenType::access, 60s));
     auto payload = unb64(p.payload);
     payload.replace(payload.find("\"user_id\":1"), 11, "\"user_id\":2");
-    auto claims = codec.verify(p.header + "." + b64(payload) + "." + p.signature, TokenType::access);
+    auto claims =
+        codec.verify(p.header + "." + b64(payload) + "." + p.signature, TokenType::access);
     ASSERT_FALSE(claims);
     EXPECT_EQ(claims.error(), TokenRejection::bad_signature);
 }
@@ -138,18 +142,19 @@ TEST_F(JwtTest, OtherAlgorithmIsRefusedEvenWhenCorrectlySigned) {
 
 TEST_F(JwtTest, CorrectlySignedButMissingClaimsAreRefused) {
     std::string header = b64(R"({"alg":"HS256","typ":"JWT"})");
-    for (const char* payload : {R"({"token_type":"access","exp":9999999999})",
-                                R"({"token_type":"access","user_id":1,"jti":"x"})",
-                                R"({"token_type":"access","exp":"9999999999","user_id":1,"jti":"x"})",
-                                R"([1,2])", "not json"}) {
+    for (const char* payload :
+         {R"({"token_type":"access","exp":9999999999})",
+          R"({"token_type":"access","user_id":1,"jti":"x"})",
+          R"({"token_type":"access","exp":"9999999999","user_id":1,"jti":"x"})", R"([1,2])",
+          "not json"}) {
         std::string input = header + "." + b64(payload);
         EXPECT_FALSE(codec.verify(input + "." + hmac(kKey, input), TokenType::access)) << payload;
     }
 }
 
 TEST_F(JwtTest, SessionClaimsRoundTrip) {
-    auto refresh = codec.verify(codec.issue(7, TokenType::refresh, 60s, {11, 3, 2}),
-                                TokenType::refresh);
+    auto refresh =
+        codec.verify(codec.issue(7, TokenType::refresh, 60s, {11, 3, 2}), TokenType::refresh);
     ASSERT_TRUE(refresh);
     EXPECT_EQ(refresh->session_id, 11);
     EXPECT_EQ(refresh->generation, 3);
