@@ -20,7 +20,10 @@ bool valid_host_char(char c) {
 
 std::string BaseUrl::host_header() const {
     std::string out = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-    if (port != (tls ? 443 : 80)) out += ":" + std::to_string(port);
+    if (port != (tls ? 443 : 80)) {
+        out += ':';
+        out += std::to_string(port);
+    }
     return out;
 }
 

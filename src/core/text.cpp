@@ -30,6 +30,16 @@ std::string_view trim_blanks(std::string_view text) {
     return trim_if(text, is_blank);
 }
 
+std::string quoted(std::string_view text) {
+    // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "'" + std::string(...).
+    std::string out;
+    out.reserve(text.size() + 2);
+    out += '\'';
+    out += text;
+    out += '\'';
+    return out;
+}
+
 std::string lowercase(std::string_view text) {
     std::string out(text);
     for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -26,6 +26,9 @@ std::optional<Int> parse_integer(std::string_view text) {
     return value;
 }
 
+/// `text` in single quotes, for messages that name a bad value.
+std::string quoted(std::string_view text);
+
 /// ASCII lowercase; other bytes unchanged.
 std::string lowercase(std::string_view text);
 

@@ -110,7 +110,7 @@ Result<std::vector<Cidr>> parse_cidr_list(std::string_view text) {
         if (item.empty()) continue;
         auto bad = [&] {
             return Error{ErrorCode::invalid_argument,
-                         "'" + std::string(item) + "' is not an address or address/prefix",
+                         text::quoted(item) + " is not an address or address/prefix",
                          {}};
         };
         auto slash = item.find('/');

@@ -59,20 +59,20 @@ Result<RateTable> RateTable::parse(std::string_view text, const RateTable& base)
         if (item.empty()) continue;
         auto equals = item.find('=');
         if (equals == std::string_view::npos) {
-            return bad("'" + std::string(item) + "' is not NAME=LIMIT/PERIOD");
+            return bad(text::quoted(item) + " is not NAME=LIMIT/PERIOD");
         }
         std::string_view name = trim_blanks(item.substr(0, equals));
         std::string_view value = trim_blanks(item.substr(equals + 1));
         auto index = index_of(name);
-        if (!index) return bad("unknown limit name '" + std::string(name) + "'");
+        if (!index) return bad("unknown limit name " + text::quoted(name));
         if (value == "off") {
             table.rates_[*index] = Rate{};
             continue;
         }
         auto rate = parse_rate(value);
         if (!rate) {
-            return bad("'" + std::string(value) + "' for '" + std::string(name) +
-                       "' is not LIMIT/PERIOD (such as 10/1m, 5/15m, 1000/1h) or off");
+            return bad(text::quoted(value) + " for " + text::quoted(name) +
+                       " is not LIMIT/PERIOD (such as 10/1m, 5/15m, 1000/1h) or off");
         }
         table.rates_[*index] = *rate;
     }

@@ -40,7 +40,7 @@ Result<CorsPolicy> CorsPolicy::create(const CorsSettings& settings) {
         }
         if (!looks_like_origin(item)) {
             return Error{ErrorCode::invalid_argument,
-                         "'" + std::string(item) + "' is not an origin (scheme://host[:port])",
+                         text::quoted(item) + " is not an origin (scheme://host[:port])",
                          {}};
         }
         policy.origins_.emplace_back(item);

@@ -27,8 +27,8 @@ Dispatcher::Dispatcher(Services& services, Idempotency& idempotency, EdgePolicie
         router_.add(route.method, route.path, i);
         BoundHandler run = route.handler;
         if (route.replay == Replay::idempotency_key) {
-            run = [&idempotency, handler = route.handler](Services& services, RequestContext& ctx) {
-                return idempotency.run(services, ctx, handler);
+            run = [&idempotency, handler = route.handler](Services& with, RequestContext& ctx) {
+                return idempotency.run(with, ctx, handler);
             };
         }
         bound_.push_back({&route, std::move(run)});
@@ -70,45 +70,60 @@ boost::asio::awaitable<http::Response> Dispatcher::answer_route(const http::Requ
 boost::asio::awaitable<Result<http::Response>> Dispatcher::run_steps(const BoundRoute& bound,
                                                                      RequestContext& ctx,
                                                                      RateTicket& ticket) {
-    const Route& route = *bound.route;
     Result<http::Response> result = Error{ErrorCode::internal, {}, {}};
     try {
-        // (No co_await inside ?: here: GCC 12 miscompiles temporaries in that form.)
-        Result<UserId> user = UserId{0};
-        std::optional<security::TokenClaims> claims;
-        if (route.auth == Auth::bearer) {  // 3
-            auto verified = authenticate_bearer(ctx.request, services_.jwt);
-            if (verified) {
-                claims = std::move(*verified);
-                user = claims->user_id;
-            } else {
-                user = verified.error();
-            }
-        }
-        if (user && policies_.rate_limits) {  // 4
-            auto refused = policies_.rate_limits->admit(route, ctx.request, *user, ticket);
-            if (refused) user = std::move(*refused);
-        }
-        if (user && claims) {  // 5
-            user = co_await services_.sessions.check_access(claims->user_id, claims->session_id,
-                                                            claims->epoch);
-        }
-        if (user && !ctx.path.well_typed()) {  // 6
-            user = Error{ErrorCode::not_found, "Not found.", {}};
-        }
-        if (user) {  // 7
-            ctx.user_id = *user;
-            result = co_await bound.run(services_, ctx);
+        // (No co_await inside ?: or an if condition here: GCC 12 miscompiles temporaries in
+        // those forms.)
+        Result<Caller> caller = authenticate(ctx);              // 3
+        if (caller) caller = limit_rate(ctx, *caller, ticket);  // 4
+        if (caller) caller = co_await check_session(*caller);   // 5
+        if (caller) caller = check_path_types(ctx, *caller);    // 6
+        if (caller) {
+            ctx.user_id = caller->user;
+            result = co_await bound.run(services_, ctx);  // 7
         } else {
-            result = user.error();
+            result = caller.error();
         }
     } catch (const ErrorException& e) {
         result = e.error();
     } catch (const std::exception& e) {
-        log::error("request failed",
-                   {{"request_id", ctx.request_id}, {"route", route.path}, {"error", e.what()}});
+        log::error(
+            "request failed",
+            {{"request_id", ctx.request_id}, {"route", bound.route->path}, {"error", e.what()}});
     }
     co_return result;
+}
+
+Result<Dispatcher::Caller> Dispatcher::authenticate(const RequestContext& ctx) const {
+    if (ctx.route.auth == Auth::none) return Caller{};
+    auto claims = authenticate_bearer(ctx.request, services_.jwt);
+    if (!claims) return claims.error();
+    UserId user = claims->user_id;
+    return Caller{user, std::move(*claims)};
+}
+
+Result<Dispatcher::Caller> Dispatcher::limit_rate(const RequestContext& ctx, Caller caller,
+                                                  RateTicket& ticket) const {
+    if (!policies_.rate_limits) return caller;
+    auto refused = policies_.rate_limits->admit(ctx.route, ctx.request, caller.user, ticket);
+    if (refused) return std::move(*refused);
+    return caller;
+}
+
+boost::asio::awaitable<Result<Dispatcher::Caller>> Dispatcher::check_session(
+    const Caller& caller) const {
+    if (!caller.claims) co_return caller;
+    const security::TokenClaims& claims = *caller.claims;
+    auto access =
+        co_await services_.sessions.check_access(claims.user_id, claims.session_id, claims.epoch);
+    if (!access) co_return access.error();
+    co_return caller;
+}
+
+Result<Dispatcher::Caller> Dispatcher::check_path_types(const RequestContext& ctx,
+                                                        Caller caller) const {
+    if (!ctx.path.well_typed()) return Error{ErrorCode::not_found, "Not found.", {}};
+    return caller;
 }
 
 http::Response Dispatcher::answer_unrouted(const http::Request& request,

@@ -7,8 +7,10 @@
 #include "api/pipeline/request_id.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
+#include "security/jwt.hpp"
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,9 +64,21 @@ private:
     boost::asio::awaitable<http::Response> answer_route(const http::Request& request,
                                                         std::string_view request_id,
                                                         http::Router::Match& match);
+    /// Who is asking, once authenticated: user 0 and no claims on anonymous routes.
+    struct Caller {
+        UserId user = 0;
+        std::optional<security::TokenClaims> claims;
+    };
+
     boost::asio::awaitable<Result<http::Response>> run_steps(const BoundRoute& bound,
                                                              RequestContext& ctx,
                                                              RateTicket& ticket);
+    // The steps between the route match and the handler, in order; each passes the caller on
+    // or answers with the Error that refuses the request.
+    Result<Caller> authenticate(const RequestContext& ctx) const;
+    Result<Caller> limit_rate(const RequestContext& ctx, Caller caller, RateTicket& ticket) const;
+    boost::asio::awaitable<Result<Caller>> check_session(const Caller& caller) const;
+    Result<Caller> check_path_types(const RequestContext& ctx, Caller caller) const;
     http::Response answer_unrouted(const http::Request& request, std::string_view request_id,
                                    const http::Router::Match& match) const;
     void finish(http::Response& response, std::string request_id) const;
