@@ -26,6 +26,12 @@ class PipelineTest : public ::testing::Test {
 protected:
     explicit PipelineTest(Config config = base_config()) : config_(std::move(config)) {}
 
+    /// Django's common-password list takes a while to load: once for every case.
+    static const domain::PasswordRules& password_rules() {
+        static const domain::PasswordRules rules(std::string(assets::find("common-passwords.txt")));
+        return rules;
+    }
+
     static Config base_config() {
         Config config;
         config.models = default_models(config.chat_cost_tokens);
@@ -93,11 +99,10 @@ protected:
     WorkPool writes_{"test-db-write", {.threads = 1}};
     WorkPool hashes_{"test-hash", {.threads = 1}};
     DbPools db_{reads_, writes_};
-    security::Argon2PasswordHasher hasher_;
-    domain::PasswordRules rules_{std::string(assets::find("common-passwords.txt"))};
+    security::Argon2PasswordHasher hasher_{1, 8192};  // libsodium's minimum: fast, for tests
     security::JwtCodec jwt_{std::string(32, 'k'), clock_};
     ai::ModelRegistry models_{config_.models};
-    domain::AccountService accounts_{store_, hasher_, rules_, db_, hashes_, 4000};
+    domain::AccountService accounts_{store_, hasher_, password_rules(), db_, hashes_, 4000};
     domain::LedgerService ledger_{store_, db_, app::top_up_policy(config_)};
     domain::ChatService chat_{store_, models_.catalog(), db_, app::chat_policy(config_)};
     domain::ConversationService conversations_{store_, db_};
