@@ -66,5 +66,19 @@ TEST(OpenApi, RendersAsYaml) {
               "\"f\": null\n");
 }
 
+// A row that forgets its rate class would be unlimited without a word: only the probes, which
+// load balancers poll, may be.
+TEST(RouteTable, OnlyTheProbesAreUnlimited) {
+    for (const auto& route : routes()) {
+        bool probe = route.path == "/healthz" || route.path == "/readyz";
+        EXPECT_EQ(!route.rate.has_value(), probe) << route.path;
+    }
+}
+
+TEST(RouteTable, OpenApiPathsDropTheParameterTypes) {
+    Route route{.method = http::Method::get, .path = "/a/{id:int}/b/{name}/", .handler = nullptr};
+    EXPECT_EQ(openapi_path(route), "/a/{id}/b/{name}/");
+}
+
 }  // namespace
 }  // namespace chatgate::api
