@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <set>
 
 namespace chatgate::api {
@@ -72,6 +73,37 @@ TEST(RouteTable, OnlyTheProbesAreUnlimited) {
     for (const auto& route : routes()) {
         bool probe = route.path == "/healthz" || route.path == "/readyz";
         EXPECT_EQ(!route.rate.has_value(), probe) << route.path;
+    }
+}
+
+// A `{name:int}` segment is an integer in the document, an untyped one a string.
+TEST(OpenApi, PathParameterTypesMatchTheRouteTable) {
+    auto doc = boost::json::parse(openapi_json()).as_object();
+    for (const auto& route : routes()) {
+        if (!route.documented) continue;
+        const auto& op =
+            doc.at("paths").at(openapi_path(route)).at(lower(http::to_string(route.method)));
+        std::map<std::string, std::string> declared;
+        if (const auto* params = op.as_object().if_contains("parameters")) {
+            for (const auto& param : params->as_array()) {
+                // Shared parameters ($ref) are headers, never path segments.
+                if (!param.as_object().contains("in") || param.at("in") != "path") continue;
+                declared[std::string(param.at("name").as_string())] =
+                    std::string(param.at("schema").at("type").as_string());
+            }
+        }
+        std::map<std::string, std::string> expected;
+        for (std::string_view rest = route.path; !rest.empty();) {
+            auto open = rest.find('{');
+            if (open == std::string_view::npos) break;
+            auto close = rest.find('}', open);
+            std::string_view inner = rest.substr(open + 1, close - open - 1);
+            auto colon = inner.find(':');
+            bool integer = colon != std::string_view::npos && inner.substr(colon + 1) == "int";
+            expected[std::string(inner.substr(0, colon))] = integer ? "integer" : "string";
+            rest.remove_prefix(close + 1);
+        }
+        EXPECT_EQ(declared, expected) << route.path;
     }
 }
 
