@@ -74,15 +74,16 @@ boost::asio::awaitable<Result<http::Response>> Dispatcher::run_steps(const Bound
     try {
         // (No co_await inside ?: or an if condition here: GCC 12 miscompiles temporaries in
         // those forms.)
-        Result<Caller> caller = authenticate(ctx);              // 3
-        if (caller) caller = limit_rate(ctx, *caller, ticket);  // 4
-        if (caller) caller = co_await check_session(*caller);   // 5
-        if (caller) caller = check_path_types(ctx, *caller);    // 6
-        if (caller) {
-            ctx.user_id = caller->user;
-            result = co_await bound.run(services_, ctx);  // 7
+        Caller caller;
+        std::optional<Error> refused = authenticate(ctx, caller);  // 3
+        if (!refused) refused = limit_rate(ctx, caller, ticket);   // 4
+        if (!refused) refused = co_await check_session(caller);    // 5
+        if (!refused) refused = check_path_types(ctx);             // 6
+        if (refused) {
+            result = std::move(*refused);
         } else {
-            result = caller.error();
+            ctx.user_id = caller.user;
+            result = co_await bound.run(services_, ctx);  // 7
         }
     } catch (const ErrorException& e) {
         result = e.error();
@@ -94,36 +95,33 @@ boost::asio::awaitable<Result<http::Response>> Dispatcher::run_steps(const Bound
     co_return result;
 }
 
-Result<Dispatcher::Caller> Dispatcher::authenticate(const RequestContext& ctx) const {
-    if (ctx.route.auth == Auth::none) return Caller{};
+std::optional<Error> Dispatcher::authenticate(const RequestContext& ctx, Caller& caller) const {
+    if (ctx.route.auth == Auth::none) return std::nullopt;
     auto claims = authenticate_bearer(ctx.request, services_.jwt);
     if (!claims) return claims.error();
-    UserId user = claims->user_id;
-    return Caller{user, std::move(*claims)};
+    caller.user = claims->user_id;
+    caller.claims = std::move(*claims);
+    return std::nullopt;
 }
 
-Result<Dispatcher::Caller> Dispatcher::limit_rate(const RequestContext& ctx, Caller caller,
-                                                  RateTicket& ticket) const {
-    if (!policies_.rate_limits) return caller;
-    auto refused = policies_.rate_limits->admit(ctx.route, ctx.request, caller.user, ticket);
-    if (refused) return std::move(*refused);
-    return caller;
+std::optional<Error> Dispatcher::limit_rate(const RequestContext& ctx, const Caller& caller,
+                                            RateTicket& ticket) const {
+    if (!policies_.rate_limits) return std::nullopt;
+    return policies_.rate_limits->admit(ctx.route, ctx.request, caller.user, ticket);
 }
 
-boost::asio::awaitable<Result<Dispatcher::Caller>> Dispatcher::check_session(
-    const Caller& caller) const {
-    if (!caller.claims) co_return caller;
+boost::asio::awaitable<std::optional<Error>> Dispatcher::check_session(const Caller& caller) const {
+    if (!caller.claims) co_return std::nullopt;
     const security::TokenClaims& claims = *caller.claims;
     auto access =
         co_await services_.sessions.check_access(claims.user_id, claims.session_id, claims.epoch);
     if (!access) co_return access.error();
-    co_return caller;
+    co_return std::nullopt;
 }
 
-Result<Dispatcher::Caller> Dispatcher::check_path_types(const RequestContext& ctx,
-                                                        Caller caller) const {
-    if (!ctx.path.well_typed()) return Error{ErrorCode::not_found, "Not found.", {}};
-    return caller;
+std::optional<Error> Dispatcher::check_path_types(const RequestContext& ctx) const {
+    if (ctx.path.well_typed()) return std::nullopt;
+    return Error{ErrorCode::not_found, "Not found.", {}};
 }
 
 http::Response Dispatcher::answer_unrouted(const http::Request& request,

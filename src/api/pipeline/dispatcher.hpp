@@ -73,12 +73,13 @@ private:
     boost::asio::awaitable<Result<http::Response>> run_steps(const BoundRoute& bound,
                                                              RequestContext& ctx,
                                                              RateTicket& ticket);
-    // The steps between the route match and the handler, in order; each passes the caller on
-    // or answers with the Error that refuses the request.
-    Result<Caller> authenticate(const RequestContext& ctx) const;
-    Result<Caller> limit_rate(const RequestContext& ctx, Caller caller, RateTicket& ticket) const;
-    boost::asio::awaitable<Result<Caller>> check_session(const Caller& caller) const;
-    Result<Caller> check_path_types(const RequestContext& ctx, Caller caller) const;
+    // The steps between the route match and the handler, in order: each answers the Error
+    // that refuses the request, or nothing to let it on.
+    std::optional<Error> authenticate(const RequestContext& ctx, Caller& caller) const;
+    std::optional<Error> limit_rate(const RequestContext& ctx, const Caller& caller,
+                                    RateTicket& ticket) const;
+    boost::asio::awaitable<std::optional<Error>> check_session(const Caller& caller) const;
+    std::optional<Error> check_path_types(const RequestContext& ctx) const;
     http::Response answer_unrouted(const http::Request& request, std::string_view request_id,
                                    const http::Router::Match& match) const;
     void finish(http::Response& response, std::string request_id) const;
