@@ -15,4 +15,10 @@ if(CHATGATE_SANITIZE)
     string(REPLACE ";" "," sanitizers "${CHATGATE_SANITIZE}")
     target_compile_options(chatgate_sanitizers INTERFACE -fsanitize=${sanitizers} -fno-omit-frame-pointer)
     target_link_options(chatgate_sanitizers INTERFACE -fsanitize=${sanitizers})
+    # GCC 12 warns (-Wtsan) that TSan does not model std::atomic_thread_fence, at each fence
+    # inlined from Asio's completion handlers (detail/std_fenced_block.hpp), hundreds per build;
+    # none is in chatgate's code, and with warnings as errors they stop the TSan build.
+    if(CHATGATE_SANITIZE MATCHES "thread" AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+        target_compile_options(chatgate_sanitizers INTERFACE -Wno-tsan)
+    endif()
 endif()
