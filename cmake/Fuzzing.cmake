@@ -1,12 +1,13 @@
-# libFuzzer targets (tests/fuzz/). They need clang, so they live in their own build directory
-# (the `fuzz` preset): every layer there is compiled with coverage feedback for the fuzzer and
-# with ASan+UBSan, and only the layers a target links are built.
+# libFuzzer targets (tests/fuzz/). They need clang, so they live in the clang build (the `asan`
+# preset): every layer there is compiled with coverage feedback for the fuzzer and with
+# ASan+UBSan. The server and the unit tests of that build carry the same instrumentation (the
+# coverage hooks are no-ops outside a fuzzer), so one build serves the fuzzers and the ASan runs.
 option(CHATGATE_FUZZ "Build the libFuzzer targets in tests/fuzz (clang only)" OFF)
 set(CHATGATE_FUZZ_SECONDS 25 CACHE STRING "How long each fuzz target runs under ctest")
 
 if(CHATGATE_FUZZ)
     if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
-        message(FATAL_ERROR "CHATGATE_FUZZ needs clang (libFuzzer): use `cmake --preset fuzz`")
+        message(FATAL_ERROR "CHATGATE_FUZZ needs clang (libFuzzer): use `cmake --preset asan`")
     endif()
     if(NOT CHATGATE_SANITIZE MATCHES "address")
         message(FATAL_ERROR "CHATGATE_FUZZ expects CHATGATE_SANITIZE='address;undefined'")
