@@ -336,7 +336,7 @@ TEST_F(ChatServiceTest, StreamDeliversEveryDeltaThenSettlesOnce) {
 TEST_F(ChatServiceTest, FailureMidwayBillsWhatWasDelivered) {
     auto user = make_user("jack");
     provider.steps = {std::string(40, 'a'), Error{ErrorCode::upstream_unavailable, "boom", {}}};
-    auto exchange = std::move(*run(chat_->open_stream(input(user, "12345678"))));
+    auto exchange = *run(chat_->open_stream(input(user, "12345678")));
     CollectingSink sink;
     auto outcome = run(exchange->pump(sink));
     ASSERT_FALSE(outcome);
@@ -355,7 +355,7 @@ TEST_F(ChatServiceTest, FailureMidwayBillsWhatWasDelivered) {
 TEST_F(ChatServiceTest, ClientGoneCancelsTheUpstreamAndBillsWhatWasProduced) {
     auto user = make_user("kate");
     provider.steps = {std::string(8, 'a'), std::string(8, 'b'), std::string(8, 'c')};
-    auto exchange = std::move(*run(chat_->open_stream(input(user, "12345678"))));
+    auto exchange = *run(chat_->open_stream(input(user, "12345678")));
     CollectingSink sink;
     sink.accept = 1;  // the client leaves while the second delta is being written
     auto outcome = run(exchange->pump(sink));
@@ -376,7 +376,7 @@ TEST_F(ChatServiceTest, ClientGoneCancelsTheUpstreamAndBillsWhatWasProduced) {
 TEST_F(ChatServiceTest, CancelEndsAStalledUpstreamAtOnce) {
     auto user = make_user("liam");
     provider.steps = {std::string("first"), Wait{}};
-    auto exchange = std::move(*run(chat_->open_stream(input(user, "hello"))));
+    auto exchange = *run(chat_->open_stream(input(user, "hello")));
     CollectingSink sink;
     std::optional<Result<ChatOutcome>> outcome;
     net::co_spawn(
@@ -400,7 +400,7 @@ TEST_F(ChatServiceTest, CancelEndsAStalledUpstreamAtOnce) {
 TEST_F(ChatServiceTest, AnExchangeDroppedBeforeItsPumpIsSettledInTheBackground) {
     auto user = make_user("mia");
     provider.steps = {std::string("never sent")};
-    auto exchange = std::move(*run(chat_->open_stream(input(user, "hello"))));
+    auto exchange = *run(chat_->open_stream(input(user, "hello")));
     EXPECT_EQ(store_->open_reservations().size(), 1u);
     exchange.reset();
     io.restart();
