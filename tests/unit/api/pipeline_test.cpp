@@ -119,7 +119,7 @@ protected:
                        .settings = app::handler_settings(config_),
                        .schema_yaml = {}};
     Idempotency idempotency_{keys_, 2s, services_.settings.json};
-    app::EdgeGuards guards_ = std::move(*app::make_edge_guards(config_, clock_));
+    app::EdgeGuards guards_ = *app::make_edge_guards(config_, clock_);
     Dispatcher dispatcher_{services_, idempotency_, guards_.policies()};
 
     UserId user_ = 0;
