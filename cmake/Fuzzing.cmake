@@ -7,7 +7,11 @@ set(CHATGATE_FUZZ_SECONDS 25 CACHE STRING "How long each fuzz target runs under 
 
 if(CHATGATE_FUZZ)
     if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
-        message(FATAL_ERROR "CHATGATE_FUZZ needs clang (libFuzzer): use `cmake --preset asan`")
+        # A build directory keeps the compiler it was first configured with: build-asan/ from
+        # before the fuzz and ASan builds were one holds GCC.
+        message(FATAL_ERROR "CHATGATE_FUZZ needs clang (libFuzzer): use `cmake --preset asan`; "
+                            "if this directory was configured with another compiler, remove it "
+                            "(`make clean`) and configure again")
     endif()
     if(NOT CHATGATE_SANITIZE MATCHES "address")
         message(FATAL_ERROR "CHATGATE_FUZZ expects CHATGATE_SANITIZE='address;undefined'")
