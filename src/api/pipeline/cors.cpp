@@ -63,25 +63,25 @@ std::string_view CorsPolicy::allowed_origin(const http::Request& request) const 
     return {};
 }
 
-void CorsPolicy::decorate(const http::Request& request, http::Response& response) const {
-    if (!enabled()) return;
+bool CorsPolicy::allow_origin(const http::Request& request, http::Response& response) const {
+    if (!enabled()) return false;
     // The answer depends on Origin unless every origin gets the same one.
     if (!any_origin_) response.headers.emplace_back("Vary", "Origin");
     std::string_view origin = allowed_origin(request);
-    if (origin.empty()) return;
+    if (origin.empty()) return false;
     response.headers.emplace_back("Access-Control-Allow-Origin", std::string(origin));
     if (credentials_) response.headers.emplace_back("Access-Control-Allow-Credentials", "true");
+    return true;
+}
+
+void CorsPolicy::decorate(const http::Request& request, http::Response& response) const {
+    if (!allow_origin(request, response)) return;
     response.headers.emplace_back("Access-Control-Expose-Headers", std::string(kExposedHeaders));
 }
 
 void CorsPolicy::preflight(const http::Request& request, std::string_view allow,
                            http::Response& response) const {
-    if (!enabled()) return;
-    if (!any_origin_) response.headers.emplace_back("Vary", "Origin");
-    std::string_view origin = allowed_origin(request);
-    if (origin.empty()) return;
-    response.headers.emplace_back("Access-Control-Allow-Origin", std::string(origin));
-    if (credentials_) response.headers.emplace_back("Access-Control-Allow-Credentials", "true");
+    if (!allow_origin(request, response)) return;
     response.headers.emplace_back("Access-Control-Allow-Methods", std::string(allow));
     response.headers.emplace_back("Access-Control-Allow-Headers",
                                   std::string(kAllowedRequestHeaders));

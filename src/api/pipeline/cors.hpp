@@ -39,6 +39,9 @@ public:
 private:
     /// The Access-Control-Allow-Origin value for this request's Origin, or empty.
     std::string_view allowed_origin(const http::Request& request) const;
+    /// The headers every answer to an allowed origin carries (and Vary); false when the origin
+    /// is not allowed, and nothing more is to be added.
+    bool allow_origin(const http::Request& request, http::Response& response) const;
 
     std::vector<std::string> origins_;
     bool any_origin_ = false;
