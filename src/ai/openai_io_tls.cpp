@@ -3,21 +3,6 @@
 
 namespace chatgate::ai::openai {
 
-net::awaitable<IoResult> write_request(TlsStream& stream, Request& request) {
-    co_return co_await http::async_write(stream, request, kUseTuple);
-}
-
-net::awaitable<IoResult> read_header(TlsStream& stream, beast::flat_buffer& buffer,
-                                     Parser& parser) {
-    co_return co_await http::async_read_header(stream, buffer, parser, kUseTuple);
-}
-
-net::awaitable<IoResult> read_all(TlsStream& stream, beast::flat_buffer& buffer, Parser& parser) {
-    co_return co_await http::async_read(stream, buffer, parser, kUseTuple);
-}
-
-net::awaitable<IoResult> read_some(TlsStream& stream, beast::flat_buffer& buffer, Parser& parser) {
-    co_return co_await http::async_read_some(stream, buffer, parser, kUseTuple);
-}
+CHATGATE_OPENAI_IO(, TlsStream);
 
 }  // namespace chatgate::ai::openai

@@ -51,21 +51,41 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 /// What an I/O operation ends with: its error and the bytes it moved.
 using IoResult = std::tuple<boost::system::error_code, std::size_t>;
 
-// The HTTP I/O of an exchange, one overload per kind of stream, each kind compiled in its own
-// file (openai_io_tcp.cpp, openai_io_tls.cpp): Beast's composed operations are most of the
-// client's compile time. Each is http::async_write, async_read_header, async_read or
-// async_read_some, awaited.
-net::awaitable<IoResult> write_request(beast::tcp_stream& stream, Request& request);
-net::awaitable<IoResult> write_request(TlsStream& stream, Request& request);
-net::awaitable<IoResult> read_header(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                     Parser& parser);
-net::awaitable<IoResult> read_header(TlsStream& stream, beast::flat_buffer& buffer, Parser& parser);
-net::awaitable<IoResult> read_all(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                  Parser& parser);
-net::awaitable<IoResult> read_all(TlsStream& stream, beast::flat_buffer& buffer, Parser& parser);
-net::awaitable<IoResult> read_some(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                   Parser& parser);
-net::awaitable<IoResult> read_some(TlsStream& stream, beast::flat_buffer& buffer, Parser& parser);
+// The HTTP I/O of an exchange: Beast's composed operations, awaited. They are most of the
+// client's compile time, so each kind of stream is instantiated in its own file
+// (openai_io_tcp.cpp, openai_io_tls.cpp) and nowhere else (the extern declarations below).
+template <class Stream>
+net::awaitable<IoResult> write_request(Stream& stream, Request& request) {
+    co_return co_await http::async_write(stream, request, kUseTuple);
+}
+
+template <class Stream>
+net::awaitable<IoResult> read_header(Stream& stream, beast::flat_buffer& buffer, Parser& parser) {
+    co_return co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+}
+
+template <class Stream>
+net::awaitable<IoResult> read_all(Stream& stream, beast::flat_buffer& buffer, Parser& parser) {
+    co_return co_await http::async_read(stream, buffer, parser, kUseTuple);
+}
+
+template <class Stream>
+net::awaitable<IoResult> read_some(Stream& stream, beast::flat_buffer& buffer, Parser& parser) {
+    co_return co_await http::async_read_some(stream, buffer, parser, kUseTuple);
+}
+
+/// Declares (`extern`) or defines the instantiations of the I/O above for one kind of stream.
+#define CHATGATE_OPENAI_IO(prefix, Stream)                                                     \
+    prefix template net::awaitable<IoResult> write_request<Stream>(Stream&, Request&);         \
+    prefix template net::awaitable<IoResult> read_header<Stream>(Stream&, beast::flat_buffer&, \
+                                                                 Parser&);                     \
+    prefix template net::awaitable<IoResult> read_all<Stream>(Stream&, beast::flat_buffer&,    \
+                                                              Parser&);                        \
+    prefix template net::awaitable<IoResult> read_some<Stream>(Stream&, beast::flat_buffer&,   \
+                                                               Parser&)
+
+CHATGATE_OPENAI_IO(extern, beast::tcp_stream);
+CHATGATE_OPENAI_IO(extern, TlsStream);
 
 /// One kept-alive connection to the upstream. Plain HTTP uses the TCP layer of the TLS stream
 /// directly, so both kinds share one type.
