@@ -117,8 +117,7 @@ PasswordRules::PasswordRules(std::string common_passwords)
 }
 
 bool PasswordRules::is_common(std::string_view password) const {
-    std::string lowered(text::trim(password));
-    for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string lowered = text::lowercase(text::trim(password));
     return std::binary_search(common_.begin(), common_.end(), std::string_view(lowered));
 }
 
