@@ -17,14 +17,15 @@ class WordStream final : public domain::ChatStream {
 public:
     explicit WordStream(domain::TokenUsage usage) : usage_(usage) {}
 
-    boost::asio::awaitable<Result<std::optional<std::string>>> next() override {
+    boost::asio::awaitable<Result<std::optional<domain::ChatDelta>>> next() override {
         if (cancelled_) co_return Error{ErrorCode::upstream_unavailable, "cancelled", {}};
-        if (position_ >= BuiltinProvider::kReply.size()) co_return std::optional<std::string>{};
+        if (position_ >= BuiltinProvider::kReply.size())
+            co_return std::optional<domain::ChatDelta>{};
         auto end = BuiltinProvider::kReply.find(' ', position_ + 1);
         if (end == std::string_view::npos) end = BuiltinProvider::kReply.size();
         std::string delta(BuiltinProvider::kReply.substr(position_, end - position_));
         position_ = end;
-        co_return std::optional<std::string>(std::move(delta));
+        co_return std::optional<domain::ChatDelta>(domain::ChatDelta(std::move(delta)));
     }
     const std::string& finish_reason() const override { return finish_reason_; }
     domain::TokenUsage usage() const override { return usage_; }

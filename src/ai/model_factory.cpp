@@ -32,14 +32,18 @@ std::vector<domain::ChatModel> build(const std::vector<ModelConfig>& models,
             }
             provider = builtin;
         }
-        out.push_back(domain::ChatModel{.id = m.id,
-                                        .owned_by = m.owned_by,
-                                        .provider = provider,
-                                        .upstream_model = m.upstream_model,
-                                        .max_completion_tokens = m.max_completion_tokens,
-                                        .context_budget_chars = m.context_budget_chars,
-                                        .price = {m.price.per_message, m.price.per_1k_prompt_tokens,
-                                                  m.price.per_1k_completion_tokens}});
+        out.push_back(
+            domain::ChatModel{.id = m.id,
+                              .owned_by = m.owned_by,
+                              .provider = provider,
+                              .upstream_model = m.upstream_model,
+                              .max_completion_tokens = m.max_completion_tokens,
+                              .context_budget_chars = m.context_budget_chars,
+                              .price = {m.price.per_message, m.price.per_1k_prompt_tokens,
+                                        m.price.per_1k_completion_tokens},
+                              .capabilities = {m.capabilities.chat, m.capabilities.tools,
+                                               m.capabilities.vision, m.capabilities.embeddings},
+                              .image_token_bound = m.image_token_bound});
     }
     return out;
 }

@@ -199,14 +199,15 @@ public:
                  net::execution_context* context)
         : impl_(impl), exchange_(std::move(exchange)), end_(end), context_(context) {}
 
-    net::awaitable<Result<std::optional<std::string>>> next() override {
+    net::awaitable<Result<std::optional<domain::ChatDelta>>> next() override {
         if (failure_) co_return *failure_;
         while (true) {
-            if (decoder_.has_delta()) co_return std::optional<std::string>(decoder_.pop_delta());
-            if (finished_) co_return std::optional<std::string>{};
+            if (decoder_.has_delta())
+                co_return std::optional<domain::ChatDelta>(decoder_.pop_delta());
+            if (finished_) co_return std::optional<domain::ChatDelta>{};
             if (decoder_.done()) {
                 co_await finish();
-                co_return std::optional<std::string>{};
+                co_return std::optional<domain::ChatDelta>{};
             }
             if (exchange_.parser->is_done()) {
                 // The body ended without [DONE]. An answer that said how it finished is whole;

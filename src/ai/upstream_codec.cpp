@@ -48,10 +48,61 @@ const json::object* first_choice(const json::object& message) {
     return &choices.front().get_object();
 }
 
+std::string text_of(const json::object& object, std::string_view key) {
+    auto it = object.find(key);
+    if (it == object.end() || !it->value().is_string()) return {};
+    return std::string(it->value().get_string());
+}
+
 std::string finish_reason_of(const json::object& choice) {
     auto it = choice.find("finish_reason");
     if (it == choice.end() || !it->value().is_string()) return {};
     return std::string(it->value().get_string());
+}
+
+/// The tool calls of a whole answer's message (absent: none).
+Result<std::vector<domain::ToolCall>> read_tool_calls(const json::object& message) {
+    std::vector<domain::ToolCall> calls;
+    auto it = message.find("tool_calls");
+    if (it == message.end() || it->value().is_null()) return calls;
+    if (!it->value().is_array()) return malformed("message.tool_calls is not an array");
+    for (const auto& item : it->value().get_array()) {
+        const auto* call = item.if_object();
+        const json::value* function = call ? call->if_contains("function") : nullptr;
+        if (!function || !function->is_object()) return malformed("a tool call has no function");
+        const auto& f = function->get_object();
+        domain::ToolCall out;
+        out.id = text_of(*call, "id");
+        out.name = text_of(f, "name");
+        out.arguments = text_of(f, "arguments");
+        if (out.name.empty()) return malformed("a tool call has no function name");
+        calls.push_back(std::move(out));
+    }
+    return calls;
+}
+
+/// The tool call fragments of a stream chunk's delta.
+Result<void> read_tool_call_deltas(const json::object& delta,
+                                   std::vector<domain::ToolCallDelta>& out) {
+    auto it = delta.find("tool_calls");
+    if (it == delta.end() || it->value().is_null()) return {};
+    if (!it->value().is_array()) return malformed("delta.tool_calls is not an array");
+    for (const auto& item : it->value().get_array()) {
+        const auto* call = item.if_object();
+        if (!call) return malformed("a tool call delta is not an object");
+        domain::ToolCallDelta piece;
+        if (const auto* index = call->if_contains("index"); index && index->is_int64()) {
+            piece.index = std::max<std::int64_t>(0, index->get_int64());
+        }
+        piece.id = text_of(*call, "id");
+        if (const auto* function = call->if_contains("function");
+            function && function->is_object()) {
+            piece.name = text_of(function->get_object(), "name");
+            piece.arguments = text_of(function->get_object(), "arguments");
+        }
+        out.push_back(std::move(piece));
+    }
+    return {};
 }
 
 }  // namespace
@@ -61,10 +112,24 @@ std::string completion_request_body(const domain::ChatPrompt& prompt, std::strin
     json::array messages;
     messages.reserve(prompt.turns.size());
     for (const auto& turn : prompt.turns) {
-        messages.push_back(
-            json::object{{"role", domain::to_string(turn.role)}, {"content", turn.content}});
+        boost::system::error_code ec;
+        json::value wire = turn.wire.empty() ? json::value() : json::parse(turn.wire, ec);
+        if (!ec && wire.is_object()) {
+            messages.push_back(std::move(wire));
+        } else {
+            messages.push_back(
+                json::object{{"role", domain::to_string(turn.role)}, {"content", turn.content}});
+        }
     }
-    json::object body{{"model", model}, {"messages", std::move(messages)}};
+    json::object body;
+    if (!prompt.options.empty()) {
+        // Checked by the API layer; the fields chatgate sets itself come after and win.
+        boost::system::error_code ec;
+        json::value options = json::parse(prompt.options, ec);
+        if (!ec && options.is_object()) body = std::move(options.get_object());
+    }
+    body["model"] = model;
+    body["messages"] = std::move(messages);
     if (max_tokens > 0) body["max_tokens"] = max_tokens;
     if (stream) {
         body["stream"] = true;
@@ -85,6 +150,9 @@ Result<domain::ChatAnswer> parse_completion(std::string_view body) {
     if (m == choice->end() || !m->value().is_object()) return malformed("a choice has no message");
     auto content = m->value().get_object().find("content");
     domain::ChatAnswer answer;
+    auto calls = read_tool_calls(m->value().get_object());
+    if (!calls) return calls.error();
+    answer.tool_calls = std::move(*calls);
     if (content != m->value().get_object().end()) {
         if (content->value().is_string()) {
             answer.text = std::string(content->value().get_string());
@@ -130,8 +198,8 @@ Result<void> CompletionStreamDecoder::feed(std::string_view bytes) {
     return {};
 }
 
-std::string CompletionStreamDecoder::pop_delta() {
-    std::string delta = std::move(deltas_.front());
+domain::ChatDelta CompletionStreamDecoder::pop_delta() {
+    domain::ChatDelta delta = std::move(deltas_.front());
     deltas_.pop_front();
     return delta;
 }
@@ -157,12 +225,15 @@ Result<void> CompletionStreamDecoder::on_event(std::string_view data) {
     if (auto reason = finish_reason_of(*choice); !reason.empty()) finish_reason_ = reason;
     auto delta = choice->find("delta");
     if (delta == choice->end() || !delta->value().is_object()) return {};
-    auto content = delta->value().get_object().find("content");
-    if (content == delta->value().get_object().end() || content->value().is_null()) return {};
-    if (!content->value().is_string()) return malformed("delta.content is not a string");
-    if (!content->value().get_string().empty()) {
-        deltas_.emplace_back(content->value().get_string());
+    const json::object& fields = delta->value().get_object();
+    domain::ChatDelta piece;
+    auto content = fields.find("content");
+    if (content != fields.end() && !content->value().is_null()) {
+        if (!content->value().is_string()) return malformed("delta.content is not a string");
+        piece.text = std::string(content->value().get_string());
     }
+    if (auto ok = read_tool_call_deltas(fields, piece.tool_calls); !ok) return ok;
+    if (!piece.empty()) deltas_.push_back(std::move(piece));
     return {};
 }
 

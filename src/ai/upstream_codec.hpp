@@ -10,13 +10,14 @@
 
 namespace chatgate::ai {
 
-/// The JSON body of a Chat Completions request. `max_tokens` 0 sends no cap; a streamed
-/// request asks for the usage chunk (`stream_options.include_usage`).
+/// The JSON body of a Chat Completions request: the prompt's options, then its turns (each its
+/// `wire` message when it has one), the model and the cap. `max_tokens` 0 sends no cap; a
+/// streamed request asks for the usage chunk (`stream_options.include_usage`).
 std::string completion_request_body(const domain::ChatPrompt& prompt, std::string_view model,
                                     std::int64_t max_tokens, bool stream);
 
-/// Reads a non-streamed Chat Completions answer: choices[0].message.content, finish_reason
-/// and usage. Errors: upstream_unavailable with what was wrong (for the log).
+/// Reads a non-streamed Chat Completions answer: choices[0].message.content and tool_calls,
+/// finish_reason and usage. Errors: upstream_unavailable with what was wrong (for the log).
 Result<domain::ChatAnswer> parse_completion(std::string_view body);
 
 /// At most `limit` bytes of an upstream's error body for the log, with `secret` (the API key,
@@ -24,8 +25,9 @@ Result<domain::ChatAnswer> parse_completion(std::string_view body);
 std::string loggable_upstream_text(std::string_view body, std::string_view secret,
                                    std::size_t limit = 300);
 
-/// Turns the bytes of a streamed Chat Completions answer into text deltas, the finish reason
-/// and the usage chunk. Deltas wait in a queue that holds at most what one `feed` produced,
+/// Turns the bytes of a streamed Chat Completions answer into deltas (text and tool call
+/// fragments, passed on as they come: nothing is accumulated), the finish reason and the usage
+/// chunk. Deltas wait in a queue that holds at most what one `feed` produced,
 /// so memory follows the chunk size. Not thread-safe; one per stream.
 class CompletionStreamDecoder {
 public:
@@ -33,7 +35,7 @@ public:
     Result<void> feed(std::string_view bytes);
 
     bool has_delta() const { return !deltas_.empty(); }
-    std::string pop_delta();
+    domain::ChatDelta pop_delta();
     /// `data: [DONE]` arrived: the answer is complete.
     bool done() const { return done_; }
     const std::string& finish_reason() const { return finish_reason_; }
@@ -44,7 +46,7 @@ private:
 
     SseParser sse_;
     std::vector<std::string> events_;
-    std::deque<std::string> deltas_;
+    std::deque<domain::ChatDelta> deltas_;
     std::string finish_reason_;
     domain::TokenUsage usage_;
     bool done_ = false;

@@ -169,14 +169,44 @@ Result<void> resolve_api_key(const Reader& r, ModelConfig& model) {
     return {};
 }
 
+Result<void> read_capabilities(const Reader& r, const json::object& model,
+                               ModelCapabilityConfig& out) {
+    auto it = model.find("capabilities");
+    if (it == model.end()) return {};
+    const json::array* list = it->value().if_array();
+    if (!list || list->empty()) {
+        return r.bad("capabilities",
+                     "expected a non-empty array of chat, tools, vision, embeddings");
+    }
+    out = {false, false, false, false};
+    for (std::size_t i = 0; i < list->size(); ++i) {
+        const json::value& item = (*list)[i];
+        std::string_view name = item.is_string() ? std::string_view(item.get_string()) : "";
+        bool* flag = name == "chat"         ? &out.chat
+                     : name == "tools"      ? &out.tools
+                     : name == "vision"     ? &out.vision
+                     : name == "embeddings" ? &out.embeddings
+                                            : nullptr;
+        if (!flag) {
+            return r.bad("capabilities[" + std::to_string(i) + "]",
+                         "expected \"chat\", \"tools\", \"vision\" or \"embeddings\"");
+        }
+        *flag = true;
+    }
+    if ((out.tools || out.vision) && !out.chat) {
+        return r.bad("capabilities", "tools and vision are capabilities of a chat model");
+    }
+    return {};
+}
+
 Result<ModelConfig> read_model(const Reader& r, const json::value& value,
                                std::int64_t default_per_message) {
     if (!value.is_object()) return r.bad("", "expected an object");
     const json::object& object = value.get_object();
-    if (auto ok =
-            r.check_keys(object, {"id", "provider", "base_url", "api_key_env", "api_key_file",
-                                  "upstream_model", "max_completion_tokens", "context_budget_chars",
-                                  "price", "timeouts_ms", "max_retries", "owned_by"});
+    if (auto ok = r.check_keys(
+            object, {"id", "provider", "base_url", "api_key_env", "api_key_file", "upstream_model",
+                     "max_completion_tokens", "context_budget_chars", "price", "timeouts_ms",
+                     "max_retries", "owned_by", "capabilities", "image_token_bound"});
         !ok)
         return ok.error();
     ModelConfig model;
@@ -212,6 +242,15 @@ Result<ModelConfig> read_model(const Reader& r, const json::value& value,
     if (auto ok = r.integer(object, "max_retries", model.max_retries, 0, 10); !ok)
         return ok.error();
     if (auto ok = read_price(r, object, model.price); !ok) return ok.error();
+    if (model.provider != ProviderKind::builtin) model.capabilities.tools = true;
+    if (auto ok = read_capabilities(r, object, model.capabilities); !ok) return ok.error();
+    if (model.provider == ProviderKind::builtin &&
+        (model.capabilities.tools || model.capabilities.vision || model.capabilities.embeddings)) {
+        return r.bad("capabilities", "the builtin model only chats");
+    }
+    if (auto ok = r.integer(object, "image_token_bound", model.image_token_bound, 1, kMaxTokens);
+        !ok)
+        return ok.error();
     if (auto ok = read_timeouts(r, object, model.timeouts_ms); !ok) return ok.error();
 
     if (model.price.per_1k_completion_tokens > 0 && model.max_completion_tokens == 0) {
@@ -267,6 +306,19 @@ std::vector<ModelConfig> default_models(std::int64_t per_message) {
     return {std::move(model)};
 }
 
+namespace {
+
+json::array capability_names(const ModelCapabilityConfig& c) {
+    json::array out;
+    if (c.chat) out.emplace_back("chat");
+    if (c.tools) out.emplace_back("tools");
+    if (c.vision) out.emplace_back("vision");
+    if (c.embeddings) out.emplace_back("embeddings");
+    return out;
+}
+
+}  // namespace
+
 std::string describe_models(const std::vector<ModelConfig>& models) {
     json::array out;
     for (const auto& m : models) {
@@ -285,7 +337,9 @@ std::string describe_models(const std::vector<ModelConfig>& models) {
                          {"first_byte", m.timeouts_ms.first_byte},
                          {"idle", m.timeouts_ms.idle},
                          {"total", m.timeouts_ms.total}}},
-                       {"max_retries", m.max_retries}};
+                       {"max_retries", m.max_retries},
+                       {"capabilities", capability_names(m.capabilities)},
+                       {"image_token_bound", m.image_token_bound}};
         if (m.provider == ProviderKind::openai) {
             o["base_url"] = m.base_url;
             o["api_key_env"] = m.api_key_env;

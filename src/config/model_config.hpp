@@ -26,6 +26,19 @@ struct ModelPriceConfig {
     std::int64_t per_1k_completion_tokens = 0;
 };
 
+/// What a model serves (the `capabilities` key).
+struct ModelCapabilityConfig {
+    bool chat = true;
+    bool tools = false;
+    bool vision = false;
+    bool embeddings = false;
+};
+
+/// Tokens one image in a prompt is reserved for by default: above what OpenAI's vision models
+/// charge for the largest image (gpt-4o: 1445 at high detail; gpt-4.1-mini: 1536 patches
+/// x 1.62). Models that count images larger (gpt-4o-mini) configure their own.
+inline constexpr std::int64_t kDefaultImageTokenBound = 2500;
+
 /// One entry of the `models` key.
 struct ModelConfig {
     std::string id;
@@ -40,6 +53,9 @@ struct ModelConfig {
     std::int64_t max_completion_tokens = 0;  ///< 0: the chat service sends (and reserves for) 4096
     std::int64_t context_budget_chars = 16'000;
     ModelPriceConfig price;
+    /// Default: chat for the builtin model; chat and tools for an upstream.
+    ModelCapabilityConfig capabilities;
+    std::int64_t image_token_bound = kDefaultImageTokenBound;
     ModelTimeouts timeouts_ms;
     std::int64_t max_retries = 2;
 };

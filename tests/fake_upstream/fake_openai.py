@@ -22,6 +22,15 @@ unique so that counters and stats of one test do not mix with another's:
 Streaming (``"stream": true``) sends SSE chunks the way OpenAI does, with the usage chunk
 before ``data: [DONE]`` when ``stream_options.include_usage`` is set.
 
+Whatever the behaviour, a request with ``tools`` whose last message is not a tool result is
+answered with tool calls (``finish_reason: "tool_calls"``): the tool ``tool_choice`` names,
+else the first one (and the second too, when there are two or more and
+``parallel_tool_calls`` is not false), with arguments made from the tool's JSON schema and
+the last user message; streamed as OpenAI does (``delta.tool_calls`` with ``index``, the
+arguments in 5-character pieces). A tool result is answered "echo: tool said <result>
+(turns: N)". ``response_format`` ``json_object`` answers ``{"echo": <last user message>}``,
+``json_schema`` an object made from the schema.
+
 ``GET /_stats`` answers ``{"requests": {model: count}, "last_body": {model: body},
 "last_authorization": {model: header}}``.
 """
@@ -55,6 +64,58 @@ def words_of(text: str) -> list[str]:
 
 def approx_tokens(text: str) -> int:
     return max(1, (len(text) + 3) // 4)
+
+
+def text_of(content) -> str:
+    """A message's text: the string, or its text parts joined by newlines."""
+    if isinstance(content, list):
+        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return "" if content is None else str(content)
+
+
+def sample(schema, text: str):
+    """A value that fits the JSON schema, its strings made of ``text``."""
+    if not isinstance(schema, dict):
+        return text
+    for key in ("anyOf", "oneOf", "allOf"):
+        if schema.get(key):
+            return sample(schema[key][0], text)
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    if kind == "object" or (kind is None and "properties" in schema):
+        return {name: sample(sub, text) for name, sub in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        return [sample(schema.get("items") or {}, text)]
+    if kind in ("number", "integer"):
+        return 42
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    return text
+
+
+def tool_calls_for(body, messages, last_user):
+    """The calls a request with tools is answered with (None: answer with text)."""
+    tools = [t for t in (body.get("tools") or []) if t.get("type") == "function"]
+    if not tools or (messages and messages[-1].get("role") == "tool"):
+        return None
+    choice = body.get("tool_choice")
+    if choice == "none":
+        return None
+    if isinstance(choice, dict):
+        wanted = choice["function"]["name"]
+        chosen = [t for t in tools if t["function"]["name"] == wanted]
+    elif len(tools) > 1 and body.get("parallel_tool_calls") is not False:
+        chosen = tools[:2]
+    else:
+        chosen = tools[:1]
+    return [{"id": f"call_{i}_{len(messages)}", "name": t["function"]["name"],
+             "arguments": json.dumps(sample(t["function"].get("parameters") or {"type": "object"}, last_user))}
+            for i, t in enumerate(chosen)]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -161,12 +222,21 @@ class Handler(BaseHTTPRequestHandler):
         behaviour, arg = parts[0], (parts[1] if len(parts) > 1 else "")
         stream = bool(body.get("stream"))
         usage_wanted = bool((body.get("stream_options") or {}).get("include_usage"))
-        self.answer(behaviour, arg, seen, model, messages, stream, usage_wanted)
+        self.answer(behaviour, arg, seen, model, body, stream, usage_wanted)
 
-    def answer(self, behaviour, arg, seen, model, messages, stream, usage_wanted):
-        last_user = next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), "")
-        prompt_tokens = sum(approx_tokens(str(m.get("content", ""))) + 3 for m in messages)
+    def answer(self, behaviour, arg, seen, model, body, stream, usage_wanted):
+        messages = body["messages"]
+        last_user = next((text_of(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
+        prompt_tokens = sum(approx_tokens(text_of(m.get("content"))) + 3 for m in messages)
         text = f"echo: {last_user} (turns: {len(messages)})"
+        if messages and messages[-1].get("role") == "tool":
+            text = f"echo: tool said {text_of(messages[-1].get('content'))} (turns: {len(messages)})"
+        fmt = (body.get("response_format") or {})
+        if fmt.get("type") == "json_object":
+            text = json.dumps({"echo": last_user})
+        elif fmt.get("type") == "json_schema":
+            text = json.dumps(sample((fmt.get("json_schema") or {}).get("schema") or {}, last_user))
+        calls = tool_calls_for(body, messages, last_user)
         delay = 0.0
         if behaviour == "error500":
             self.send_json(500, {"error": {"message": "the model crashed (key sk-fake-secret-key-1234)",
@@ -187,6 +257,8 @@ class Handler(BaseHTTPRequestHandler):
         if behaviour == "long":
             text = "".join(f"word{i} " for i in range(int(arg or "1000"))).rstrip()
         deltas = words_of(text)
+        if calls:
+            deltas = [c["arguments"][i:i + 5] for c in calls for i in range(0, len(c["arguments"]), 5)]
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(deltas),
                  "total_tokens": prompt_tokens + len(deltas)}
 
@@ -207,7 +279,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.end_headers()
                 self.wfile.write(data)
                 return
-            full = json.dumps(self.completion(model, text, usage)).encode()
+            full = json.dumps(self.completion(model, text, usage, calls)).encode()
             if behaviour == "cut":
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -217,7 +289,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.cut()
                 return
             time.sleep(delay * len(deltas))
-            self.send_json(200, self.completion(model, text, usage))
+            self.send_json(200, self.completion(model, text, usage, calls))
             return
 
         self.start_sse()
@@ -232,28 +304,48 @@ class Handler(BaseHTTPRequestHandler):
             self.write_chunk(b": a comment is fine\n\ndata: {\"choices\": [oops\n\n")
             self.end_chunks()
             return
-        for i, delta in enumerate(deltas):
-            if behaviour == "cut" and i == len(deltas) // 2:
+        pieces = self.tool_call_pieces(calls) if calls else [{"content": d} for d in deltas]
+        for i, delta in enumerate(pieces):
+            if behaviour == "cut" and i == len(pieces) // 2:
                 self.cut()
                 return
             if delay:
                 time.sleep(delay)
-            self.sse({**base, "choices": [{"index": 0, "delta": {"content": delta}, "finish_reason": None}]})
-        self.sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            self.sse({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+        finish = "tool_calls" if calls else "stop"
+        self.sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
         if usage_wanted:
             self.sse({**base, "choices": [], "usage": usage})
         self.sse("[DONE]")
         self.end_chunks()
 
     @staticmethod
-    def completion(model, text, usage):
+    def tool_call_pieces(calls):
+        """The deltas of streamed tool calls: id and name first, then the arguments in pieces."""
+        out = []
+        for index, call in enumerate(calls):
+            out.append({"tool_calls": [{"index": index, "id": call["id"], "type": "function",
+                                        "function": {"name": call["name"], "arguments": ""}}]})
+            args = call["arguments"]
+            for i in range(0, len(args), 5):
+                out.append({"tool_calls": [{"index": index, "function": {"arguments": args[i:i + 5]}}]})
+        return out
+
+    @staticmethod
+    def completion(model, text, usage, calls=None):
+        message = {"role": "assistant", "content": text}
+        if calls:
+            message = {"role": "assistant", "content": None,
+                       "tool_calls": [{"id": c["id"], "type": "function",
+                                       "function": {"name": c["name"], "arguments": c["arguments"]}}
+                                      for c in calls]}
         return {
             "id": "chatcmpl-fake",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                         "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": message,
+                         "finish_reason": "tool_calls" if calls else "stop"}],
             "usage": usage,
         }
 

@@ -62,20 +62,21 @@ def events_of(response: requests.Response, stop_after: int | None = None) -> Eve
     return out
 
 
-def stream_then_leave(base_url: str, access: str, body: dict, deltas: int, while_open=None) -> bytes:
-    """Starts a streamed chat on a raw socket, reads until `deltas` delta events arrived, calls
-    `while_open()` if given, then closes the connection the way a client that goes away does.
-    Returns what it read."""
+def stream_then_leave(base_url: str, access: str, body: dict, deltas: int, while_open=None,
+                      path: str = "/api/chat/", marker: bytes = b"event: delta") -> bytes:
+    """Starts a streamed chat on a raw socket, reads until `deltas` events (counted by
+    `marker`) arrived, calls `while_open()` if given, then closes the connection the way a
+    client that goes away does. Returns what it read."""
     url = urlparse(base_url)
     payload = json.dumps({**body, "stream": True}).encode()
-    head = (f"POST /api/chat/ HTTP/1.1\r\nHost: {url.netloc}\r\nAuthorization: Bearer {access}\r\n"
+    head = (f"POST {path} HTTP/1.1\r\nHost: {url.netloc}\r\nAuthorization: Bearer {access}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n").encode()
     received = b""
     with socket.create_connection((url.hostname, url.port), timeout=TIMEOUT) as sock:
         sock.sendall(head + payload)
         # Each event is written as one piece, so its name never straddles two reads' seams
         # in a way that hides it: count on the accumulated bytes.
-        while received.count(b"event: delta") < deltas:
+        while received.count(marker) < deltas:
             chunk = sock.recv(4096)
             if not chunk:
                 break

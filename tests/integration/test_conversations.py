@@ -124,7 +124,7 @@ def test_models_lists_the_catalog(api):
     user = new_user(api, "models")
     body = expect(api.get("/api/models/", headers=bearer(user.access)), 200)
     assert body == {"default": "chatgate-builtin", "results": [{
-        "id": "chatgate-builtin", "owned_by": "chatgate", "max_completion_tokens": 4096,
+        "id": "chatgate-builtin", "capabilities": ["chat"], "owned_by": "chatgate", "max_completion_tokens": 4096,
         "price": {"per_message": CHAT_COST, "per_1k_prompt_tokens": 0, "per_1k_completion_tokens": 0},
     }]}
     expect(api.get("/api/models/"), 401)

@@ -85,7 +85,10 @@ def test_models_list_and_retrieve(api):
     assert set(listing) == {"object", "data"} and listing["object"] == "list", describe(r)
     assert listing["data"], "at least one model is configured"
     for model in listing["data"]:
-        assert set(model) == {"id", "object", "created", "owned_by"}, model
+        # OpenAI's four fields, and what chatgate adds: what the model can do and its prices.
+        assert set(model) == {"id", "object", "created", "owned_by", "capabilities", "pricing"}, model
+        assert "chat" in model["capabilities"], model
+        assert set(model["pricing"]) == {"per_message", "per_1k_prompt_tokens", "per_1k_completion_tokens"}
         assert model["object"] == "model" and isinstance(model["id"], str), model
         assert type(model["created"]) is int and isinstance(model["owned_by"], str), model
         one = api.get(f"/v1/models/{model['id']}", headers=user.headers)
@@ -177,12 +180,25 @@ def test_malformed_json(api, raw):
         ({"model": "$MODEL", "messages": ["hi"]}, "messages[0]"),
         ({"model": "$MODEL", "messages": [{"content": "hi"}]}, "messages[0].role"),
         ({"model": "$MODEL", "messages": [{"role": "wizard", "content": "hi"}]}, "messages[0].role"),
-        ({"model": "$MODEL", "messages": [{"role": "tool", "content": "hi"}]}, "messages[0].role"),
+        # The builtin model has no tools and no vision: such turns name the capability.
+        ({"model": "$MODEL", "messages": [{"role": "tool", "content": "hi"}]}, "messages[0]"),
+        ({"model": "$MODEL", "messages": [{"role": "function", "content": "hi"}]}, "messages[0].role"),
         ({"model": "$MODEL", "messages": [{"role": "user"}]}, "messages[0].content"),
         ({"model": "$MODEL", "messages": [{"role": "user", "content": 7}]}, "messages[0].content"),
         (
             {"model": "$MODEL", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
+            "messages[0].content",
+        ),
+        (
+            {"model": "$MODEL", "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}]},
             "messages[0].content[0].type",
+        ),
+        ({"model": "$MODEL", "messages": [{"role": "user", "content": "hi"}], "temperature": 2.5}, "temperature"),
+        ({"model": "$MODEL", "messages": [{"role": "user", "content": "hi"}], "top_k": 3}, "top_k"),
+        (
+            {"model": "$MODEL", "messages": [{"role": "user", "content": "hi"}],
+             "tools": [{"type": "function", "function": {"name": "f"}}]},
+            "tools",
         ),
         ({"model": "$MODEL", "messages": [{"role": "user", "content": "hi"}], "n": 2}, "n"),
         ({"model": "$MODEL", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 0}, "max_tokens"),

@@ -82,11 +82,12 @@ def test_history_goes_upstream_and_usage_comes_back(chatgate_with_model, fake_up
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "first"},
         {"role": "assistant", "content": "echo: first (turns: 2)"},
-        {"role": "user", "content": "second"},
+        {"role": "user", "content": [{"type": "text", "text": "second"}]},  # as the client sent it
     ]
     assert 10 in (sent.get("max_tokens"), sent.get("max_completion_tokens")), sent
 
-    prompt = sum(approx_tokens(m["content"]) + 3 for m in sent["messages"])
+    prompt = sum(approx_tokens("second" if isinstance(m["content"], list) else m["content"]) + 3
+                 for m in sent["messages"])
     completion_tokens = len(text.split(" "))
     assert completion["usage"] == {"prompt_tokens": prompt, "completion_tokens": completion_tokens,
                                    "total_tokens": prompt + completion_tokens}

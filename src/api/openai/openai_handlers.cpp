@@ -81,9 +81,9 @@ public:
         co_await writer.write(last);
     }
 
-    boost::asio::awaitable<bool> deliver(std::string_view delta) override {
+    boost::asio::awaitable<bool> deliver(const domain::ChatDelta& delta) override {
         if (delta.empty()) co_return true;
-        std::string frame = sse_event(openai::content_chunk_json(head_, delta, include_usage_));
+        std::string frame = sse_event(openai::delta_chunk_json(head_, delta, include_usage_));
         bool sent = co_await writer_->write(frame);
         co_return sent;
     }
@@ -129,13 +129,14 @@ boost::asio::awaitable<Result<http::Response>> post_completions(Services& servic
     input.turns = std::move(request->turns);
     input.keep_history = false;  // OpenAI's clients send the whole history every time
     input.max_completion_tokens = request->max_completion_tokens;
+    input.options = std::move(request->options);
     openai::CompletionHead head{openai::new_completion_id(), unix_now(), request->model->id};
 
     if (!request->stream) {
         auto outcome = co_await services.chat.complete(input);
         if (!outcome) co_return outcome.error();
-        co_return json_text(
-            openai::completion_json(head, outcome->text, outcome->finish_reason, outcome->usage));
+        co_return json_text(openai::completion_json(head, outcome->text, outcome->tool_calls,
+                                                    outcome->finish_reason, outcome->usage));
     }
 
     // Failures before the first delta (balance, upstream refusals) are still plain answers.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "api/openai/chat_request.hpp"
 #include "core/error.hpp"
 #include "domain/chat/chat_provider.hpp"
 #include "domain/chat/model_catalog.hpp"
@@ -17,25 +18,6 @@
 /// Used by the /v1 handlers; nothing here does I/O. Thread-safe (no shared state).
 namespace chatgate::api::openai {
 
-/// A chat completion request, checked with OpenAI's rules.
-struct ChatCompletionRequest {
-    const domain::ChatModel* model = nullptr;  ///< never null after a successful parse
-    std::vector<domain::ChatTurn> turns;       ///< oldest first, as the client sent them
-    std::int64_t max_completion_tokens = 0;    ///< as asked, else the model's cap (0: none)
-    bool stream = false;
-    bool include_usage = false;  ///< stream_options.include_usage
-};
-
-/// Checks `body` (already parsed JSON) as OpenAI does: `model` required and configured,
-/// `messages` a non-empty array of {role: system|developer|user|assistant, content: string or
-/// array of text parts}, `max_tokens` / `max_completion_tokens` a positive integer within the
-/// model's cap, `n` absent or 1, `stream` a boolean, `stream_options` only with `stream`.
-/// Fields it does not know are ignored. A developer message becomes a system turn.
-/// Errors: invalid_argument with one field (OpenAI's `param`, such as "messages[1].role");
-/// not_found with field "model" for a model that is not configured.
-Result<ChatCompletionRequest> parse_chat_completion_request(const boost::json::value& body,
-                                                            const domain::ModelCatalog& models);
-
 /// What every object of one completion repeats.
 struct CompletionHead {
     std::string id;            ///< "chatcmpl-..."
@@ -46,8 +28,10 @@ struct CompletionHead {
 /// A fresh, unguessable completion id: "chatcmpl-" and 24 hex digits.
 std::string new_completion_id();
 
-/// The `chat.completion` object of a non-streamed answer.
+/// The `chat.completion` object of a non-streamed answer (content null when the answer is
+/// only tool calls, as OpenAI sends it).
 std::string completion_json(const CompletionHead& head, std::string_view text,
+                            const std::vector<domain::ToolCall>& tool_calls,
                             std::string_view finish_reason, const domain::TokenUsage& usage);
 
 /// The `chat.completion.chunk` objects of a streamed answer, in the order they are sent. With
@@ -56,11 +40,15 @@ std::string completion_json(const CompletionHead& head, std::string_view text,
 std::string role_chunk_json(const CompletionHead& head, bool include_usage);
 std::string content_chunk_json(const CompletionHead& head, std::string_view delta,
                                bool include_usage);
+/// A chunk of text and/or tool call fragments (`delta.tool_calls` with each call's `index`).
+std::string delta_chunk_json(const CompletionHead& head, const domain::ChatDelta& delta,
+                             bool include_usage);
 std::string finish_chunk_json(const CompletionHead& head, std::string_view finish_reason,
                               bool include_usage);
 std::string usage_chunk_json(const CompletionHead& head, const domain::TokenUsage& usage);
 
-/// One `model` object, and the `list` of every configured model. `created` is shown as each
+/// One `model` object (with chatgate's `capabilities` and `pricing`), and the `list` of every
+/// configured model. `created` is shown as each
 /// model's creation time (the catalog has none of its own).
 std::string model_json(const domain::ChatModel& model, std::int64_t created);
 std::string model_list_json(const domain::ModelCatalog& models, std::int64_t created);

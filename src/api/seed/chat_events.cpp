@@ -22,8 +22,10 @@ class EventSink final : public domain::ChatSink {
 public:
     explicit EventSink(http::BodyWriter& writer) : writer_(writer) {}
 
-    boost::asio::awaitable<bool> deliver(std::string_view delta) override {
-        std::string piece = event("delta", json::object{{"text", delta}});
+    boost::asio::awaitable<bool> deliver(const domain::ChatDelta& delta) override {
+        // /api/chat/ offers no tools, so only text reaches it.
+        if (delta.text.empty()) co_return true;
+        std::string piece = event("delta", json::object{{"text", delta.text}});
         bool sent = co_await writer_.write(piece);
         co_return sent;
     }

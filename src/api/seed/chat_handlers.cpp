@@ -146,8 +146,12 @@ boost::asio::awaitable<Result<http::Response>> delete_conversation(Services& ser
 boost::asio::awaitable<Result<http::Response>> get_models(Services& services, RequestContext&) {
     json::array models;
     for (const auto& model : services.chat.catalog().all()) {
+        json::array capabilities;
+        for (auto name : domain::capability_names(model.capabilities))
+            capabilities.push_back(json::string(name));
         models.push_back(json::object{
             {"id", model.id},
+            {"capabilities", std::move(capabilities)},
             {"owned_by", model.owned_by},
             // What is sent upstream and reserved for, also when the model sets no cap.
             {"max_completion_tokens",

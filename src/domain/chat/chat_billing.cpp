@@ -19,11 +19,27 @@ std::int64_t effective_completion_cap(std::int64_t model_cap, std::int64_t reque
     return requested > 0 ? std::min(requested, cap) : cap;
 }
 
+std::int64_t turn_bytes(const ChatTurn& turn) {
+    return saturating_add(static_cast<std::int64_t>(turn.content.size()),
+                          std::max<std::int64_t>(0, turn.extra_bytes));
+}
+
 std::int64_t prompt_token_bound(const ChatPrompt& prompt) {
     std::int64_t tokens = kTokensPerTurn;  // the reply's own priming
-    for (const auto& turn : prompt.turns) {
-        tokens = saturating_add(tokens, static_cast<std::int64_t>(turn.content.size()));
+    // Tool definitions and a response schema are rendered into the prompt: their JSON bytes
+    // bound their tokens, plus one turn's overhead for the wrapping.
+    if (!prompt.options.empty()) {
+        tokens = saturating_add(tokens, static_cast<std::int64_t>(prompt.options.size()));
         tokens = saturating_add(tokens, kTokensPerTurn);
+    }
+    const std::int64_t per_image = std::max<std::int64_t>(0, prompt.image_token_bound);
+    for (const auto& turn : prompt.turns) {
+        tokens = saturating_add(tokens, turn_bytes(turn));
+        tokens = saturating_add(tokens, kTokensPerTurn);
+        const std::int64_t images = std::max<std::int64_t>(0, turn.image_parts);
+        tokens = per_image > 0 && images > kMax / per_image
+                     ? kMax
+                     : saturating_add(tokens, images * per_image);
     }
     return tokens;
 }

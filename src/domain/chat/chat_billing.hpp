@@ -25,8 +25,13 @@ inline constexpr std::int64_t kStoredBytesPerToken = 8;
 /// The completion cap sent upstream: the request's if it is positive and below the model's.
 std::int64_t effective_completion_cap(std::int64_t model_cap, std::int64_t requested);
 
+/// Bytes of a turn the model reads as text: its content and its tool calls or call id.
+std::int64_t turn_bytes(const ChatTurn& turn);
+
 /// A safe upper bound of the prompt's tokens: every BPE token covers at least one byte, so
-/// bytes plus a per-turn overhead can never be exceeded.
+/// bytes plus a per-turn overhead can never be exceeded; each image adds the model's bound for
+/// one image (images are priced by their size, not their bytes), and the request's options
+/// (tool definitions, response schema) count by their bytes.
 std::int64_t prompt_token_bound(const ChatPrompt& prompt);
 
 /// `per_1k` tokens-price applied to `tokens`, rounded up; saturates instead of overflowing.

@@ -10,8 +10,19 @@ std::string_view to_string(ChatRole role) {
             return "user";
         case ChatRole::assistant:
             return "assistant";
+        case ChatRole::tool:
+            return "tool";
     }
     return "user";
+}
+
+std::int64_t ChatDelta::bytes() const {
+    auto total = static_cast<std::int64_t>(text.size());
+    for (const auto& call : tool_calls) {
+        total +=
+            static_cast<std::int64_t>(call.id.size() + call.name.size() + call.arguments.size());
+    }
+    return total;
 }
 
 }  // namespace chatgate::domain

@@ -19,6 +19,21 @@ bool is_blank(std::string_view text) {
                        [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
 }
 
+/// A turn the model can answer: text, an image, a tool's result or the model's own calls.
+bool has_content(const ChatTurn& turn) {
+    return !is_blank(turn.content) || turn.image_parts > 0 || turn.role == ChatRole::tool ||
+           turn.extra_bytes > 0;
+}
+
+std::int64_t answer_bytes(const ChatAnswer& answer) {
+    auto total = static_cast<std::int64_t>(answer.text.size());
+    for (const auto& call : answer.tool_calls) {
+        total +=
+            static_cast<std::int64_t>(call.id.size() + call.name.size() + call.arguments.size());
+    }
+    return total;
+}
+
 /// The client-facing error for a provider failure: its kind (and Retry-After) is kept, its
 /// words are not (they may carry upstream detail).
 Error provider_error(const Error& error, bool midway) {
@@ -58,7 +73,7 @@ struct ChatExchange::Parts {
     ChatService& service;
     ChatService::Prepared prepared;
     std::unique_ptr<ChatStream> stream;
-    std::optional<std::string> first;  ///< the delta read by open_stream, not yet delivered
+    std::optional<ChatDelta> first;  ///< the delta read by open_stream, not yet delivered
     boost::asio::any_io_executor executor;
     BoundedText text;
     std::int64_t produced_bytes = 0;  ///< read from the upstream (the first delta included)
@@ -90,7 +105,7 @@ std::int64_t ChatService::recover_open_reservations() {
 }
 
 boost::asio::awaitable<Result<ChatService::Prepared>> ChatService::prepare(const ChatInput& input) {
-    if (input.turns.empty() || is_blank(input.turns.back().content)) {
+    if (input.turns.empty() || !has_content(input.turns.back())) {
         co_return Error{ErrorCode::invalid_argument, "Message is required", {}};
     }
     for (const auto& turn : input.turns) {
@@ -117,6 +132,8 @@ boost::asio::awaitable<Result<ChatService::Prepared>> ChatService::prepare(const
     out.prompt.upstream_model = model->upstream_model;
     out.prompt.max_completion_tokens =
         effective_completion_cap(model->max_completion_tokens, input.max_completion_tokens);
+    out.prompt.options = input.options;
+    out.prompt.image_token_bound = model->image_token_bound;
     if (input.conversation_id) {
         const UserId user = input.user;
         const ConversationId conversation = *input.conversation_id;
@@ -128,9 +145,8 @@ boost::asio::awaitable<Result<ChatService::Prepared>> ChatService::prepare(const
         out.prompt.turns = std::move(*context);
     }
     out.prompt.turns.insert(out.prompt.turns.end(), input.turns.begin(), input.turns.end());
-    for (const auto& turn : out.prompt.turns) {
-        out.prompt_bytes += static_cast<std::int64_t>(turn.content.size());
-    }
+    out.prompt_bytes = static_cast<std::int64_t>(out.prompt.options.size());
+    for (const auto& turn : out.prompt.turns) out.prompt_bytes += turn_bytes(turn);
     out.reserved = max_cost(*model, out.prompt);
 
     ReservationRequest request{input.user, out.reserved};
@@ -190,12 +206,12 @@ boost::asio::awaitable<Result<ChatOutcome>> ChatService::complete(const ChatInpu
 
     TokenUsage usage = answer->usage;
     if (!usage.reported) {
-        usage =
-            estimate_usage(prepared->prompt_bytes, static_cast<std::int64_t>(answer->text.size()));
+        usage = estimate_usage(prepared->prompt_bytes, answer_bytes(*answer));
     }
     ChatOutcome outcome =
         co_await settle(*prepared, usage, answer->text, answer->finish_reason, true);
     outcome.text = std::move(answer->text);
+    outcome.tool_calls = std::move(answer->tool_calls);
     co_return outcome;
 }
 
@@ -206,7 +222,7 @@ boost::asio::awaitable<Result<std::unique_ptr<ChatExchange>>> ChatService::open_
 
     Result<std::unique_ptr<ChatStream>> opened =
         Error{ErrorCode::upstream_unavailable, "no stream", {}};
-    Result<std::optional<std::string>> first = Error{ErrorCode::upstream_unavailable, "", {}};
+    Result<std::optional<ChatDelta>> first = Error{ErrorCode::upstream_unavailable, "", {}};
     std::exception_ptr failure;
     try {
         opened = co_await prepared->model->provider->stream(prepared->prompt);
@@ -232,7 +248,7 @@ boost::asio::awaitable<Result<std::unique_ptr<ChatExchange>>> ChatService::open_
     auto parts = std::unique_ptr<ChatExchange::Parts>(
         new ChatExchange::Parts{*this, std::move(*prepared), std::move(*opened), std::move(*first),
                                 executor, BoundedText(limit)});
-    if (parts->first) parts->produced_bytes = static_cast<std::int64_t>(parts->first->size());
+    if (parts->first) parts->produced_bytes = parts->first->bytes();
     std::unique_ptr<ChatExchange> exchange(new ChatExchange(std::move(parts)));
     co_return exchange;
 }
@@ -254,7 +270,7 @@ boost::asio::awaitable<Result<ChatOutcome>> ChatExchange::pump(ChatSink& sink) {
     }
     Parts& p = *parts_;
     p.pumping = true;
-    std::optional<std::string> delta = std::move(p.first);
+    std::optional<ChatDelta> delta = std::move(p.first);
     p.first.reset();
     std::optional<Error> failed;
     bool finished = false;
@@ -264,13 +280,12 @@ boost::asio::awaitable<Result<ChatOutcome>> ChatExchange::pump(ChatSink& sink) {
             break;
         }
         if (!delta->empty()) {
-            std::string_view piece(*delta);
-            bool sent = co_await sink.deliver(piece);
+            bool sent = co_await sink.deliver(*delta);
             if (!sent) {
                 cancel();
                 break;
             }
-            p.text.append(piece);
+            p.text.append(delta->text);
         }
         auto next = co_await p.stream->next();
         if (!next) {
@@ -278,7 +293,7 @@ boost::asio::awaitable<Result<ChatOutcome>> ChatExchange::pump(ChatSink& sink) {
             break;
         }
         delta = std::move(*next);
-        if (delta) p.produced_bytes += static_cast<std::int64_t>(delta->size());
+        if (delta) p.produced_bytes += delta->bytes();
     }
 
     const ChatService::Prepared& prepared = p.prepared;

@@ -39,15 +39,17 @@ struct ChatInput {
     /// keeps history; the OpenAI-compatible surface does not (its clients send the history).
     bool keep_history = true;
     std::int64_t max_completion_tokens = 0;  ///< 0 or above the model's cap: the model's cap
+    std::string options;  ///< further request fields for the provider (ChatPrompt::options)
 };
 
 /// How an exchange ended, after it was billed.
 struct ChatOutcome {
     std::string text;  ///< the whole answer from `complete`; empty from `pump` (already sent)
-    std::string finish_reason;  ///< stop, length, ...; "error" or "cancelled" if cut short
-    std::string model;          ///< the catalog id that answered
-    TokenUsage usage;           ///< as reported, or estimated when `usage.reported` is false
-    TokenAmount cost = 0;       ///< what was finally charged
+    std::vector<ToolCall> tool_calls;  ///< idem
+    std::string finish_reason;         ///< stop, length, ...; "error" or "cancelled" if cut short
+    std::string model;                 ///< the catalog id that answered
+    TokenUsage usage;                  ///< as reported, or estimated when `usage.reported` is false
+    TokenAmount cost = 0;              ///< what was finally charged
     TokenAmount remaining_tokens = 0;
     ConversationId conversation_id = 0;  ///< 0 when the exchange was not kept
 };
@@ -56,9 +58,10 @@ struct ChatOutcome {
 class ChatSink {
 public:
     virtual ~ChatSink() = default;
-    /// Sends one delta to the client; false when the client is gone (the exchange then stops
-    /// reading the upstream and bills what it had produced).
-    virtual boost::asio::awaitable<bool> deliver(std::string_view delta) = 0;
+    /// Sends one delta (text, tool call fragments or both; never empty) to the client; false
+    /// when the client is gone (the exchange then stops reading the upstream and bills what it
+    /// had produced).
+    virtual boost::asio::awaitable<bool> deliver(const ChatDelta& delta) = 0;
 };
 
 class ChatService;

@@ -17,6 +17,24 @@ struct ModelPrice {
     TokenAmount per_1k_completion_tokens = 0;  ///< idem
 };
 
+/// What a model can serve; a request needing more is refused, naming the capability.
+struct ModelCapabilities {
+    bool chat = true;
+    bool tools = false;
+    bool vision = false;
+    bool embeddings = false;
+};
+
+/// The capabilities' names, as the model listings show them.
+inline std::vector<std::string_view> capability_names(const ModelCapabilities& c) {
+    std::vector<std::string_view> out;
+    if (c.chat) out.emplace_back("chat");
+    if (c.tools) out.emplace_back("tools");
+    if (c.vision) out.emplace_back("vision");
+    if (c.embeddings) out.emplace_back("embeddings");
+    return out;
+}
+
 /// A model clients can name, and how chatgate reaches and bills it.
 struct ChatModel {
     std::string id;        ///< the name clients use (`model` in requests)
@@ -26,6 +44,8 @@ struct ChatModel {
     std::int64_t max_completion_tokens = 0;  ///< cap sent upstream; bounds the reservation
     std::int64_t context_budget_chars = 0;   ///< earlier turns beyond this are left out
     ModelPrice price;
+    ModelCapabilities capabilities;
+    std::int64_t image_token_bound = 0;  ///< the most one image in a prompt costs, in tokens
 };
 
 /// The configured models, in configuration order; the first is the default. Immutable after

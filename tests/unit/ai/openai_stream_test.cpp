@@ -176,7 +176,7 @@ net::awaitable<Collected> collect(OpenAiProvider& provider) {
             break;
         }
         if (!*delta) break;
-        out.text += **delta;
+        out.text += (*delta)->text;
     }
     out.finish_reason = (*stream)->finish_reason();
     out.usage = (*stream)->usage();

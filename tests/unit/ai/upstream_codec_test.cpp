@@ -19,7 +19,7 @@ const std::string kUsage =
 
 std::string drain(CompletionStreamDecoder& decoder) {
     std::string text;
-    while (decoder.has_delta()) text += decoder.pop_delta();
+    while (decoder.has_delta()) text += decoder.pop_delta().text;
     return text;
 }
 
@@ -55,6 +55,69 @@ TEST(ParseCompletion, ReadsTextFinishReasonAndUsage) {
     EXPECT_TRUE(answer->usage.reported);
     EXPECT_EQ(answer->usage.prompt_tokens, 5);
     EXPECT_EQ(answer->usage.completion_tokens, 2);
+}
+
+TEST(CompletionRequestBody, SendsWireMessagesAndOptionsUnderItsOwnFields) {
+    domain::ChatPrompt prompt;
+    domain::ChatTurn call{domain::ChatRole::assistant, "", {}, 0, 0};
+    call.wire = R"({"role":"assistant","tool_calls":[{"id":"c1","type":"function",)"
+                R"("function":{"name":"f","arguments":"{}"}}]})";
+    prompt.turns = {{domain::ChatRole::user, "hi"}, call};
+    prompt.options = R"({"temperature":0.2,"tools":[{"type":"function","function":{"name":"f"}}],)"
+                     R"("model":"sneaky","stream":false})";
+    auto body = json::parse(completion_request_body(prompt, "gpt-x", 64, true)).as_object();
+    EXPECT_EQ(body.at("temperature"), 0.2);
+    EXPECT_EQ(body.at("tools").at(0).at("function").at("name"), "f");
+    EXPECT_EQ(body.at("model"), "gpt-x");  // chatgate's own fields win
+    EXPECT_EQ(body.at("stream"), true);
+    EXPECT_EQ(body.at("messages").at(0), json::parse(R"({"role":"user","content":"hi"})"));
+    EXPECT_EQ(body.at("messages").at(1).at("tool_calls").at(0).at("id"), "c1");
+}
+
+TEST(ParseCompletion, ReadsToolCalls) {
+    auto answer = parse_completion(
+        R"({"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[
+            {"id":"call_1","type":"function","function":{"name":"look","arguments":"{\"a\":1}"}},
+            {"id":"call_2","type":"function","function":{"name":"see","arguments":"{}"}}]},
+            "finish_reason":"tool_calls"}]})");
+    ASSERT_TRUE(answer) << answer.error().message;
+    EXPECT_EQ(answer->text, "");
+    EXPECT_EQ(answer->finish_reason, "tool_calls");
+    ASSERT_EQ(answer->tool_calls.size(), 2u);
+    EXPECT_EQ(answer->tool_calls[0].id, "call_1");
+    EXPECT_EQ(answer->tool_calls[0].name, "look");
+    EXPECT_EQ(answer->tool_calls[0].arguments, "{\"a\":1}");
+    EXPECT_EQ(answer->tool_calls[1].name, "see");
+    EXPECT_FALSE(parse_completion(R"({"choices":[{"message":{"tool_calls":[{"id":"x"}]}}]})"));
+}
+
+TEST(CompletionStreamDecoder, ToolCallFragmentsPassThroughAsTheyCome) {
+    CompletionStreamDecoder decoder;
+    std::string events =
+        "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\","
+        "\"type\":\"function\",\"function\":{\"name\":\"look\",\"arguments\":\"\"}}]}}]}\n\n"
+        "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":"
+        "{\"arguments\":\"{\\\"a\"}}]}}]}\n\n"
+        "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"call_2\","
+        "\"function\":{\"name\":\"see\",\"arguments\":\"{}\"}}]}}]}\n\n"
+        "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n"
+        "data: [DONE]\n\n";
+    ASSERT_TRUE(decoder.feed(events));
+    std::vector<domain::ToolCallDelta> pieces;
+    while (decoder.has_delta()) {
+        auto delta = decoder.pop_delta();
+        EXPECT_TRUE(delta.text.empty());
+        for (auto& piece : delta.tool_calls) pieces.push_back(piece);
+    }
+    ASSERT_EQ(pieces.size(), 3u);
+    EXPECT_EQ(pieces[0].id, "call_1");
+    EXPECT_EQ(pieces[0].name, "look");
+    EXPECT_EQ(pieces[1].index, 0);
+    EXPECT_EQ(pieces[1].arguments, "{\"a");
+    EXPECT_TRUE(pieces[1].id.empty());
+    EXPECT_EQ(pieces[2].index, 1);
+    EXPECT_EQ(decoder.finish_reason(), "tool_calls");
+    EXPECT_TRUE(decoder.done());
 }
 
 TEST(ParseCompletion, RefusesWhatIsNotAnAnswer) {

@@ -19,6 +19,8 @@ domain::ModelCatalog catalog() {
     small.max_completion_tokens = 256;
     domain::ChatModel open;
     open.id = "uncapped";
+    open.capabilities = {true, true, true, false};
+    open.price = {5, 1, 2};
     return domain::ModelCatalog({small, open});
 }
 
@@ -94,16 +96,23 @@ TEST(OpenAiWire, MessagesMustBeANonEmptyArrayOfRoleAndContent) {
     EXPECT_EQ(
         refusal(R"({"model": "small", "messages": [{"role": "robot", "content": "x"}]})").first,
         "messages[0].role");
-    EXPECT_EQ(refusal(R"({"model": "small", "messages": [{"role": "user", "content": "a"},
-                          {"role": "tool", "content": "x", "tool_call_id": "c"}]})")
-                  .first,
-              "messages[1].role");
+    // Tool results need a model with tools; images one with vision.
+    auto [tool_param, tool_message] =
+        refusal(R"({"model": "small", "messages": [{"role": "user", "content": "a"},
+                    {"role": "tool", "content": "x", "tool_call_id": "c"}]})");
+    EXPECT_EQ(tool_param, "messages[1]");
+    EXPECT_EQ(tool_message, "The model `small` does not support tools.");
     EXPECT_EQ(refusal(R"({"model": "small", "messages": [{"role": "user"}]})").first,
               "messages[0].content");
     EXPECT_EQ(refusal(R"({"model": "small", "messages": [{"role": "user", "content": 5}]})").first,
               "messages[0].content");
-    EXPECT_EQ(refusal(R"({"model": "small", "messages": [{"role": "user", "content":
-                          [{"type": "image_url", "image_url": {"url": "x"}}]}]})")
+    auto [image_param, image_message] =
+        refusal(R"({"model": "small", "messages": [{"role": "user", "content":
+                    [{"type": "image_url", "image_url": {"url": "x"}}]}]})");
+    EXPECT_EQ(image_param, "messages[0].content");
+    EXPECT_NE(image_message.find("does not support vision"), std::string::npos);
+    EXPECT_EQ(refusal(R"({"model": "uncapped", "messages": [{"role": "user", "content":
+                          [{"type": "input_audio", "input_audio": {}}]}]})")
                   .first,
               "messages[0].content[0].type");
     EXPECT_EQ(refusal(R"({"model": "small", "messages": [{"role": "user", "content":
@@ -191,7 +200,7 @@ TEST(OpenAiWire, StreamAndStreamOptions) {
 const CompletionHead kHead{"chatcmpl-abc", 1700000000, "small"};
 
 TEST(OpenAiWire, RendersAChatCompletion) {
-    auto doc = json::parse(completion_json(kHead, "Hi!", "stop", {7, 3, true}));
+    auto doc = json::parse(completion_json(kHead, "Hi!", {}, "stop", {7, 3, true}));
     EXPECT_EQ(doc, json::parse(R"({
         "id": "chatcmpl-abc", "object": "chat.completion", "created": 1700000000,
         "model": "small",
@@ -234,12 +243,17 @@ TEST(OpenAiWire, RendersModels) {
     auto models = catalog();
     EXPECT_EQ(json::parse(model_list_json(models, 42)), json::parse(R"({
         "object": "list",
-        "data": [{"id": "small", "object": "model", "created": 42, "owned_by": "acme"},
-                 {"id": "uncapped", "object": "model", "created": 42, "owned_by": "chatgate"}]
+        "data": [{"id": "small", "object": "model", "created": 42, "owned_by": "acme",
+                  "capabilities": ["chat"],
+                  "pricing": {"per_message": 100, "per_1k_prompt_tokens": 0,
+                              "per_1k_completion_tokens": 0}},
+                 {"id": "uncapped", "object": "model", "created": 42, "owned_by": "chatgate",
+                  "capabilities": ["chat", "tools", "vision"],
+                  "pricing": {"per_message": 5, "per_1k_prompt_tokens": 1,
+                              "per_1k_completion_tokens": 2}}]
     })"));
-    EXPECT_EQ(json::parse(model_json(models.all()[0], 42)),
-              json::parse(R"({"id": "small", "object": "model", "created": 42,
-                              "owned_by": "acme"})"));
+    EXPECT_EQ(json::parse(model_json(models.all()[0], 42)).at("capabilities"),
+              json::parse(R"(["chat"])"));
 }
 
 TEST(OpenAiWire, FramesServerSentEvents) {
@@ -269,6 +283,146 @@ TEST(OpenAiWire, CompletionIdsAreUniqueAndPrefixed) {
         ids.insert(id);
     }
     EXPECT_EQ(ids.size(), 100u);
+}
+
+}  // namespace
+}  // namespace chatgate::api::openai
+
+namespace chatgate::api::openai {
+namespace {
+
+constexpr std::string_view kTurn = R"("messages": [{"role": "user", "content": "hi"}])";
+
+std::string with(std::string_view model, std::string_view fields) {
+    std::string body = "{\"model\": \"" + std::string(model) + "\", " + std::string(kTurn);
+    if (!fields.empty()) body += ", " + std::string(fields);
+    return body + "}";
+}
+
+TEST(OpenAiRequest, PassesEveryDocumentedFieldAsGiven) {
+    auto request = parse(with("uncapped", R"("temperature": 0.5, "top_p": 1, "stop": ["a", "b"],
+        "seed": 7, "presence_penalty": -1, "frequency_penalty": 2, "logit_bias": {"50256": -100},
+        "user": "u1", "response_format": {"type": "json_schema", "json_schema": {"name": "x",
+        "schema": {"type": "object"}, "strict": true}}, "parallel_tool_calls": false,
+        "tools": [{"type": "function", "function": {"name": "get_weather",
+        "parameters": {"type": "object"}}}], "tool_choice": {"type": "function",
+        "function": {"name": "get_weather"}}, "reasoning_effort": "low", "logprobs": false,
+        "store": false, "modalities": ["text"])"));
+    ASSERT_TRUE(request) << request.error().message;
+    auto options = json::parse(request->options).as_object();
+    for (auto key : {"temperature", "top_p", "stop", "seed", "presence_penalty",
+                     "frequency_penalty", "logit_bias", "user", "response_format",
+                     "parallel_tool_calls", "tools", "tool_choice", "reasoning_effort"}) {
+        EXPECT_TRUE(options.contains(key)) << key;
+    }
+    // Harmless defaults are not sent; chatgate's own fields are set by the provider.
+    for (auto key : {"logprobs", "store", "modalities", "model", "messages", "stream"}) {
+        EXPECT_FALSE(options.contains(key)) << key;
+    }
+    EXPECT_EQ(options.at("tool_choice").at("function").at("name"), "get_weather");
+    EXPECT_TRUE(parse(with("small", "")).value().options.empty());
+}
+
+TEST(OpenAiRequest, RefusesOutOfRangeAndUnknownFieldsNamingThem) {
+    struct Case {
+        std::string_view fields, param;
+    };
+    for (auto [fields, param] : std::initializer_list<Case>{
+             {R"("temperature": 3)", "temperature"},
+             {R"("temperature": "hot")", "temperature"},
+             {R"("top_p": -0.1)", "top_p"},
+             {R"("stop": ["a", "b", "c", "d", "e"])", "stop"},
+             {R"("stop": [1])", "stop[0]"},
+             {R"("seed": 1.5)", "seed"},
+             {R"("logit_bias": {"x": 1})", "logit_bias.x"},
+             {R"("logit_bias": {"12": 101})", "logit_bias.12"},
+             {R"("response_format": {"type": "yaml"})", "response_format.type"},
+             {R"("response_format": {"type": "json_schema"})", "response_format.json_schema"},
+             {R"("tools": [{"type": "function", "function": {"name": "bad name"}}])",
+              "tools[0].function.name"},
+             {R"("tools": [{"type": "custom", "custom": {}}])", "tools[0].type"},
+             {R"("tool_choice": "auto")", "tool_choice"},
+             {R"("tools": [{"type": "function", "function": {"name": "f"}}],
+                 "tool_choice": {"type": "function", "function": {"name": "g"}})",
+              "tool_choice.function.name"},
+             {R"("parallel_tool_calls": true)", "parallel_tool_calls"},
+             {R"("reasoning_effort": "max")", "reasoning_effort"},
+             {R"("service_tier": "priority")", "service_tier"},
+             {R"("logprobs": true)", "logprobs"},
+             {R"("functions": [])", "functions"},
+             {R"("audio": {"voice": "alloy"})", "audio"},
+             {R"("store": true)", "store"},
+             {R"("modalities": ["text", "audio"])", "modalities"},
+             {R"("top_k": 40)", "top_k"},
+         }) {
+        EXPECT_EQ(refusal(with("uncapped", fields)).first, param) << fields;
+    }
+    EXPECT_EQ(refusal(with("uncapped", R"("top_k": 40)")).second,
+              "Unrecognized request argument supplied: top_k");
+    EXPECT_EQ(refusal(with("uncapped", R"("temperature": 3)")).second,
+              "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got "
+              "3 instead.");
+    // A model without the tools capability says so instead of dropping them.
+    auto [param, message] =
+        refusal(with("small", R"("tools": [{"type": "function", "function": {"name": "f"}}])"));
+    EXPECT_EQ(param, "tools");
+    EXPECT_EQ(message, "The model `small` does not support tools.");
+}
+
+TEST(OpenAiRequest, ToolTurnsAndMultiPartContentKeepTheirWireShape) {
+    auto request = parse(R"({"model": "uncapped", "messages": [
+        {"role": "developer", "content": "be brief"},
+        {"role": "user", "content": [{"type": "text", "text": "what is"},
+                                     {"type": "image_url", "image_url": {"url": "data:x", "detail": "low"}},
+                                     {"type": "text", "text": "this?"}]},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+            "function": {"name": "look", "arguments": "{\"at\": 1}"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "a cat"}]})");
+    ASSERT_TRUE(request) << request.error().message;
+    const auto& turns = request->turns;
+    ASSERT_EQ(turns.size(), 4u);
+    EXPECT_EQ(turns[0].role, domain::ChatRole::system);
+    EXPECT_EQ(json::parse(turns[0].wire).at("role"), "system");
+    EXPECT_EQ(turns[1].content, "what is\nthis?");
+    EXPECT_EQ(turns[1].image_parts, 1);
+    EXPECT_EQ(json::parse(turns[1].wire).at("content").as_array().size(), 3u);
+    EXPECT_EQ(turns[2].role, domain::ChatRole::assistant);
+    EXPECT_EQ(turns[2].extra_bytes, 6 + 4 + 9);  // id, name, arguments
+    EXPECT_EQ(json::parse(turns[2].wire).at("tool_calls").at(0).at("function").at("name"), "look");
+    EXPECT_EQ(turns[3].role, domain::ChatRole::tool);
+    EXPECT_EQ(json::parse(turns[3].wire).at("tool_call_id"), "call_1");
+
+    EXPECT_EQ(
+        refusal(R"({"model": "uncapped", "messages": [{"role": "tool", "content": "x"}]})").first,
+        "messages[0].tool_call_id");
+    EXPECT_EQ(refusal(R"({"model": "uncapped", "messages": [{"role": "assistant",
+                          "tool_calls": [{"id": "c", "function": {"name": "f"}}]}]})")
+                  .first,
+              "messages[0].tool_calls[0].function.arguments");
+    EXPECT_EQ(refusal(R"({"model": "uncapped", "messages": [{"role": "user", "content": "x",
+                          "tool_calls": []}]})")
+                  .first,
+              "messages[0].tool_calls");
+}
+
+TEST(OpenAiWire, RendersToolCallsWholeAndStreamed) {
+    auto doc = json::parse(
+        completion_json(kHead, "", {{"call_1", "look", "{}"}}, "tool_calls", {7, 3, true}));
+    const auto& message = doc.at("choices").at(0).at("message");
+    EXPECT_TRUE(message.at("content").is_null());
+    EXPECT_EQ(message.at("tool_calls"), json::parse(R"([{"id": "call_1", "type": "function",
+                                           "function": {"name": "look", "arguments": "{}"}}])"));
+    domain::ChatDelta first;
+    first.tool_calls.push_back({0, "call_1", "look", ""});
+    domain::ChatDelta later;
+    later.tool_calls.push_back({0, "", "", "{\"a"});
+    auto opening = json::parse(delta_chunk_json(kHead, first, false));
+    EXPECT_EQ(opening.at("choices").at(0).at("delta"),
+              json::parse(R"({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+                               "function": {"arguments": "", "name": "look"}}]})"));
+    auto piece = json::parse(delta_chunk_json(kHead, later, false));
+    EXPECT_EQ(piece.at("choices").at(0).at("delta"),
+              json::parse(R"({"tool_calls": [{"index": 0, "function": {"arguments": "{\"a"}}]})"));
 }
 
 }  // namespace

@@ -17,6 +17,24 @@ TEST(ChatBilling, PromptBoundCountsEveryByteAndTurn) {
     EXPECT_EQ(prompt_token_bound(prompt), kTokensPerTurn + 5 + kTokensPerTurn + 6 + kTokensPerTurn);
 }
 
+TEST(ChatBilling, PromptBoundCountsToolCallsImagesAndOptions) {
+    ChatPrompt prompt;
+    ChatTurn look{ChatRole::user, "what is this?", "{...}", 0, 2};
+    ChatTurn call{ChatRole::assistant, "", "{...}", 30, 0};
+    prompt.turns = {look, call};
+    prompt.image_token_bound = 1000;
+    prompt.options = R"({"tools":[]})";
+    EXPECT_EQ(prompt_token_bound(prompt), kTokensPerTurn + 12 + kTokensPerTurn +  // options
+                                              13 + kTokensPerTurn + 2 * 1000 +    // text, images
+                                              30 + kTokensPerTurn);               // the call
+    // The wire copy itself (an image's base64 bytes) is not counted: images have their bound.
+    prompt.turns[0].wire = std::string(100000, 'x');
+    EXPECT_EQ(prompt_token_bound(prompt), kTokensPerTurn + 12 + kTokensPerTurn + 13 +
+                                              kTokensPerTurn + 2000 + 30 + kTokensPerTurn);
+    prompt.turns[0].image_parts = INT64_MAX;
+    EXPECT_EQ(prompt_token_bound(prompt), INT64_MAX);
+}
+
 TEST(ChatBilling, PricesRoundUpAndSaturate) {
     EXPECT_EQ(price_per_1k(10, 1), 1);
     EXPECT_EQ(price_per_1k(10, 100), 1);

@@ -38,9 +38,9 @@ public:
     ScriptedStream(std::deque<Step> steps, domain::TokenUsage usage, std::atomic<int>& cancels)
         : steps_(std::move(steps)), usage_(usage), cancels_(cancels) {}
 
-    net::awaitable<Result<std::optional<std::string>>> next() override {
+    net::awaitable<Result<std::optional<domain::ChatDelta>>> next() override {
         if (cancelled_) co_return Error{ErrorCode::upstream_unavailable, "cancelled", {}};
-        if (steps_.empty()) co_return std::optional<std::string>{};
+        if (steps_.empty()) co_return std::optional<domain::ChatDelta>{};
         Step step = std::move(steps_.front());
         steps_.pop_front();
         if (auto* error = std::get_if<Error>(&step)) co_return *error;
@@ -51,7 +51,7 @@ public:
             co_await timer_->async_wait(net::redirect_error(net::use_awaitable, ec));
             co_return Error{ErrorCode::upstream_unavailable, "cancelled while waiting", {}};
         }
-        co_return std::optional<std::string>(std::get<std::string>(step));
+        co_return std::optional<domain::ChatDelta>(domain::ChatDelta(std::get<std::string>(step)));
     }
     const std::string& finish_reason() const override { return finish_reason_; }
     domain::TokenUsage usage() const override { return usage_; }
@@ -102,9 +102,9 @@ class CollectingSink final : public domain::ChatSink {
 public:
     std::size_t accept = SIZE_MAX;
     std::vector<std::string> deltas;
-    net::awaitable<bool> deliver(std::string_view delta) override {
+    net::awaitable<bool> deliver(const domain::ChatDelta& delta) override {
         if (deltas.size() >= accept) co_return false;
-        deltas.emplace_back(delta);
+        deltas.emplace_back(delta.text);
         co_return true;
     }
 };

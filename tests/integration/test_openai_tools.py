@@ -1,0 +1,172 @@
+"""Tool calling and the passed request fields on /v1/chat/completions, through the fake
+OpenAI-compatible upstream: every documented field reaches it as given, tool calls come back
+whole and streamed (fragments with their index), tool turns go up, and billing follows the
+upstream's usage, also for a client that leaves while tool-call fragments stream. Each money
+case ends with the ledger check.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from client import SIGNUP_GRANT, Http, assert_ledger_consistent, describe, fetch_ledger, get_balance, new_user
+from sse import stream_then_leave
+
+fake_upstream_module = pytest.importorskip("fake_upstream")
+unique = fake_upstream_module.unique
+
+COMPLETIONS = "/v1/chat/completions"
+MODEL = "fake"
+PRICE = {"per_message": 10, "per_1k_prompt_tokens": 0, "per_1k_completion_tokens": 1000}
+CAP = 256
+DEADLINE = 15.0
+WEATHER = {"type": "function", "function": {
+    "name": "get_weather", "description": "The weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+TIME = {"type": "function", "function": {
+    "name": "get_time", "parameters": {"type": "object", "properties": {"zone": {"type": "string"}}}}}
+
+
+def complete(server, account, **fields):
+    with Http(server.base_url) as http:
+        return http.post(COMPLETIONS, json={"model": MODEL, **fields}, headers=account.headers)
+
+
+def events_of(r) -> list:
+    assert r.status_code == 200, describe(r)
+    out = []
+    for block in r.text.split("\n\n"):
+        data = [line[len("data: "):] for line in block.split("\n") if line.startswith("data: ")]
+        if data:
+            text = "\n".join(data)
+            out.append(text if text == "[DONE]" else json.loads(text))
+    return out
+
+
+def test_every_passed_field_reaches_the_upstream_as_given(chatgate_with_model, fake_upstream):
+    upstream_model = unique("echo")
+    server = chatgate_with_model(upstream_model)
+    user = new_user(server.base_url, "v1fields")
+    fields = {
+        "temperature": 0.3, "top_p": 0.9, "stop": ["\n\n"], "seed": 11, "presence_penalty": 0.5,
+        "frequency_penalty": -0.5, "logit_bias": {"1734": -100}, "user": "end-user-7",
+        "response_format": {"type": "json_object"}, "tools": [WEATHER], "tool_choice": "none",
+        "parallel_tool_calls": False, "reasoning_effort": "low",
+    }
+    r = complete(server, user, messages=[{"role": "user", "content": "hi"}], **fields)
+    assert r.status_code == 200, describe(r)
+    # tool_choice "none": a text answer, here JSON as response_format asked.
+    assert json.loads(r.json()["choices"][0]["message"]["content"]) == {"echo": "hi"}
+    sent = fake_upstream.last_body(upstream_model)
+    for key, value in fields.items():
+        assert sent[key] == value, (key, sent)
+    assert_ledger_consistent(server.base_url, user.access)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_tool_call_round_trip(chatgate_with_model, fake_upstream, stream):
+    upstream_model = unique("echo")
+    server = chatgate_with_model(upstream_model, price=PRICE, max_completion_tokens=CAP)
+    user = new_user(server.base_url, "v1tools")
+    question = [{"role": "user", "content": "Paris"}]
+    r = complete(server, user, messages=question, tools=[WEATHER], stream=stream,
+                 **({"stream_options": {"include_usage": True}} if stream else {}))
+    arguments = json.dumps({"city": "Paris"})
+    if stream:
+        events = events_of(r)
+        assert events[-1] == "[DONE]", events
+        chunks = [e for e in events[:-1] if e["choices"]]
+        pieces = [tc for c in chunks for tc in c["choices"][0]["delta"].get("tool_calls", [])]
+        assert pieces[0]["index"] == 0 and pieces[0]["id"] and pieces[0]["type"] == "function"
+        assert pieces[0]["function"]["name"] == "get_weather"
+        assert len(pieces) > 2, "the arguments arrive in pieces"
+        assert all("id" not in p and "name" not in p["function"] for p in pieces[1:])
+        assert "".join(p["function"]["arguments"] for p in pieces) == arguments
+        assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
+        call_id = pieces[0]["id"]
+        usage = events[-2]["usage"]
+    else:
+        assert r.status_code == 200, describe(r)
+        choice = r.json()["choices"][0]
+        assert choice["finish_reason"] == "tool_calls"
+        assert choice["message"]["content"] is None
+        [call] = choice["message"]["tool_calls"]
+        assert call["type"] == "function" and call["function"] == {"name": "get_weather", "arguments": arguments}
+        call_id = call["id"]
+        usage = r.json()["usage"]
+    # Billed like text: the fixed price and the upstream's completion tokens.
+    first_cost = PRICE["per_message"] + usage["completion_tokens"]
+    assert get_balance(server.base_url, user.access) == SIGNUP_GRANT - first_cost
+
+    # The next turn carries the call and its result.
+    history = question + [
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": call_id, "type": "function", "function": {"name": "get_weather", "arguments": arguments}}]},
+        {"role": "tool", "tool_call_id": call_id, "content": "sunny, 21 C"},
+    ]
+    r = complete(server, user, messages=history, tools=[WEATHER])
+    assert r.status_code == 200, describe(r)
+    assert r.json()["choices"][0]["message"]["content"] == "echo: tool said sunny, 21 C (turns: 3)"
+    sent = fake_upstream.last_body(upstream_model)["messages"]
+    assert sent[1]["tool_calls"][0]["id"] == call_id and sent[2]["tool_call_id"] == call_id, sent
+    second_cost = PRICE["per_message"] + r.json()["usage"]["completion_tokens"]
+    assert get_balance(server.base_url, user.access) == SIGNUP_GRANT - first_cost - second_cost
+    assert_ledger_consistent(server.base_url, user.access)
+
+
+def test_parallel_calls_stream_with_their_own_index(chatgate_with_model):
+    server = chatgate_with_model(unique("echo"))
+    user = new_user(server.base_url, "v1par")
+    r = complete(server, user, messages=[{"role": "user", "content": "Oslo"}], tools=[WEATHER, TIME], stream=True)
+    chunks = [e for e in events_of(r)[:-1] if e["choices"]]
+    calls: dict[int, dict] = {}
+    for chunk in chunks:
+        for piece in chunk["choices"][0]["delta"].get("tool_calls", []):
+            call = calls.setdefault(piece["index"], {"name": "", "arguments": ""})
+            call["name"] += piece["function"].get("name", "")
+            call["arguments"] += piece["function"]["arguments"]
+    assert calls == {0: {"name": "get_weather", "arguments": '{"city": "Oslo"}'},
+                     1: {"name": "get_time", "arguments": '{"zone": "Oslo"}'}}
+    assert_ledger_consistent(server.base_url, user.access)
+
+
+def test_client_leaving_during_tool_call_fragments_is_billed_once(chatgate_with_model):
+    # 300 ms between fragments: a long argument takes seconds to stream in full.
+    tool = {"type": "function", "function": {"name": "write", "parameters": {
+        "type": "object", "properties": {"text": {"type": "string"}}}}}
+    server = chatgate_with_model(unique("slow", "300"), price=PRICE, max_completion_tokens=CAP)
+    user = new_user(server.base_url, "v1toolgone")
+    body = {"model": MODEL, "tools": [tool], "messages": [{"role": "user", "content": "x" * 200}]}
+    seen = stream_then_leave(server.base_url, user.access, body, deltas=3, path=COMPLETIONS,
+                             marker=b'"tool_calls"')
+    assert seen.startswith(b"HTTP/1.1 200") and seen.count(b'"tool_calls"') >= 3, seen
+    started = time.monotonic()
+    with Http(server.base_url) as http:
+        while True:
+            try:
+                rows = [r for r in fetch_ledger(http, user.access) if r["kind"].startswith("chat_")]
+            except AssertionError:  # the refund landed between the ledger's count and its rows
+                continue
+            if len(rows) == 2 or time.monotonic() - started > DEADLINE:
+                break
+        assert sorted(r["kind"] for r in rows) == ["chat_charge", "chat_refund"], rows
+        cost = -sum(r["delta"] for r in rows)
+        # The fixed price and the fragments produced (estimated at 4 bytes a token), not the
+        # whole 200-character argument.
+        assert PRICE["per_message"] < cost < PRICE["per_message"] + 40, cost
+        assert len([r for r in fetch_ledger(http, user.access) if r["kind"].startswith("chat_")]) == 2
+    assert_ledger_consistent(server.base_url, user.access)
+
+
+def test_tools_on_a_model_without_them_name_the_capability(chatgate_with_model):
+    server = chatgate_with_model(unique("echo"), capabilities=["chat"])
+    user = new_user(server.base_url, "v1nocap")
+    r = complete(server, user, messages=[{"role": "user", "content": "hi"}], tools=[WEATHER])
+    assert r.status_code == 400, describe(r)
+    error = r.json()["error"]
+    assert error["param"] == "tools" and "does not support tools" in error["message"], error
+    assert get_balance(server.base_url, user.access) == SIGNUP_GRANT
+    assert_ledger_consistent(server.base_url, user.access)
