@@ -136,3 +136,28 @@ export function client(base, apiKey) {
   });
   return { openai, calls };
 }
+
+const fakeUpstreamPath = path.join(repo, 'tests', 'fake_upstream', 'fake_openai.py');
+export const haveFakeUpstream = existsSync(fakeUpstreamPath);
+
+/// The fake OpenAI-compatible upstream (its own process, port 0); `url` is its base URL.
+export async function startFakeUpstream() {
+  const child = spawn('/usr/bin/python3', [fakeUpstreamPath, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const url = await waitForLine(child, /^listening on (http:\/\/\S+)\s*$/m, 'fake upstream');
+  return { url, stop: () => stopChild(child, 'fake upstream', exited) };
+}
+
+/// One chatgate model entry going to the fake upstream, whose behaviour `upstreamModel` names.
+export function fakeModel(upstream, id, upstreamModel, overrides = {}) {
+  return {
+    id,
+    provider: 'openai',
+    base_url: `${upstream}/v1`,
+    upstream_model: upstreamModel,
+    max_completion_tokens: 256,
+    max_retries: 0,
+    timeouts_ms: { connect: 2000, first_byte: 5000, idle: 5000, total: 20000 },
+    ...overrides,
+  };
+}
