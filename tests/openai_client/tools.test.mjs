@@ -30,7 +30,11 @@ before(async () => {
     fakeModel(fake.url, 'fake-tools', 'echo::tools', { price: PRICE }),
     fakeModel(fake.url, 'fake-plain', 'echo::plain', { capabilities: ['chat'] }),
   ];
-  server = startServer({ CHATGATE_MODELS: JSON.stringify(models) });
+  server = startServer({
+    CHATGATE_MODELS: JSON.stringify(models),
+    CHATGATE_RATE_LIMIT_ENABLED: 'true',
+    CHATGATE_RATE_LIMITS: 'chat=1000/1m,register=1000/1h,login=1000/1m,read=1000/1m',
+  });
   base = await server.ready;
 });
 
@@ -71,6 +75,19 @@ test('openai: a tool call, its result, and the answer', { skip }, async () => {
   assert.equal(second.choices[0].message.content, 'echo: tool said sunny (turns: 3)');
   spent += PER_MESSAGE + second.usage.completion_tokens;
   assert.equal(await balance(base, token), GRANT - spent);
+  await assertLedgerConsistent(base, token);
+});
+
+test('openai: the x-ratelimit-* headers the library reads', { skip }, async () => {
+  const token = await accessToken(base);
+  const { openai } = client(base, token);
+  const { response } = await openai.chat.completions
+    .create({ model: 'fake-plain', messages: [{ role: 'user', content: 'hi' }] })
+    .withResponse();
+  assert.equal(response.headers.get('x-ratelimit-limit-requests'), '1000');
+  assert.equal(response.headers.get('x-ratelimit-remaining-requests'), '999');
+  assert.match(response.headers.get('x-ratelimit-reset-requests'), /^\d+(m\d+)?s$/);
+  assert.equal(response.headers.get('ratelimit-limit'), '1000');
   await assertLedgerConsistent(base, token);
 });
 

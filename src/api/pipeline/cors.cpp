@@ -10,7 +10,8 @@ namespace {
 constexpr std::string_view kAllowedRequestHeaders =
     "Authorization, Content-Type, Idempotency-Key, X-Request-Id";
 constexpr std::string_view kExposedHeaders =
-    "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After, X-Request-Id";
+    "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After, X-Request-Id, "
+    "x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests";
 
 /// What browsers send in Origin: scheme "://" host [":" port], nothing after.
 bool looks_like_origin(std::string_view origin) {

@@ -48,6 +48,7 @@ std::string RateLimitPolicy::client_key(const http::Request& request) const {
 std::optional<Error> RateLimitPolicy::admit(const Route& route, const http::Request& request,
                                             UserId user, RateTicket& ticket) {
     if (!route.rate) return std::nullopt;
+    ticket.openai_headers = route.errors == ErrorStyle::openai;
     RateClass rate_class = *route.rate;
     const Rate& rate = table_.at(rate_class);
     bool limit_login = rate_class == RateClass::login;
@@ -139,10 +140,30 @@ void RateLimitPolicy::settle(RateTicket& ticket, const Result<http::Response>& r
     }
     if (!ticket.decision) return;
     const Decision& d = *ticket.decision;
-    response.headers.reserve(response.headers.size() + 4);  // these, and the request id to come
+    // These, and the request id to come.
+    response.headers.reserve(response.headers.size() + (ticket.openai_headers ? 7 : 4));
     response.headers.emplace_back("RateLimit-Limit", std::to_string(d.limit));
     response.headers.emplace_back("RateLimit-Remaining", std::to_string(d.remaining));
     response.headers.emplace_back("RateLimit-Reset", std::to_string(ceil_seconds(d.reset)));
+    if (ticket.openai_headers) {
+        // chatgate limits requests only; it has no token rate limit to report.
+        response.headers.emplace_back("x-ratelimit-limit-requests", std::to_string(d.limit));
+        response.headers.emplace_back("x-ratelimit-remaining-requests",
+                                      std::to_string(d.remaining));
+        response.headers.emplace_back("x-ratelimit-reset-requests", openai_duration(d.reset));
+    }
+}
+
+std::string openai_duration(std::chrono::nanoseconds span) {
+    std::int64_t total = ceil_seconds(span);
+    if (total <= 0) return "0s";
+    std::int64_t hours = total / 3600;
+    std::int64_t minutes = total / 60 % 60;
+    std::int64_t seconds = total % 60;
+    std::string out;
+    if (hours > 0) out += std::to_string(hours) + "h";
+    if (hours > 0 || minutes > 0) out += std::to_string(minutes) + "m";
+    return out + std::to_string(seconds) + "s";
 }
 
 }  // namespace chatgate::api

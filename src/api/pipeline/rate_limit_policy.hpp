@@ -9,6 +9,7 @@
 #include "guards/rate_table.hpp"
 #include "http/message.hpp"
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -21,7 +22,14 @@ struct RateTicket {
     std::optional<guards::Decision> decision;  ///< reported in the RateLimit-* headers
     std::string held_user_key;                 ///< failed-login reservations to hand back unless
     std::string held_address_key;              ///< the login turns out to have failed
+    /// Also OpenAI's x-ratelimit-* headers, which its libraries read (routes answering in
+    /// OpenAI's error style).
+    bool openai_headers = false;
 };
+
+/// A span as OpenAI writes it in x-ratelimit-reset-*: "1s", "6m0s", "1h2m3s" (whole seconds,
+/// rounded up; "0s" for none).
+std::string openai_duration(std::chrono::nanoseconds span);
 
 /// How chatgate applies its rate limits to requests: per-route limits keyed on the user (bearer
 /// routes) or the client address (anonymous routes), and the stricter limits on failed logins,
@@ -41,7 +49,7 @@ public:
                                RateTicket& ticket);
 
     /// After the handler (or the refusal): hands back reservations that must not count and adds
-    /// the RateLimit-* headers.
+    /// the RateLimit-* headers (and x-ratelimit-*-requests when the ticket says so).
     void settle(RateTicket& ticket, const Result<http::Response>& result, http::Response& response);
 
 private:

@@ -143,6 +143,28 @@ TEST_F(RateLimitsTest, HeadersOnSuccessAndOnRefusal) {
         << "unlimited routes carry no headers";
 }
 
+TEST_F(RateLimitsTest, OpenAiRoutesAlsoSendOpenAisHeaders) {
+    auto limits = make("read=3/1m");
+    const Route& models = route_at("/v1/models", http::Method::get);
+    auto ok = run(limits, models, request("198.51.100.1"), 7);
+    EXPECT_EQ(header(ok, "RateLimit-Limit"), "3");
+    EXPECT_EQ(header(ok, "x-ratelimit-limit-requests"), "3");
+    EXPECT_EQ(header(ok, "x-ratelimit-remaining-requests"), "2");
+    EXPECT_EQ(header(ok, "x-ratelimit-reset-requests"), "20s");
+    EXPECT_EQ(header(run(limits, tokens, request("198.51.100.1"), 7), "x-ratelimit-limit-requests"),
+              "<absent>")
+        << "only the OpenAI-compatible surface";
+}
+
+TEST(OpenAiDuration, WritesSpansAsOpenAiDoes) {
+    EXPECT_EQ(openai_duration(0s), "0s");
+    EXPECT_EQ(openai_duration(1ms), "1s");
+    EXPECT_EQ(openai_duration(59s), "59s");
+    EXPECT_EQ(openai_duration(360s), "6m0s");
+    EXPECT_EQ(openai_duration(3723s), "1h2m3s");
+    EXPECT_EQ(openai_duration(-5s), "0s");
+}
+
 TEST_F(RateLimitsTest, ForwardedForCountsOnlyBehindATrustedProxy) {
     auto limits = make("login=1/1m", "10.0.0.0/8");
     auto via_proxy = [&](std::string_view peer, std::string_view xff) {
