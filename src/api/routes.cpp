@@ -1,6 +1,7 @@
 #include "api/routes.hpp"
 
 #include "api/openai/openai_handlers.hpp"
+#include "api/openai/responses_handlers.hpp"
 #include "api/ops/health_handlers.hpp"
 #include "api/pages/docs_handlers.hpp"
 #include "api/seed/auth_handlers.hpp"
@@ -100,6 +101,12 @@ const Route kRoutes[] = {
     {.method = Method::post,
      .path = "/v1/chat/completions",
      .handler = post_completions,
+     .rate = RateClass::chat,
+     .errors = ErrorStyle::openai},
+    // The Responses API, translated to the same chat service.
+    {.method = Method::post,
+     .path = "/v1/responses",
+     .handler = post_responses,
      .rate = RateClass::chat,
      .errors = ErrorStyle::openai},
 

@@ -1,5 +1,6 @@
 #include "api/openai/openai_handlers.hpp"
 
+#include "api/openai/openai_body.hpp"
 #include "api/openai/openai_shapes.hpp"
 #include "api/wire/error_mapping.hpp"
 #include "api/wire/event_stream.hpp"
@@ -27,16 +28,6 @@ http::Response json_text(std::string body) {
     http::Response response;
     response.body = std::move(body);
     return response;
-}
-
-/// OpenAI reads every body as JSON whatever its Content-Type says (`curl -d` sends a form
-/// type), so the body goes through the JSON reader, with its limits, in any case.
-Result<boost::json::value> parse_json_body(const http::Request& request, const JsonLimits& limits) {
-    http::Request as_json = request;
-    std::erase_if(as_json.headers,
-                  [](const http::Header& h) { return http::iequals(h.name, "Content-Type"); });
-    as_json.headers.push_back({"Content-Type", "application/json"});
-    return parse_body(as_json, limits);
 }
 
 /// One streamed completion: sends the chunks of an exchange as server-sent events, and cancels
@@ -118,7 +109,7 @@ boost::asio::awaitable<Result<http::Response>> get_openai_model(Services& servic
 
 boost::asio::awaitable<Result<http::Response>> post_completions(Services& services,
                                                                 RequestContext& ctx) {
-    auto body = parse_json_body(ctx.request, services.settings.json);
+    auto body = openai::read_json_body(ctx.request, services.settings.json);
     if (!body) co_return body.error();
     auto request = openai::parse_chat_completion_request(*body, services.chat.catalog());
     if (!request) co_return request.error();
