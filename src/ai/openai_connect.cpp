@@ -15,6 +15,7 @@ OpenAiProvider::Impl::Impl(OpenAiSettings s)
     tls_context.set_verify_mode(ssl::verify_peer);
     SSL_CTX_set_min_proto_version(tls_context.native_handle(), TLS1_2_VERSION);
     target = settings.url.target("/chat/completions");
+    embeddings_target = settings.url.target("/embeddings");
     host_header = settings.url.host_header();
     if (!settings.api_key.empty()) authorization = "Bearer " + settings.api_key;
 }

@@ -70,10 +70,11 @@ net::awaitable<std::string> OpenAiProvider::Impl::read_error_body(Connection& co
 net::awaitable<std::optional<Exchange>> OpenAiProvider::Impl::attempt(const std::string& body,
                                                                       bool stream,
                                                                       AttemptFailure& failure,
-                                                                      Clock::time_point end) {
+                                                                      Clock::time_point end,
+                                                                      const std::string* path) {
     auto executor = co_await net::this_coro::executor;
     net::execution_context* context = &net::query(executor, net::execution::context);
-    Request request{http::verb::post, target, 11};
+    Request request{http::verb::post, path ? *path : target, 11};
     request.set(http::field::host, host_header);
     request.set(http::field::user_agent, "chatgate");
     request.set(http::field::content_type, "application/json");
@@ -157,11 +158,12 @@ Error OpenAiProvider::Impl::final_error(const AttemptFailure& failure, int attem
 }
 
 net::awaitable<Result<Exchange>> OpenAiProvider::Impl::open(const std::string& body, bool stream,
-                                                            Clock::time_point end) {
+                                                            Clock::time_point end,
+                                                            const std::string* path) {
     auto executor = co_await net::this_coro::executor;
     for (int retry = 0;; ++retry) {
         AttemptFailure failure;
-        std::optional<Exchange> exchange = co_await attempt(body, stream, failure, end);
+        std::optional<Exchange> exchange = co_await attempt(body, stream, failure, end, path);
         if (exchange) co_return std::move(*exchange);
         bool retryable = failure.kind == Failure::connect ||
                          (failure.kind == Failure::status && is_retryable_status(failure.status));
@@ -189,6 +191,37 @@ std::string OpenAiProvider::Impl::prompt_body(const domain::ChatPrompt& prompt, 
     std::int64_t max_tokens = prompt.max_completion_tokens > 0 ? prompt.max_completion_tokens
                                                                : settings.max_completion_tokens;
     return completion_request_body(prompt, model, max_tokens, stream);
+}
+
+net::awaitable<Result<std::string>> OpenAiProvider::Impl::read_whole(Exchange& exchange,
+                                                                     Clock::time_point end) {
+    auto executor = co_await net::this_coro::executor;
+    net::execution_context* context = &net::query(executor, net::execution::context);
+    Connection& connection = *exchange.connection;
+    Parser& parser = *exchange.parser;
+    std::string text;
+    auto chunk = std::make_unique<std::array<char, kChunkBytes>>();
+    while (!parser.is_done()) {
+        milliseconds deadline = phase(settings.timeouts_ms.idle, end);
+        auto read =
+            co_await read_body_some(connection, parser, chunk->data(), chunk->size(), deadline);
+        if (!read) {
+            AttemptFailure failure{read.error().code == ErrorCode::upstream_timeout
+                                       ? Failure::timeout
+                                       : Failure::broken,
+                                   200, std::nullopt, read.error().message};
+            co_return final_error(failure, 1);
+        }
+        text.append(chunk->data(), *read);
+        if (text.size() > settings.max_body_bytes) {
+            AttemptFailure failure{
+                Failure::broken, 200, std::nullopt,
+                "the answer is larger than " + std::to_string(settings.max_body_bytes) + " bytes"};
+            co_return final_error(failure, 1);
+        }
+    }
+    if (parser.get().keep_alive()) put_idle(context, std::move(exchange.connection));
+    co_return text;
 }
 
 namespace {
@@ -307,39 +340,36 @@ net::awaitable<Result<domain::ChatAnswer>> OpenAiProvider::complete(
     const domain::ChatPrompt& prompt) {
     std::string body = impl_->prompt_body(prompt, false);  // before the first suspension
     Clock::time_point end = Clock::now() + milliseconds(impl_->settings.timeouts_ms.total);
-    auto executor = co_await net::this_coro::executor;
-    net::execution_context* context = &net::query(executor, net::execution::context);
     auto exchange = co_await impl_->open(body, false, end);
     if (!exchange) co_return exchange.error();
-    Connection& connection = *exchange->connection;
-    Parser& parser = *exchange->parser;
-    std::string answer_text;
-    auto chunk = std::make_unique<std::array<char, kChunkBytes>>();
-    while (!parser.is_done()) {
-        milliseconds deadline = phase(impl_->settings.timeouts_ms.idle, end);
-        auto read =
-            co_await read_body_some(connection, parser, chunk->data(), chunk->size(), deadline);
-        if (!read) {
-            AttemptFailure failure{read.error().code == ErrorCode::upstream_timeout
-                                       ? Failure::timeout
-                                       : Failure::broken,
-                                   200, std::nullopt, read.error().message};
-            co_return impl_->final_error(failure, 1);
-        }
-        answer_text.append(chunk->data(), *read);
-        if (answer_text.size() > impl_->settings.max_body_bytes) {
-            AttemptFailure failure{Failure::broken, 200, std::nullopt,
-                                   "the answer is larger than " +
-                                       std::to_string(impl_->settings.max_body_bytes) + " bytes"};
-            co_return impl_->final_error(failure, 1);
-        }
-    }
-    if (parser.get().keep_alive()) impl_->put_idle(context, std::move(exchange->connection));
+    auto whole = co_await impl_->read_whole(*exchange, end);
+    if (!whole) co_return whole.error();
+    std::string& answer_text = *whole;
     auto answer = parse_completion(answer_text);
     if (!answer) {
         AttemptFailure failure{Failure::broken, 200, std::nullopt,
                                answer.error().message + ": " +
                                    loggable_upstream_text(answer_text, impl_->settings.api_key)};
+        co_return impl_->final_error(failure, 1);
+    }
+    co_return std::move(*answer);
+}
+
+net::awaitable<Result<domain::EmbeddingAnswer>> OpenAiProvider::embed(
+    const domain::EmbeddingPrompt& prompt) {
+    const std::string& model =
+        prompt.upstream_model.empty() ? impl_->settings.upstream_model : prompt.upstream_model;
+    std::string body = embedding_request_body(prompt, model);  // before the first suspension
+    Clock::time_point end = Clock::now() + milliseconds(impl_->settings.timeouts_ms.total);
+    auto exchange = co_await impl_->open(body, false, end, &impl_->embeddings_target);
+    if (!exchange) co_return exchange.error();
+    auto whole = co_await impl_->read_whole(*exchange, end);
+    if (!whole) co_return whole.error();
+    auto answer = parse_embeddings(*whole);
+    if (!answer) {
+        AttemptFailure failure{Failure::broken, 200, std::nullopt,
+                               answer.error().message + ": " +
+                                   loggable_upstream_text(*whole, impl_->settings.api_key)};
         co_return impl_->final_error(failure, 1);
     }
     co_return std::move(*answer);

@@ -39,6 +39,9 @@ public:
         const domain::ChatPrompt& prompt) override;
     boost::asio::awaitable<Result<std::unique_ptr<domain::ChatStream>>> stream(
         const domain::ChatPrompt& prompt) override;
+    /// POST {base_url}/embeddings, with the same retries and deadlines.
+    boost::asio::awaitable<Result<domain::EmbeddingAnswer>> embed(
+        const domain::EmbeddingPrompt& prompt) override;
 
     /// Drops the pooled idle connections. Call after the I/O threads have stopped and before
     /// their io_contexts are destroyed (a socket must not outlive its context).

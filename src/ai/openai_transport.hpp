@@ -169,22 +169,27 @@ struct OpenAiProvider::Impl {
     openai::net::awaitable<std::string> read_error_body(Connection& connection,
                                                         openai::Parser& parser,
                                                         Clock::time_point end);
-    openai::net::awaitable<std::optional<openai::Exchange>> attempt(const std::string& body,
-                                                                    bool stream,
-                                                                    openai::AttemptFailure& failure,
-                                                                    Clock::time_point end);
+    /// `target` is the chat completions path unless given (the embeddings path).
+    openai::net::awaitable<std::optional<openai::Exchange>> attempt(
+        const std::string& body, bool stream, openai::AttemptFailure& failure,
+        Clock::time_point end, const std::string* path = nullptr);
 
     // ---- the retry loop (openai_provider.cpp) ----
 
     Error final_error(const openai::AttemptFailure& failure, int attempts) const;
     /// Sends the request, retrying where allowed, until a 200 header arrives.
     openai::net::awaitable<Result<openai::Exchange>> open(const std::string& body, bool stream,
-                                                          Clock::time_point end);
+                                                          Clock::time_point end,
+                                                          const std::string* path = nullptr);
+    /// The whole body of a non-streamed answer, within max_body_bytes.
+    openai::net::awaitable<Result<std::string>> read_whole(openai::Exchange& exchange,
+                                                           Clock::time_point end);
     std::string prompt_body(const domain::ChatPrompt& prompt, bool stream) const;
 
     OpenAiSettings settings;
     openai::ssl::context tls_context;
     std::string target;
+    std::string embeddings_target;
     std::string host_header;
     std::string authorization;
     std::mutex mutex;

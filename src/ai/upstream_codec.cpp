@@ -165,6 +165,38 @@ Result<domain::ChatAnswer> parse_completion(std::string_view body) {
     return answer;
 }
 
+std::string embedding_request_body(const domain::EmbeddingPrompt& prompt, std::string_view model) {
+    json::object body;
+    boost::system::error_code ec;
+    json::value fields = json::parse(prompt.fields, ec);
+    if (!ec && fields.is_object()) body = std::move(fields.get_object());
+    body["model"] = model;
+    return json::serialize(body);
+}
+
+Result<domain::EmbeddingAnswer> parse_embeddings(std::string_view body) {
+    boost::system::error_code ec;
+    json::value doc = json::parse(body, ec);
+    if (ec || !doc.is_object()) return malformed("the answer is not a JSON object");
+    const json::object& message = doc.get_object();
+    if (auto error = error_message(message); !error.empty()) return malformed(error);
+    auto data = message.find("data");
+    if (data == message.end() || !data->value().is_array())
+        return malformed("the answer has no data");
+    for (const auto& item : data->value().get_array()) {
+        const auto* entry = item.if_object();
+        const json::value* vector = entry ? entry->if_contains("embedding") : nullptr;
+        if (!vector || !(vector->is_array() || vector->is_string())) {
+            return malformed("an item of data has no embedding");
+        }
+    }
+    domain::EmbeddingAnswer answer;
+    answer.data = json::serialize(data->value());
+    read_usage(message, answer.usage);
+    answer.usage.completion_tokens = 0;
+    return answer;
+}
+
 std::string loggable_upstream_text(std::string_view body, std::string_view secret,
                                    std::size_t limit) {
     std::string text(body.substr(0, std::min(body.size(), limit + secret.size())));

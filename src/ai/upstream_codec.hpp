@@ -20,6 +20,13 @@ std::string completion_request_body(const domain::ChatPrompt& prompt, std::strin
 /// finish_reason and usage. Errors: upstream_unavailable with what was wrong (for the log).
 Result<domain::ChatAnswer> parse_completion(std::string_view body);
 
+/// The JSON body of an Embeddings request: the prompt's fields and the model.
+std::string embedding_request_body(const domain::EmbeddingPrompt& prompt, std::string_view model);
+
+/// Reads an Embeddings answer: its `data` array (kept as JSON text) and usage.prompt_tokens.
+/// Errors: upstream_unavailable with what was wrong (for the log).
+Result<domain::EmbeddingAnswer> parse_embeddings(std::string_view body);
+
 /// At most `limit` bytes of an upstream's error body for the log, with `secret` (the API key,
 /// which some upstreams echo in part) masked and control characters replaced.
 std::string loggable_upstream_text(std::string_view body, std::string_view secret,

@@ -1,5 +1,6 @@
 #include "api/routes.hpp"
 
+#include "api/openai/embeddings.hpp"
 #include "api/openai/openai_handlers.hpp"
 #include "api/openai/responses_handlers.hpp"
 #include "api/ops/health_handlers.hpp"
@@ -101,6 +102,11 @@ const Route kRoutes[] = {
     {.method = Method::post,
      .path = "/v1/chat/completions",
      .handler = post_completions,
+     .rate = RateClass::chat,
+     .errors = ErrorStyle::openai},
+    {.method = Method::post,
+     .path = "/v1/embeddings",
+     .handler = post_embeddings,
      .rate = RateClass::chat,
      .errors = ErrorStyle::openai},
     // The Responses API, translated to the same chat service.

@@ -31,6 +31,11 @@ arguments in 5-character pieces). A tool result is answered "echo: tool said <re
 (turns: N)". ``response_format`` ``json_object`` answers ``{"echo": <last user message>}``,
 ``json_schema`` an object made from the schema.
 
+``POST .../embeddings`` answers each input with a vector of ``dimensions`` (default 8)
+numbers made from its text, as floats or base64 (little-endian float32), and usage counting
+one token per four characters (per id for token arrays); a model named ``error500...``
+answers 500.
+
 ``GET /_stats`` answers ``{"requests": {model: count}, "last_body": {model: body},
 "last_authorization": {model: header}}``.
 """
@@ -38,11 +43,13 @@ arguments in 5-character pieces). A tool result is answered "echo: tool said <re
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import select
 import signal
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -203,6 +210,9 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         raw = self.rfile.read(length)
+        if self.path.endswith("/embeddings"):
+            self.embeddings(raw)
+            return
         if not self.path.endswith("/chat/completions"):
             self.send_json(404, {"error": {"message": f"no route {self.path}"}})
             return
@@ -318,6 +328,30 @@ class Handler(BaseHTTPRequestHandler):
             self.sse({**base, "choices": [], "usage": usage})
         self.sse("[DONE]")
         self.end_chunks()
+
+    def embeddings(self, raw):
+        body = json.loads(raw)
+        model = str(body.get("model"))
+        with _lock:
+            _requests[model] = _requests.get(model, 0) + 1
+            _last_body[model] = body
+        if model.startswith("error500"):
+            self.send_json(500, {"error": {"message": "embedder down", "type": "server_error"}})
+            return
+        inputs = body["input"]
+        if isinstance(inputs, str) or (inputs and isinstance(inputs[0], int)):
+            inputs = [inputs]
+        size = int(body.get("dimensions") or 8)
+        data, tokens = [], 0
+        for index, item in enumerate(inputs):
+            text = item if isinstance(item, str) else " ".join(map(str, item))
+            tokens += approx_tokens(item) if isinstance(item, str) else len(item)
+            vector = [((sum(map(ord, text)) * (i + 1)) % 1000) / 1000.0 for i in range(size)]
+            if body.get("encoding_format") == "base64":
+                vector = base64.b64encode(struct.pack(f"<{size}f", *vector)).decode()
+            data.append({"object": "embedding", "index": index, "embedding": vector})
+        self.send_json(200, {"object": "list", "data": data, "model": model,
+                             "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
     @staticmethod
     def tool_call_pieces(calls):

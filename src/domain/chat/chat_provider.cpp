@@ -16,6 +16,10 @@ std::string_view to_string(ChatRole role) {
     return "user";
 }
 
+boost::asio::awaitable<Result<EmbeddingAnswer>> ChatProvider::embed(const EmbeddingPrompt&) {
+    co_return Error{ErrorCode::upstream_unavailable, "This provider has no embeddings.", {}};
+}
+
 std::int64_t ChatDelta::bytes() const {
     auto total = static_cast<std::int64_t>(text.size());
     for (const auto& call : tool_calls) {

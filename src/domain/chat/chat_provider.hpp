@@ -99,6 +99,18 @@ public:
     virtual void cancel() = 0;
 };
 
+/// What an embedding model is asked: the request's fields for the upstream (input,
+/// encoding_format, dimensions, user) as one JSON object, checked by the API layer.
+struct EmbeddingPrompt {
+    std::string upstream_model;
+    std::string fields;
+};
+
+struct EmbeddingAnswer {
+    std::string data;  ///< the upstream's `data` array (JSON text), passed on as it is
+    TokenUsage usage;  ///< prompt tokens only
+};
+
 /// An AI model behind some protocol. Implementations never block the calling I/O thread and
 /// report failures as values: upstream_unavailable (502), upstream_timeout (504),
 /// rate_limited (429, with `retry_after_seconds` when the upstream said). Thread-safe.
@@ -112,6 +124,8 @@ public:
     /// errors, 429, 5xx) happen only inside this call, before any delta has been returned.
     virtual boost::asio::awaitable<Result<std::unique_ptr<ChatStream>>> stream(
         const ChatPrompt& prompt) = 0;
+    /// Embeds the prompt's input; by default the provider has no embeddings (upstream_unavailable).
+    virtual boost::asio::awaitable<Result<EmbeddingAnswer>> embed(const EmbeddingPrompt& prompt);
 };
 
 }  // namespace chatgate::domain

@@ -215,6 +215,41 @@ boost::asio::awaitable<Result<ChatOutcome>> ChatService::complete(const ChatInpu
     co_return outcome;
 }
 
+boost::asio::awaitable<Result<EmbeddingOutcome>> ChatService::embed(const EmbeddingInput& input) {
+    const ChatModel* model = catalog_.find(input.model);
+    if (!model || !model->capabilities.embeddings) {
+        co_return Error::fields_invalid(
+            {{"model", {"The model `" + input.model + "` does not support embeddings."}}});
+    }
+    const TokenAmount reserved =
+        reservation_for(model->price, std::max<std::int64_t>(1, input.input_token_bound), 0);
+    ReservationRequest request{input.user, reserved};
+    auto reservation = co_await db_.writes.run([&] { return chats_.reserve(request); });
+    if (reservation.status != ChangeStatus::applied) co_return change_error(reservation.status);
+
+    EmbeddingPrompt prompt{model->upstream_model, input.fields};
+    Result<EmbeddingAnswer> answer = Error{ErrorCode::upstream_unavailable, "no answer", {}};
+    std::exception_ptr failure;
+    try {
+        answer = co_await model->provider->embed(prompt);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (failure || !answer) {
+        co_await refund_in_full(reservation.id);
+        if (failure) std::rethrow_exception(failure);
+        co_return provider_error(answer.error(), false);
+    }
+    TokenUsage usage = answer->usage;
+    // Without a count, the bound is what the input can have cost at most.
+    if (!usage.reported) usage = {input.input_token_bound, 0, false};
+    usage.completion_tokens = 0;
+    SettlementRequest settlement{reservation.id, price_of(model->price, usage, reserved),
+                                 std::nullopt};
+    auto settled = co_await db_.writes.run([&] { return chats_.settle(settlement); });
+    co_return EmbeddingOutcome{std::move(answer->data), model->id, usage, settled.cost};
+}
+
 boost::asio::awaitable<Result<std::unique_ptr<ChatExchange>>> ChatService::open_stream(
     const ChatInput& input) {
     auto prepared = co_await prepare(input);

@@ -42,6 +42,22 @@ struct ChatInput {
     std::string options;  ///< further request fields for the provider (ChatPrompt::options)
 };
 
+/// One request for embeddings.
+struct EmbeddingInput {
+    UserId user = 0;
+    std::string model;   ///< a catalog id with the embeddings capability
+    std::string fields;  ///< EmbeddingPrompt::fields
+    /// A bound of the input's tokens (its bytes; one per token id): what is reserved for.
+    std::int64_t input_token_bound = 0;
+};
+
+struct EmbeddingOutcome {
+    std::string data;  ///< the upstream's `data` array (JSON text)
+    std::string model;
+    TokenUsage usage;  ///< as reported, or the bound when the upstream reported none
+    TokenAmount cost = 0;
+};
+
 /// How an exchange ended, after it was billed.
 struct ChatOutcome {
     std::string text;  ///< the whole answer from `complete`; empty from `pump` (already sent)
@@ -134,6 +150,14 @@ public:
     /// `complete` (all refunded in full). The input is not needed after this returns.
     boost::asio::awaitable<Result<std::unique_ptr<ChatExchange>>> open_stream(
         const ChatInput& input);
+
+    /// Embeds `input`, billed like a chat: the model's per-message price and its per-1000
+    /// prompt-token price on the input's bound are reserved first, then settled to the
+    /// upstream's usage (capped at the reservation); any failure refunds in full. Errors:
+    /// invalid_argument (model unknown or without embeddings, as a `model` field error),
+    /// insufficient_tokens, user_not_found, user_inactive, upstream_unavailable,
+    /// upstream_timeout, rate_limited.
+    boost::asio::awaitable<Result<EmbeddingOutcome>> embed(const EmbeddingInput& input);
 
     /// The most `input` can cost on `model` (what is reserved), and the cost of an answer
     /// with `usage`, capped at `reserved`. Exposed for tests and the model listing.

@@ -120,6 +120,21 @@ TEST(CompletionStreamDecoder, ToolCallFragmentsPassThroughAsTheyCome) {
     EXPECT_TRUE(decoder.done());
 }
 
+TEST(Embeddings, RequestBodyAndAnswer) {
+    auto body = json::parse(
+        embedding_request_body({"ignored", R"({"input":["a","b"],"dimensions":4})"}, "emb-x"));
+    EXPECT_EQ(body, json::parse(R"({"input":["a","b"],"dimensions":4,"model":"emb-x"})"));
+    auto answer = parse_embeddings(
+        R"({"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.5,1]},
+            {"object":"embedding","index":1,"embedding":"AAAA"}],"usage":{"prompt_tokens":3}})");
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(json::parse(answer->data).as_array().size(), 2u);
+    EXPECT_TRUE(answer->usage.reported);
+    EXPECT_EQ(answer->usage.prompt_tokens, 3);
+    EXPECT_FALSE(parse_embeddings(R"({"data":[{"index":0}]})"));
+    EXPECT_FALSE(parse_embeddings(R"({"error":{"message":"no"}})"));
+}
+
 TEST(ParseCompletion, RefusesWhatIsNotAnAnswer) {
     for (const char* body :
          {"", "{", "[]", "{}", R"({"choices":[]})", R"({"choices":[1]})",
