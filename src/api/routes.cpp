@@ -1,5 +1,6 @@
 #include "api/routes.hpp"
 
+#include "api/anthropic/messages_handlers.hpp"
 #include "api/openai/embeddings.hpp"
 #include "api/openai/openai_handlers.hpp"
 #include "api/openai/responses_handlers.hpp"
@@ -109,6 +110,12 @@ const Route kRoutes[] = {
      .handler = post_embeddings,
      .rate = RateClass::chat,
      .errors = ErrorStyle::openai},
+    // Anthropic's Messages API, translated to the same chat service; x-api-key or Bearer.
+    {.method = Method::post,
+     .path = "/v1/messages",
+     .handler = post_messages,
+     .rate = RateClass::chat,
+     .errors = ErrorStyle::anthropic},
     // The Responses API, translated to the same chat service.
     {.method = Method::post,
      .path = "/v1/responses",
@@ -168,6 +175,7 @@ std::string openapi_path(const Route& route) {
 }
 
 ErrorStyle error_style_for_path(std::string_view path) {
+    if (path == "/v1/messages" || path.starts_with("/v1/messages/")) return ErrorStyle::anthropic;
     return path == "/v1" || path.starts_with("/v1/") ? ErrorStyle::openai : ErrorStyle::seed;
 }
 

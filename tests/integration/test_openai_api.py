@@ -136,9 +136,9 @@ def test_refresh_token_is_not_an_api_key(api):
 
 def test_unknown_v1_path_and_wrong_method(api):
     user = new_user(api, "oairoute")
-    missing = api.get("/v1/embeddings", headers=user.headers)
+    missing = api.get("/v1/audio/speech", headers=user.headers)
     error = openai_error(missing, 404, "invalid_request_error")
-    assert error["message"] == "Invalid URL (GET /v1/embeddings)"
+    assert error["message"] == "Invalid URL (GET /v1/audio/speech)"
 
     wrong = api.get(COMPLETIONS, headers=user.headers)
     openai_error(wrong, 405, "invalid_request_error")

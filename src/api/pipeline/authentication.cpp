@@ -24,8 +24,14 @@ std::vector<std::string_view> words(std::string_view header) {
 }  // namespace
 
 Result<security::TokenClaims> authenticate_bearer(const http::Request& request,
-                                                  const security::JwtCodec& jwt) {
-    auto parts = words(request.header("Authorization"));
+                                                  const security::JwtCodec& jwt, bool x_api_key) {
+    std::string_view header = request.header("Authorization");
+    std::string from_key;
+    if (x_api_key && header.empty() && !request.header("x-api-key").empty()) {
+        from_key = "Bearer " + std::string(request.header("x-api-key"));
+        header = from_key;
+    }
+    auto parts = words(header);
     if (parts.empty() || parts[0] != "Bearer") return Error{ErrorCode::not_authenticated, {}, {}};
     if (parts.size() != 2) return Error{ErrorCode::bad_authorization_header, {}, {}};
     auto claims = jwt.verify(parts[1], security::TokenType::access);

@@ -97,7 +97,8 @@ boost::asio::awaitable<Result<http::Response>> Dispatcher::run_steps(const Bound
 
 std::optional<Error> Dispatcher::authenticate(const RequestContext& ctx, Caller& caller) const {
     if (ctx.route.auth == Auth::none) return std::nullopt;
-    auto claims = authenticate_bearer(ctx.request, services_.jwt);
+    auto claims =
+        authenticate_bearer(ctx.request, services_.jwt, ctx.route.errors == ErrorStyle::anthropic);
     if (!claims) return claims.error();
     caller.user = claims->user_id;
     caller.claims = std::move(*claims);

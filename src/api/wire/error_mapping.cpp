@@ -198,14 +198,55 @@ Mapped map_openai(const Error& e, std::string_view request_id) {
                               "server_error")};
 }
 
+/// Anthropic's error types by status; the messages are OpenAI's mapping's, which say the same.
+std::string_view anthropic_type(int status) {
+    switch (status) {
+        case 400:
+        case 405:
+        case 409:
+        case 414:
+        case 415:
+        case 422:
+        case 431:
+            return "invalid_request_error";
+        case 401:
+            return "authentication_error";
+        case 403:
+            return "permission_error";
+        case 404:
+            return "not_found_error";
+        case 413:
+            return "request_too_large";
+        case 429:
+            return "rate_limit_error";
+        case 503:
+            return "overloaded_error";
+        case 504:
+            return "timeout_error";
+        default:
+            return "api_error";
+    }
+}
+
+Mapped map_anthropic(const Error& e, std::string_view request_id) {
+    auto [status, body] = map_openai(e, request_id);
+    // Anthropic answers a short credit balance with a 400, which its libraries do not retry.
+    if (e.code == ErrorCode::insufficient_tokens) status = 400;
+    json::value message = body.at("error").at("message");
+    return {status,
+            json::object{{"type", "error"},
+                         {"error", {{"type", anthropic_type(status)}, {"message", message}}}}};
+}
+
 }  // namespace
 
 http::Response error_response(const Error& error, std::string_view request_id, ErrorStyle style) {
-    auto [status, body] =
-        style == ErrorStyle::openai ? map_openai(error, request_id) : map(error, request_id);
+    auto [status, body] = style == ErrorStyle::openai      ? map_openai(error, request_id)
+                          : style == ErrorStyle::anthropic ? map_anthropic(error, request_id)
+                                                           : map(error, request_id);
     http::Response response = json_response(status, body);
     if (status == 401) response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"api\"");
-    if (style == ErrorStyle::openai && error.code == ErrorCode::insufficient_tokens) {
+    if (style != ErrorStyle::seed && error.code == ErrorCode::insufficient_tokens) {
         // Waiting does not refill a balance: tell OpenAI's libraries not to retry this 429.
         response.headers.emplace_back("x-should-retry", "false");
     } else if (error.retry_after_seconds > 0) {

@@ -11,6 +11,8 @@ namespace chatgate::api {
 enum class ErrorStyle {
     seed,    ///< the old app's shapes, kept for its clients
     openai,  ///< OpenAI's {"error": {"message", "type", "param", "code"}}, for /v1
+    /// Anthropic's {"type": "error", "error": {"type", "message"}}, for /v1/messages
+    anthropic,
 };
 
 /// The one place where errors become HTTP statuses and wire bodies. The seed style keeps the old
