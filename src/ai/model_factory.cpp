@@ -13,15 +13,17 @@ std::vector<domain::ChatModel> build(const std::vector<ModelConfig>& models,
     domain::ChatProvider* builtin = nullptr;
     for (const auto& m : models) {
         domain::ChatProvider* provider = nullptr;
-        if (m.provider == ProviderKind::openai) {
-            auto upstream = std::make_unique<OpenAiProvider>(
-                OpenAiSettings{.model_id = m.id,
-                               .url = m.url,
-                               .api_key = m.api_key,
-                               .upstream_model = m.upstream_model,
-                               .max_completion_tokens = m.max_completion_tokens,
-                               .timeouts_ms = m.timeouts_ms,
-                               .max_retries = static_cast<int>(m.max_retries)});
+        if (m.provider != ProviderKind::builtin) {
+            auto upstream = std::make_unique<OpenAiProvider>(OpenAiSettings{
+                .model_id = m.id,
+                .url = m.url,
+                .api_key = m.api_key,
+                .upstream_model = m.upstream_model,
+                .max_completion_tokens = m.max_completion_tokens,
+                .timeouts_ms = m.timeouts_ms,
+                .max_retries = static_cast<int>(m.max_retries),
+                .protocol = m.provider == ProviderKind::anthropic ? UpstreamProtocol::anthropic
+                                                                  : UpstreamProtocol::openai});
             upstreams.push_back(upstream.get());
             provider = upstream.get();
             providers.push_back(std::move(upstream));

@@ -1,5 +1,6 @@
 // The OpenAI client's connections: the TLS context, resolving and connecting (TCP, then TLS),
 // and the idle pool, per execution context.
+#include "ai/anthropic_codec.hpp"
 #include "ai/openai_transport.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -17,7 +18,13 @@ OpenAiProvider::Impl::Impl(OpenAiSettings s)
     target = settings.url.target("/chat/completions");
     embeddings_target = settings.url.target("/embeddings");
     host_header = settings.url.host_header();
-    if (!settings.api_key.empty()) authorization = "Bearer " + settings.api_key;
+    if (settings.protocol == UpstreamProtocol::anthropic) {
+        target = settings.url.target("/messages");
+        protocol_headers.emplace_back("anthropic-version", kAnthropicVersion);
+        if (!settings.api_key.empty()) protocol_headers.emplace_back("x-api-key", settings.api_key);
+    } else if (!settings.api_key.empty()) {
+        authorization = "Bearer " + settings.api_key;
+    }
 }
 
 std::unique_ptr<Connection> OpenAiProvider::Impl::take_idle(net::execution_context* context) {

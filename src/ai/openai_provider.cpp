@@ -3,6 +3,7 @@
 // are in openai_connect.cpp, Beast's I/O in openai_io_tcp.cpp and openai_io_tls.cpp.
 #include "ai/openai_provider.hpp"
 
+#include "ai/anthropic_codec.hpp"
 #include "ai/openai_transport.hpp"
 #include "ai/upstream_codec.hpp"
 #include "observability/log.hpp"
@@ -80,6 +81,7 @@ net::awaitable<std::optional<Exchange>> OpenAiProvider::Impl::attempt(const std:
     request.set(http::field::content_type, "application/json");
     request.set(http::field::accept, stream ? "text/event-stream" : "application/json");
     if (!authorization.empty()) request.set(http::field::authorization, authorization);
+    for (const auto& [name, value] : protocol_headers) request.set(name, value);
     request.keep_alive(true);
     request.body() = body;
     request.prepare_payload();
@@ -190,6 +192,9 @@ std::string OpenAiProvider::Impl::prompt_body(const domain::ChatPrompt& prompt, 
         prompt.upstream_model.empty() ? settings.upstream_model : prompt.upstream_model;
     std::int64_t max_tokens = prompt.max_completion_tokens > 0 ? prompt.max_completion_tokens
                                                                : settings.max_completion_tokens;
+    if (settings.protocol == UpstreamProtocol::anthropic) {
+        return anthropic_request_body(prompt, model, max_tokens, stream);
+    }
     return completion_request_body(prompt, model, max_tokens, stream);
 }
 
@@ -230,22 +235,28 @@ class OpenAiStream final : public domain::ChatStream {
 public:
     OpenAiStream(OpenAiProvider::Impl& impl, Exchange exchange, Clock::time_point end,
                  net::execution_context* context)
-        : impl_(impl), exchange_(std::move(exchange)), end_(end), context_(context) {}
+        : impl_(impl),
+          exchange_(std::move(exchange)),
+          end_(end),
+          context_(context),
+          decoder_(impl.settings.protocol == UpstreamProtocol::anthropic
+                       ? std::unique_ptr<StreamDecoder>(std::make_unique<AnthropicStreamDecoder>())
+                       : std::make_unique<CompletionStreamDecoder>()) {}
 
     net::awaitable<Result<std::optional<domain::ChatDelta>>> next() override {
         if (failure_) co_return *failure_;
         while (true) {
-            if (decoder_.has_delta())
-                co_return std::optional<domain::ChatDelta>(decoder_.pop_delta());
+            if (decoder_->has_delta())
+                co_return std::optional<domain::ChatDelta>(decoder_->pop_delta());
             if (finished_) co_return std::optional<domain::ChatDelta>{};
-            if (decoder_.done()) {
+            if (decoder_->done()) {
                 co_await finish();
                 co_return std::optional<domain::ChatDelta>{};
             }
             if (exchange_.parser->is_done()) {
                 // The body ended without [DONE]. An answer that said how it finished is whole;
                 // anything else was cut.
-                if (decoder_.finish_reason().empty()) {
+                if (decoder_->finish_reason().empty()) {
                     co_return fail({ErrorCode::upstream_unavailable, "the stream ended early", {}});
                 }
                 finished_ = true;
@@ -257,16 +268,16 @@ public:
                                                 chunk_.data(), chunk_.size(), deadline);
             if (!read) co_return fail(read.error());
             if (cancelled_) co_return fail({ErrorCode::upstream_unavailable, "cancelled", {}});
-            auto fed = decoder_.feed(std::string_view(chunk_.data(), *read));
+            auto fed = decoder_->feed(std::string_view(chunk_.data(), *read));
             if (!fed) co_return fail(fed.error());
         }
     }
 
     const std::string& finish_reason() const override {
         static const std::string stop = "stop";
-        return decoder_.finish_reason().empty() ? stop : decoder_.finish_reason();
+        return decoder_->finish_reason().empty() ? stop : decoder_->finish_reason();
     }
-    domain::TokenUsage usage() const override { return decoder_.usage(); }
+    domain::TokenUsage usage() const override { return decoder_->usage(); }
 
     void cancel() override {
         cancelled_ = true;
@@ -317,7 +328,7 @@ private:
     Exchange exchange_;
     Clock::time_point end_;
     net::execution_context* context_;
-    CompletionStreamDecoder decoder_;
+    std::unique_ptr<StreamDecoder> decoder_;
     std::array<char, kChunkBytes> chunk_;
     std::optional<Error> failure_;
     bool finished_ = false;
@@ -345,7 +356,9 @@ net::awaitable<Result<domain::ChatAnswer>> OpenAiProvider::complete(
     auto whole = co_await impl_->read_whole(*exchange, end);
     if (!whole) co_return whole.error();
     std::string& answer_text = *whole;
-    auto answer = parse_completion(answer_text);
+    auto answer = impl_->settings.protocol == UpstreamProtocol::anthropic
+                      ? parse_anthropic_message(answer_text)
+                      : parse_completion(answer_text);
     if (!answer) {
         AttemptFailure failure{Failure::broken, 200, std::nullopt,
                                answer.error().message + ": " +
@@ -357,6 +370,9 @@ net::awaitable<Result<domain::ChatAnswer>> OpenAiProvider::complete(
 
 net::awaitable<Result<domain::EmbeddingAnswer>> OpenAiProvider::embed(
     const domain::EmbeddingPrompt& prompt) {
+    if (impl_->settings.protocol == UpstreamProtocol::anthropic) {
+        co_return Error{ErrorCode::upstream_unavailable, "Anthropic has no embeddings.", {}};
+    }
     const std::string& model =
         prompt.upstream_model.empty() ? impl_->settings.upstream_model : prompt.upstream_model;
     std::string body = embedding_request_body(prompt, model);  // before the first suspension

@@ -11,6 +11,10 @@
 
 namespace chatgate::ai {
 
+/// The protocol an upstream speaks: OpenAI's Chat Completions, or Anthropic's Messages API
+/// (x-api-key and anthropic-version headers, POST {base_url}/messages, its own events).
+enum class UpstreamProtocol { openai, anthropic };
+
 struct OpenAiSettings {
     std::string model_id;  ///< chatgate's name of the model, for the log
     BaseUrl url;
@@ -22,6 +26,7 @@ struct OpenAiSettings {
     RetryPolicy retry;
     std::size_t max_body_bytes = 4 * 1024 * 1024;  ///< non-streamed answers
     std::size_t max_idle_connections_per_thread = 32;
+    UpstreamProtocol protocol = UpstreamProtocol::openai;
 };
 
 /// A client of the OpenAI Chat Completions protocol (OpenAI, vLLM, llama.cpp, Ollama, ...)

@@ -192,6 +192,8 @@ struct OpenAiProvider::Impl {
     std::string embeddings_target;
     std::string host_header;
     std::string authorization;
+    /// Headers of the protocol beyond Authorization (Anthropic's key and version).
+    std::vector<std::pair<std::string, std::string>> protocol_headers;
     std::mutex mutex;
     std::unordered_map<openai::net::execution_context*, std::vector<std::unique_ptr<Connection>>>
         idle;

@@ -228,8 +228,10 @@ Result<ModelConfig> read_model(const Reader& r, const json::value& value,
         model.provider = ProviderKind::builtin;
     } else if (provider == "openai") {
         model.provider = ProviderKind::openai;
+    } else if (provider == "anthropic") {
+        model.provider = ProviderKind::anthropic;
     } else {
-        return r.bad("provider", "expected \"builtin\" or \"openai\"");
+        return r.bad("provider", "expected \"builtin\", \"openai\" or \"anthropic\"");
     }
     if (auto ok =
             r.integer(object, "max_completion_tokens", model.max_completion_tokens, 0, kMaxTokens);
@@ -260,16 +262,21 @@ Result<ModelConfig> read_model(const Reader& r, const json::value& value,
     }
     if (model.upstream_model.empty()) model.upstream_model = model.id;
     if (model.owned_by.empty()) {
-        model.owned_by = model.provider == ProviderKind::openai ? "openai" : "chatgate";
+        model.owned_by = model.provider == ProviderKind::openai      ? "openai"
+                         : model.provider == ProviderKind::anthropic ? "anthropic"
+                                                                     : "chatgate";
     }
-    if (model.provider == ProviderKind::openai) {
+    if (model.provider == ProviderKind::anthropic && model.capabilities.embeddings) {
+        return r.bad("capabilities", "Anthropic has no embeddings");
+    }
+    if (model.provider != ProviderKind::builtin) {
         auto url = parse_base_url(model.base_url);
         if (!url) return r.bad("base_url", url.error().message);
         model.url = std::move(*url);
         if (auto ok = resolve_api_key(r, model); !ok) return ok.error();
     } else if (!model.base_url.empty() || !model.api_key_env.empty() ||
                !model.api_key_file.empty()) {
-        return r.bad("base_url", "only an openai model has a base_url or an API key");
+        return r.bad("base_url", "only an upstream model has a base_url or an API key");
     }
     return model;
 }
@@ -323,7 +330,9 @@ std::string describe_models(const std::vector<ModelConfig>& models) {
     json::array out;
     for (const auto& m : models) {
         json::object o{{"id", m.id},
-                       {"provider", m.provider == ProviderKind::openai ? "openai" : "builtin"},
+                       {"provider", m.provider == ProviderKind::openai      ? "openai"
+                                    : m.provider == ProviderKind::anthropic ? "anthropic"
+                                                                            : "builtin"},
                        {"upstream_model", m.upstream_model},
                        {"owned_by", m.owned_by},
                        {"max_completion_tokens", m.max_completion_tokens},
@@ -340,7 +349,7 @@ std::string describe_models(const std::vector<ModelConfig>& models) {
                        {"max_retries", m.max_retries},
                        {"capabilities", capability_names(m.capabilities)},
                        {"image_token_bound", m.image_token_bound}};
-        if (m.provider == ProviderKind::openai) {
+        if (m.provider != ProviderKind::builtin) {
             o["base_url"] = m.base_url;
             o["api_key_env"] = m.api_key_env;
             o["api_key_file"] = m.api_key_file;

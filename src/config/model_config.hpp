@@ -10,7 +10,9 @@
 
 namespace chatgate {
 
-enum class ProviderKind { builtin, openai };
+/// builtin: the fixed answer; openai: a Chat Completions upstream; anthropic: a Messages API
+/// upstream.
+enum class ProviderKind { builtin, openai, anthropic };
 
 /// Per-phase deadlines of one upstream exchange, in milliseconds.
 struct ModelTimeouts {
@@ -43,7 +45,7 @@ inline constexpr std::int64_t kDefaultImageTokenBound = 2500;
 struct ModelConfig {
     std::string id;
     ProviderKind provider = ProviderKind::builtin;
-    std::string base_url;  ///< openai only; parsed into `url`
+    std::string base_url;  ///< openai and anthropic only; parsed into `url`
     BaseUrl url;
     std::string api_key_env;     ///< name of the environment variable holding the key
     std::string api_key_file;    ///< or a file holding it (trailing newline ignored)

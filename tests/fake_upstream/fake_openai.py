@@ -36,6 +36,13 @@ numbers made from its text, as floats or base64 (little-endian float32), and usa
 one token per four characters (per id for token arrays); a model named ``error500...``
 answers 500.
 
+``POST .../messages`` speaks Anthropic's Messages API (``x-api-key``, ``anthropic-version``
+recorded): ``echo`` answers "echo: <last user text> (turns: N)", ``error500`` answers 500
+and ``overloaded`` 529 with Anthropic's error object, ``cut`` closes a stream midway; a
+request with ``tools`` whose last turn holds no tool_result is answered with a tool_use of
+the first tool (``tool_choice`` honoured); a tool result is answered "echo: tool said
+<result> (turns: N)". Streams send Anthropic's events (message_start ... message_stop).
+
 ``GET /_stats`` answers ``{"requests": {model: count}, "last_body": {model: body},
 "last_authorization": {model: header}}``.
 """
@@ -210,6 +217,9 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         raw = self.rfile.read(length)
+        if self.path.endswith("/messages"):
+            self.anthropic(raw)
+            return
         if self.path.endswith("/embeddings"):
             self.embeddings(raw)
             return
@@ -327,6 +337,80 @@ class Handler(BaseHTTPRequestHandler):
         if usage_wanted:
             self.sse({**base, "choices": [], "usage": usage})
         self.sse("[DONE]")
+        self.end_chunks()
+
+    def anthropic(self, raw):
+        body = json.loads(raw)
+        model = str(body.get("model"))
+        with _lock:
+            _requests[model] = _requests.get(model, 0) + 1
+            _last_body[model] = body
+            _last_authorization[model] = f"x-api-key={self.headers.get('x-api-key')} " \
+                                         f"anthropic-version={self.headers.get('anthropic-version')}"
+        behaviour = model.split(":")[0]
+        if behaviour in ("error500", "overloaded"):
+            status = 500 if behaviour == "error500" else 529
+            kind = "api_error" if behaviour == "error500" else "overloaded_error"
+            self.send_json(status, {"type": "error", "error": {"type": kind, "message": "upstream trouble"}})
+            return
+        messages = body.get("messages") or []
+
+        def text_of_blocks(content):
+            if isinstance(content, str):
+                return content
+            return "\n".join(b.get("text", "") for b in content if b.get("type") == "text")
+
+        last = messages[-1] if messages else {"content": ""}
+        results = [b for b in (last["content"] if isinstance(last["content"], list) else [])
+                   if b.get("type") == "tool_result"]
+        last_user = next((text_of_blocks(m["content"]) for m in reversed(messages)
+                          if m["role"] == "user" and text_of_blocks(m["content"])), "")
+        turns = len(messages) + (1 if body.get("system") else 0)
+        text = f"echo: {last_user} (turns: {turns})"
+        if results:
+            text = f"echo: tool said {results[0].get('content')} (turns: {turns})"
+        tools = body.get("tools") or []
+        choice = body.get("tool_choice") or {}
+        use = None
+        if tools and not results and choice.get("type") != "none":
+            tool = next((t for t in tools if t["name"] == choice.get("name")), tools[0])
+            use = {"type": "tool_use", "id": f"toolu_{len(messages)}", "name": tool["name"],
+                   "input": sample(tool.get("input_schema") or {"type": "object"}, last_user)}
+        words = words_of(text)
+        usage_in = sum(approx_tokens(json.dumps(m)) for m in messages)
+        out_tokens = 3 if use else len(words)
+        stop = "tool_use" if use else "end_turn"
+        if not body.get("stream"):
+            content = [use] if use else [{"type": "text", "text": text}]
+            self.send_json(200, {"id": "msg_fake", "type": "message", "role": "assistant", "model": model,
+                                 "content": content, "stop_reason": stop, "stop_sequence": None,
+                                 "usage": {"input_tokens": usage_in, "output_tokens": out_tokens}})
+            return
+        self.start_sse()
+
+        def event(name, data):
+            self.write_chunk(f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n".encode())
+
+        event("message_start", {"message": {"id": "msg_fake", "type": "message", "role": "assistant",
+                                            "model": model, "content": [], "stop_reason": None,
+                                            "usage": {"input_tokens": usage_in, "output_tokens": 1}}})
+        event("ping", {})
+        if use:
+            event("content_block_start", {"index": 0, "content_block": {**use, "input": {}}})
+            args = json.dumps(use["input"])
+            for i in range(0, len(args), 5):
+                event("content_block_delta", {"index": 0, "delta": {"type": "input_json_delta", "partial_json": args[i:i + 5]}})
+        else:
+            event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
+            for i, word in enumerate(words):
+                if behaviour == "cut" and i == len(words) // 2:
+                    self.cut()
+                    return
+                event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": word}})
+        event("content_block_stop", {"index": 0})
+        event("message_delta", {"delta": {"stop_reason": stop, "stop_sequence": None},
+                                "usage": {"output_tokens": out_tokens}})
+        event("message_stop", {})
         self.end_chunks()
 
     def embeddings(self, raw):

@@ -1,11 +1,13 @@
 // Anthropic's official library (`@anthropic-ai/sdk`), unchanged, against chatgate's
 // /v1/messages with a chatgate access token as its API key (sent as x-api-key, or as a
-// Bearer token): messages.create, streaming, tool use and Anthropic's error shapes. chatgate
-// translates to its Chat Completions upstream (the fake). Each case ends with the ledger check.
+// Bearer token): messages.create, streaming, tool use and Anthropic's error shapes, over a
+// Chat Completions upstream and over an Anthropic one; and the `openai` library over an
+// Anthropic upstream (the fake speaks both). Each case ends with the ledger check.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 
 import {
   accessToken, assertLedgerConsistent, balance, fakeModel, haveFakeUpstream, REQUEST_TIMEOUT_MS, startFakeUpstream, startServer,
@@ -25,8 +27,12 @@ before(async () => {
   const models = [
     fakeModel(fake.url, 'claude-fake', 'echo::anthropic', { price: PRICE }),
     fakeModel(fake.url, 'claude-down', 'error500::anthropic', { price: PRICE }),
+    // Anthropic-protocol upstreams (the fake's /v1/messages), with a key of their own.
+    fakeModel(fake.url, 'claude-up', 'echo::up', { provider: 'anthropic', price: PRICE, api_key_env: 'FAKE_ANTHROPIC_KEY' }),
+    fakeModel(fake.url, 'claude-up-cut', 'cut::up', { provider: 'anthropic', price: PRICE }),
+    fakeModel(fake.url, 'claude-up-busy', 'overloaded::up', { provider: 'anthropic', price: PRICE }),
   ];
-  server = startServer({ CHATGATE_MODELS: JSON.stringify(models) });
+  server = startServer({ CHATGATE_MODELS: JSON.stringify(models), FAKE_ANTHROPIC_KEY: 'sk-ant-fake-key-0001' });
   base = await server.ready;
 });
 
@@ -110,5 +116,74 @@ test('errors are Anthropic\'s: bad request, authentication, upstream failure ref
   await assert.rejects(client.messages.create({ model: 'claude-down', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }),
     (err) => err.status === 502 && err.error.error.type === 'api_error');
   assert.equal(await balance(base, token), GRANT);
+  await assertLedgerConsistent(base, token);
+});
+
+async function upstreamCall(model) {
+  const res = await fetch(`${fake.url}/_stats`);
+  const stats = await res.json();
+  return { body: stats.last_body[model], headers: stats.last_authorization[model] };
+}
+
+test('an Anthropic upstream through the openai library: whole, streamed, tools', { skip }, async () => {
+  const token = await accessToken(base);
+  const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: token, maxRetries: 0 });
+  const completion = await openai.chat.completions.create({
+    model: 'claude-up', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hello' }], temperature: 0.2, stop: 'END',
+  });
+  assert.equal(completion.choices[0].message.content, 'echo: hello (turns: 2)');
+  assert.equal(completion.usage.completion_tokens, 4);
+  let spent = PER_MESSAGE + 4;
+  const sent = await upstreamCall('echo::up');
+  assert.equal(sent.headers, 'x-api-key=sk-ant-fake-key-0001 anthropic-version=2023-06-01');
+  assert.equal(sent.body.system, 'Be brief.');
+  assert.deepEqual(sent.body.stop_sequences, ['END']);
+  assert.equal(sent.body.temperature, 0.2);
+  assert.equal(sent.body.max_tokens, 256);
+
+  const stream = openai.chat.completions.stream({ model: 'claude-up', messages: [{ role: 'user', content: 'one two three' }], stream_options: { include_usage: true } });
+  const done = await stream.finalChatCompletion();
+  assert.equal(done.choices[0].message.content, 'echo: one two three (turns: 1)');
+  spent += PER_MESSAGE + done.usage.completion_tokens;
+
+  const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+  const call = await openai.chat.completions.create({ model: 'claude-up', messages: [{ role: 'user', content: 'Oslo' }], tools });
+  assert.equal(call.choices[0].finish_reason, 'tool_calls');
+  const [toolCall] = call.choices[0].message.tool_calls;
+  assert.deepEqual(JSON.parse(toolCall.function.arguments), { city: 'Oslo' });
+  spent += PER_MESSAGE + call.usage.completion_tokens;
+  const streamedCall = await openai.chat.completions.stream({ model: 'claude-up', messages: [{ role: 'user', content: 'Kyiv' }], tools, stream_options: { include_usage: true } }).finalChatCompletion();
+  assert.deepEqual(JSON.parse(streamedCall.choices[0].message.tool_calls[0].function.arguments), { city: 'Kyiv' });
+  spent += PER_MESSAGE + streamedCall.usage.completion_tokens;
+
+  const answer = await openai.chat.completions.create({
+    model: 'claude-up', tools,
+    messages: [{ role: 'user', content: 'Oslo' }, call.choices[0].message, { role: 'tool', tool_call_id: toolCall.id, content: 'cold' }],
+  });
+  assert.equal(answer.choices[0].message.content, 'echo: tool said cold (turns: 3)');
+  const translated = (await upstreamCall('echo::up')).body.messages;
+  assert.equal(translated[1].content[0].type, 'tool_use');
+  assert.equal(translated[2].content[0].type, 'tool_result');
+  spent += PER_MESSAGE + answer.usage.completion_tokens;
+  assert.equal(await balance(base, token), GRANT - spent);
+  await assertLedgerConsistent(base, token);
+});
+
+test('an Anthropic upstream behind /v1/messages, and its failures', { skip }, async () => {
+  const token = await accessToken(base);
+  const client = anthropic(token);
+  const final = await client.messages.stream({ model: 'claude-up', max_tokens: 50, messages: [{ role: 'user', content: 'round trip' }] }).finalMessage();
+  assert.equal(final.content[0].text, 'echo: round trip (turns: 1)');
+  let spent = PER_MESSAGE + final.usage.output_tokens;
+  assert.equal(await balance(base, token), GRANT - spent);
+
+  await assert.rejects(client.messages.create({ model: 'claude-up-busy', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }),
+    (err) => err.status === 502);
+  assert.equal(await balance(base, token), GRANT - spent, 'a refused upstream costs nothing');
+
+  const cut = client.messages.stream({ model: 'claude-up-cut', max_tokens: 50, messages: [{ role: 'user', content: 'a b c d e f g h' }] });
+  await assert.rejects(cut.finalMessage());
+  const after = await balance(base, token);
+  assert.ok(after < GRANT - spent && after > GRANT - spent - PER_MESSAGE - 20, `billed ${GRANT - spent - after} for the cut stream`);
   await assertLedgerConsistent(base, token);
 });

@@ -94,6 +94,37 @@ TEST(ModelsConfig, ValidationNamesTheBadKey) {
     expect_refused("[{", "models");
 }
 
+TEST(ModelsConfig, CapabilitiesAndTheAnthropicProvider) {
+    auto config = load_models(R"([
+        {"id": "claude", "provider": "anthropic", "base_url": "https://api.anthropic.com/v1",
+         "capabilities": ["chat", "tools", "vision"], "image_token_bound": 1600},
+        {"id": "emb", "provider": "openai", "base_url": "http://127.0.0.1:9/v1",
+         "capabilities": ["embeddings"]},
+        {"id": "plain", "provider": "openai", "base_url": "http://127.0.0.1:9/v1"},
+        {"id": "local"}])");
+    ASSERT_TRUE(config) << config.error().message;
+    const auto& m = config->models;
+    EXPECT_EQ(m[0].provider, ProviderKind::anthropic);
+    EXPECT_EQ(m[0].owned_by, "anthropic");
+    EXPECT_TRUE(m[0].capabilities.vision && m[0].capabilities.tools && m[0].capabilities.chat);
+    EXPECT_EQ(m[0].image_token_bound, 1600);
+    EXPECT_TRUE(m[1].capabilities.embeddings);
+    EXPECT_FALSE(m[1].capabilities.chat);
+    EXPECT_TRUE(m[2].capabilities.chat && m[2].capabilities.tools);
+    EXPECT_FALSE(m[2].capabilities.vision);
+    EXPECT_EQ(m[2].image_token_bound, kDefaultImageTokenBound);
+    EXPECT_TRUE(m[3].capabilities.chat);
+    EXPECT_FALSE(m[3].capabilities.tools);
+
+    expect_refused(R"([{"id": "a", "capabilities": ["tools"]}])", "models[0].capabilities");
+    expect_refused(R"([{"id": "a", "capabilities": ["chat", "telepathy"]}])",
+                   "models[0].capabilities[1]");
+    expect_refused(R"([{"id": "a", "provider": "anthropic", "base_url": "http://x/v1",
+                        "capabilities": ["embeddings"]}])",
+                   "models[0].capabilities");
+    expect_refused(R"([{"id": "a", "image_token_bound": 0}])", "models[0].image_token_bound");
+}
+
 TEST(ModelsConfig, ApiKeysComeFromEnvironmentOrFileAndAreRedacted) {
     setenv("CHATGATE_TEST_OPENAI_KEY", "sk-from-env-123456", 1);
     std::string file = ::testing::TempDir() + "chatgate-models-key";
