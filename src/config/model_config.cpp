@@ -299,6 +299,9 @@ Result<std::vector<ModelConfig>> parse_models(std::string_view json_text, std::s
         auto model = read_model(r, doc.get_array()[i], default_per_message);
         if (!model) return model.error();
         if (!ids.insert(model->id).second) return r.bad("id", "duplicate id " + model->id);
+        if (i == 0 && !model->capabilities.chat) {
+            return r.bad("capabilities", "the first model is the default chat model: it must chat");
+        }
         models.push_back(std::move(*model));
     }
     return models;

@@ -170,3 +170,67 @@ def test_tools_on_a_model_without_them_name_the_capability(chatgate_with_model):
     assert error["param"] == "tools" and "does not support tools" in error["message"], error
     assert get_balance(server.base_url, user.access) == SIGNUP_GRANT
     assert_ledger_consistent(server.base_url, user.access)
+
+
+def test_concurrent_tool_streams_responses_and_messages_settle_exactly(chatgate_with_model):
+    """Many clients at once on every surface, some leaving mid tool-call stream: every
+    reservation is settled exactly once and the ledger sums to the balance."""
+    import threading
+
+    # 21 exchanges at once, each reserving 10 + 128: within the signup grant.
+    server = chatgate_with_model(unique("slow", "20"), price=PRICE, max_completion_tokens=128)
+    user = new_user(server.base_url, "v1hammer")
+    question = [{"role": "user", "content": "Lisbon"}]
+    bodies = {
+        COMPLETIONS: {"model": MODEL, "messages": question, "tools": [WEATHER], "stream": True},
+        "/v1/responses": {"model": MODEL, "input": "Lisbon", "stream": True,
+                          "tools": [{"type": "function", **WEATHER["function"]}]},
+        "/v1/messages": {"model": MODEL, "max_tokens": 64, "messages": question, "stream": True,
+                         "tools": [{"name": "get_weather", "input_schema": WEATHER["function"]["parameters"]}]},
+    }
+    failures: list = []
+
+    def whole(path, body):
+        try:
+            with Http(server.base_url) as http:
+                r = http.post(path, json=body, headers=user.headers)
+                assert r.status_code == 200, describe(r)
+        except Exception as e:  # collected: a thread's assertion would be lost
+            failures.append(e)
+
+    def leaver(path, body, marker):
+        try:
+            stream_then_leave(server.base_url, user.access, body, deltas=2, path=path, marker=marker)
+        except Exception as e:
+            failures.append(e)
+
+    threads = []
+    for path, body in bodies.items():
+        for _ in range(4):
+            threads.append(threading.Thread(target=whole, args=(path, body)))
+    markers = {COMPLETIONS: b'"tool_calls"', "/v1/responses": b"function_call_arguments.delta",
+               "/v1/messages": b"input_json_delta"}
+    for path, body in bodies.items():
+        for _ in range(3):
+            threads.append(threading.Thread(target=leaver, args=(path, body, markers[path])))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not failures, failures
+    started = time.monotonic()
+    with Http(server.base_url) as http:
+        while True:
+            try:
+                rows = [r for r in fetch_ledger(http, user.access) if r["kind"].startswith("chat_")]
+            except AssertionError:  # a refund landed between the ledger's count and its rows
+                continue
+            charges = [r for r in rows if r["kind"] == "chat_charge"]
+            refunds = [r for r in rows if r["kind"] == "chat_refund"]
+            if len(refunds) == len(charges) or time.monotonic() - started > DEADLINE:
+                break
+    assert len(charges) == len(threads), rows
+    # Each charge settled once: one refund naming it (the per-token price leaves a part unused).
+    settled = sorted(r["reference"] for r in refunds)
+    assert settled == sorted(f"settles chat charge {c['id']}" for c in charges), rows
+    assert_ledger_consistent(server.base_url, user.access)

@@ -67,8 +67,10 @@ MessageEventWriter::MessageEventWriter(std::string id, std::string model)
     : id_(std::move(id)), model_(std::move(model)) {}
 
 std::string MessageEventWriter::start() {
-    // The usage is known at the end only; message_delta carries it.
-    return event("message_start", {{"message", message_object(id_, model_, "", {}, "", {})}});
+    // The usage is known at the end only; message_delta carries it, and the stop reason.
+    json::object message = message_object(id_, model_, "", {}, "", {});
+    message["stop_reason"] = nullptr;
+    return event("message_start", {{"message", std::move(message)}});
 }
 
 std::string MessageEventWriter::close_block() {

@@ -8,7 +8,7 @@ namespace chatgate::api {
 namespace {
 
 constexpr std::string_view kAllowedRequestHeaders =
-    "Authorization, Content-Type, Idempotency-Key, X-Request-Id";
+    "Authorization, Content-Type, Idempotency-Key, X-Request-Id, x-api-key, anthropic-version";
 constexpr std::string_view kExposedHeaders =
     "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After, X-Request-Id, "
     "x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests";

@@ -122,6 +122,10 @@ boost::asio::awaitable<Result<ChatService::Prepared>> ChatService::prepare(const
         co_return Error::fields_invalid(
             {{"model", {"\"" + input.model + "\" is not a valid choice."}}});
     }
+    if (!model->capabilities.chat) {
+        co_return Error::fields_invalid(
+            {{"model", {"The model `" + model->id + "` does not support chat."}}});
+    }
 
     Prepared out;
     out.user = input.user;

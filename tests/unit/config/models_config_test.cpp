@@ -123,6 +123,9 @@ TEST(ModelsConfig, CapabilitiesAndTheAnthropicProvider) {
                         "capabilities": ["embeddings"]}])",
                    "models[0].capabilities");
     expect_refused(R"([{"id": "a", "image_token_bound": 0}])", "models[0].image_token_bound");
+    expect_refused(R"([{"id": "e", "provider": "openai", "base_url": "http://x/v1",
+                        "capabilities": ["embeddings"]}])",
+                   "models[0].capabilities");
 }
 
 TEST(ModelsConfig, ApiKeysComeFromEnvironmentOrFileAndAreRedacted) {
