@@ -8,6 +8,7 @@
 #include "domain/accounts/session_service.hpp"
 #include "domain/chat/chat_service.hpp"
 #include "domain/chat/conversation_service.hpp"
+#include "domain/chat/response_archive.hpp"
 #include "domain/ledger/ledger_service.hpp"
 #include "domain/store.hpp"
 #include "http/message.hpp"
@@ -48,6 +49,7 @@ struct Services {
     domain::LedgerService& ledger;
     domain::ChatService& chat;
     domain::ConversationService& conversations;
+    domain::ResponseArchive& responses;  ///< stored responses of /v1/responses
     const security::JwtCodec& jwt;
     domain::Store& store;
     WorkPool& db_pool;

@@ -122,6 +122,16 @@ const Route kRoutes[] = {
      .handler = post_responses,
      .rate = RateClass::chat,
      .errors = ErrorStyle::openai},
+    {.method = Method::get,
+     .path = "/v1/responses/{id}",
+     .handler = get_response,
+     .rate = RateClass::read,
+     .errors = ErrorStyle::openai},
+    {.method = Method::del,
+     .path = "/v1/responses/{id}",
+     .handler = delete_response,
+     .rate = RateClass::write,
+     .errors = ErrorStyle::openai},
 
     // Pages, the schema and operations endpoints.
     page("/", "pages/index.html", kHtml),

@@ -137,6 +137,7 @@ int Application::serve() {
         log::warn("refunded chat reservations left open", {{"count", recovered}});
     }
     domain::ConversationService conversations(core.store, core.db());
+    domain::ResponseArchive responses(core.store, core.db());
     domain::SessionService sessions(core.store, core.db(), clock, session_policy(config_));
     if (!config_.session_check_enabled) {
         log::warn(
@@ -150,6 +151,7 @@ int Application::serve() {
                            .ledger = ledger,
                            .chat = chat,
                            .conversations = conversations,
+                           .responses = responses,
                            .jwt = jwt,
                            .store = core.store,
                            .db_pool = core.db_reads,

@@ -18,6 +18,7 @@ unique so that counters and stats of one test do not mix with another's:
     malformed             invalid JSON (or invalid SSE data when streaming)
     cut                   part of the answer, then the connection closes
     long:N                N words, one delta each
+    chatty                like echo, but tool calls come with the text "Let me check."
 
 Streaming (``"stream": true``) sends SSE chunks the way OpenAI does, with the usage chunk
 before ``data: [DONE]`` when ``stream_options.include_usage`` is set.
@@ -299,6 +300,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.end_headers()
                 self.wfile.write(data)
                 return
+            if behaviour == "chatty" and calls:
+                text = "Let me check."
             full = json.dumps(self.completion(model, text, usage, calls)).encode()
             if behaviour == "cut":
                 self.send_response(200)
@@ -325,6 +328,8 @@ class Handler(BaseHTTPRequestHandler):
             self.end_chunks()
             return
         pieces = self.tool_call_pieces(calls) if calls else [{"content": d} for d in deltas]
+        if behaviour == "chatty" and calls:
+            pieces.insert(0, {"content": "Let me check."})
         for i, delta in enumerate(pieces):
             if behaviour == "cut" and i == len(pieces) // 2:
                 self.cut()
@@ -453,7 +458,7 @@ class Handler(BaseHTTPRequestHandler):
     def completion(model, text, usage, calls=None):
         message = {"role": "assistant", "content": text}
         if calls:
-            message = {"role": "assistant", "content": None,
+            message = {"role": "assistant", "content": text if text == "Let me check." else None,
                        "tool_calls": [{"id": c["id"], "type": "function",
                                        "function": {"name": c["name"], "arguments": c["arguments"]}}
                                       for c in calls]}

@@ -28,6 +28,7 @@ before(async () => {
   const models = [
     fakeModel(fake.url, 'fake-echo', 'echo::responses', { price: PRICE }),
     fakeModel(fake.url, 'fake-cut', 'cut::responses', { price: PRICE }),
+    fakeModel(fake.url, 'fake-chatty', 'chatty::responses', { price: PRICE }),
   ];
   server = startServer({ CHATGATE_MODELS: JSON.stringify(models) });
   base = await server.ready;
@@ -145,5 +146,62 @@ test('AI SDK default model: generateText, streamText, tools and generateObject',
 
   const { object } = await generateObject({ model: openai('fake-echo'), schema: z.object({ city: z.string(), days: z.number() }), prompt: 'Oslo' });
   assert.deepEqual(object, { city: 'Oslo', days: 42 });
+  await assertLedgerConsistent(base, token);
+});
+
+test('openai: stored responses: retrieve, continue with previous_response_id, delete, per user', { skip }, async () => {
+  const token = await accessToken(base);
+  const { openai } = client(base, token);
+  const first = await openai.responses.create({ model: 'fake-echo', instructions: 'Be brief.', input: 'first' });
+  assert.equal(first.store, true);
+  const again = await openai.responses.retrieve(first.id);
+  assert.equal(again.output_text, first.output_text);
+
+  const second = await openai.responses.create({ model: 'fake-echo', input: 'second', previous_response_id: first.id });
+  assert.equal(second.previous_response_id, first.id);
+  assert.equal(second.output_text, 'echo: second (turns: 3)', 'the stored turns came first');
+  const streamed = await openai.responses.stream({ model: 'fake-echo', input: 'third', previous_response_id: second.id }).finalResponse();
+  assert.equal(streamed.output_text, 'echo: third (turns: 5)');
+  assert.equal((await openai.responses.retrieve(streamed.id)).output_text, streamed.output_text);
+
+  const other = client(base, await accessToken(base)).openai;
+  await assert.rejects(other.responses.retrieve(first.id), (err) => err.status === 404);
+  await assert.rejects(other.responses.create({ model: 'fake-echo', input: 'x', previous_response_id: first.id }),
+    (err) => err.status === 400 && err.param === 'previous_response_id');
+
+  const unstored = await openai.responses.create({ model: 'fake-echo', input: 'secret', store: false });
+  assert.equal(unstored.store, false);
+  await assert.rejects(openai.responses.retrieve(unstored.id), (err) => err.status === 404);
+
+  await openai.responses.delete(first.id);
+  await assert.rejects(openai.responses.retrieve(first.id), (err) => err.status === 404);
+  await assertLedgerConsistent(base, token);
+});
+
+test('AI SDK default model: a tool loop whose first step also says something (item references)', { skip }, async () => {
+  const token = await accessToken(base);
+  const sentInputs = [];
+  const openai = createOpenAI({
+    baseURL: `${base}/v1`,
+    apiKey: token,
+    fetch: (url, init) => {
+      sentInputs.push(JSON.parse(init.body).input);
+      return fetch(url, init);
+    },
+  });
+  const result = await generateText({
+    model: openai('fake-chatty'),
+    prompt: 'Lima',
+    tools: { get_weather: tool({ inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => `warm in ${city}` }) },
+    stopWhen: stepCountIs(2),
+  });
+  assert.equal(result.steps[0].text, 'Let me check.');
+  // The library sent the first step's message as an item_reference; chatgate found it stored
+  // and sent it upstream with its call, as one assistant turn.
+  assert.ok(sentInputs[1].some((item) => item.type === 'item_reference'), JSON.stringify(sentInputs[1]));
+  assert.equal(result.text, 'echo: tool said warm in Lima (turns: 3)');
+  const sent = (await (await fetch(`${fake.url}/_stats`)).json()).last_body['chatty::responses'].messages;
+  assert.deepEqual(sent[1].content, [{ type: 'text', text: 'Let me check.' }]);
+  assert.equal(sent[1].tool_calls[0].function.name, 'get_weather');
   await assertLedgerConsistent(base, token);
 });

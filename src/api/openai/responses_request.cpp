@@ -194,8 +194,7 @@ Result<json::value> translate_format(const json::value& format) {
 
 /// Fields refused with their reason.
 constexpr std::array<std::pair<std::string_view, std::string_view>, 5> kRefused{{
-    {"previous_response_id",
-     "Responses are not stored: send the whole conversation in 'input' instead."},
+    {"previous_response_id", "The previous response is resolved before the translation."},
     {"background", "Background responses are not offered."},
     {"conversation", "Conversations of the Responses API are not offered: send 'input'."},
     {"prompt", "Prompt templates are not offered."},

@@ -226,6 +226,7 @@ std::string ResponseEventWriter::finish(std::string_view finish_reason,
     response["usage"] = response_usage(usage);
     set_outcome(response, finish_reason);
     bool complete = response.at("status") == "completed";
+    final_ = response;
     out += event(complete ? "response.completed" : "response.incomplete",
                  {{"response", std::move(response)}});
     return out;

@@ -49,6 +49,8 @@ public:
     std::string delta(const domain::ChatDelta& delta);
     std::string finish(std::string_view finish_reason, const domain::TokenUsage& usage);
     std::string fail(std::string_view code, std::string_view message);
+    /// The whole response object sent with response.completed (empty before `finish`).
+    const boost::json::object& final_response() const { return final_; }
 
 private:
     struct Item;
@@ -61,6 +63,7 @@ private:
     boost::json::object snapshot(std::string_view status) const;
 
     ResponseHead head_;
+    boost::json::object final_;
     std::size_t limit_;
     std::size_t kept_ = 0;
     std::int64_t sequence_ = 0;

@@ -23,6 +23,7 @@ constexpr std::array kMigrations{
     Migration{1, "migrations/sqlite/0001_init.sql"},
     Migration{2, "migrations/sqlite/0002_sessions.sql"},
     Migration{3, "migrations/sqlite/0003_conversations.sql"},
+    Migration{5, "migrations/sqlite/0005_responses.sql"},
 };
 
 domain::LedgerKind parse_kind(const std::string& text) {

@@ -2,6 +2,7 @@
 
 #include "domain/accounts/session_store.hpp"
 #include "domain/chat/chat_store.hpp"
+#include "domain/chat/response_store.hpp"
 #include "domain/idempotency/idempotency_store.hpp"
 #include "domain/store.hpp"
 
@@ -23,7 +24,8 @@ class Connection;
 class SqliteStore final : public domain::Store,
                           public domain::ChatStore,
                           public domain::SessionStore,
-                          public domain::IdempotencyStore {
+                          public domain::IdempotencyStore,
+                          public domain::ResponseStore {
 public:
     /// Opens (creating if needed) and applies pending migrations.
     explicit SqliteStore(std::string path);
@@ -86,6 +88,12 @@ public:
     std::vector<domain::StoredExchange> conversation_messages(domain::ConversationId conversation,
                                                               std::int64_t limit) override;
     bool delete_conversation(UserId user, domain::ConversationId conversation) override;
+
+    // ResponseStore (response_store.cpp)
+    void save_response(const domain::StoredResponse& response) override;
+    std::optional<domain::StoredResponse> find_response(UserId user, std::string_view id) override;
+    std::optional<std::string> find_response_item(UserId user, std::string_view id) override;
+    bool delete_response(UserId user, std::string_view id) override;
 
 private:
     /// change_balance inside a write scope the caller holds (so a reservation and its ledger

@@ -101,6 +101,22 @@ inline constexpr const char* kPurgeIdempotencyKeys =
     "DELETE FROM idempotency_keys WHERE (user_id, key) IN (SELECT user_id, key"
     " FROM idempotency_keys WHERE expires_at_ms <= ?1 AND status IS NOT NULL LIMIT ?2)";
 
+// Stored responses (migration 0005).
+inline constexpr const char* kInsertStoredResponse =
+    "INSERT INTO stored_responses (id, user_id, body, history, created_at)"
+    " VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))";
+inline constexpr const char* kInsertStoredResponseItem =
+    "INSERT OR IGNORE INTO stored_response_items (id, response_id, user_id, message)"
+    " VALUES (?1, ?2, ?3, ?4)";
+inline constexpr const char* kFindStoredResponse =
+    "SELECT body, history FROM stored_responses WHERE id = ?1 AND user_id = ?2";
+inline constexpr const char* kFindStoredResponseItem =
+    "SELECT message FROM stored_response_items WHERE id = ?1 AND user_id = ?2";
+inline constexpr const char* kDeleteStoredResponseItems =
+    "DELETE FROM stored_response_items WHERE response_id = ?1 AND user_id = ?2";
+inline constexpr const char* kDeleteStoredResponse =
+    "DELETE FROM stored_responses WHERE id = ?1 AND user_id = ?2 RETURNING id";
+
 // Chat reservations and conversations (migration 0003).
 inline constexpr const char* kInsertReservation =
     "INSERT INTO chat_reservations (user_id, amount, charge_entry_id, balance_after, created_at)"

@@ -105,6 +105,7 @@ protected:
     domain::LedgerService ledger_{store_, db_, app::top_up_policy(config_)};
     domain::ChatService chat_{store_, models_.catalog(), db_, app::chat_policy(config_)};
     domain::ConversationService conversations_{store_, db_};
+    domain::ResponseArchive responses_{store_, db_};
     domain::SessionService sessions_{store_, db_, clock_, app::session_policy(config_)};
     domain::IdempotencyService keys_{store_, db_, clock_, app::idempotency_policy(config_), "t"};
     Services services_{.accounts = accounts_,
@@ -112,6 +113,7 @@ protected:
                        .ledger = ledger_,
                        .chat = chat_,
                        .conversations = conversations_,
+                       .responses = responses_,
                        .jwt = jwt_,
                        .store = store_,
                        .db_pool = reads_,

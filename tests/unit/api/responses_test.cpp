@@ -1,3 +1,4 @@
+#include "api/openai/responses_history.hpp"
 #include "api/openai/responses_request.hpp"
 #include "api/openai/responses_shapes.hpp"
 
@@ -172,6 +173,49 @@ TEST(ResponseObject, ItemsStatusAndUsage) {
     auto text = response_object(head(), "hi", {}, "stop", {});
     EXPECT_EQ(text.at("output").at(0).at("content").at(0).at("text"), "hi");
     EXPECT_EQ(text.at("store"), false);
+}
+
+}  // namespace
+}  // namespace chatgate::api::openai
+
+namespace chatgate::api::openai {
+namespace {
+
+TEST(ResponsesHistory, ConversationItemsResolveHistoryAndReferences) {
+    auto body = json::parse(R"({"input": [{"type": "item_reference", "id": "msg_1"},
+                                          {"role": "user", "content": "next"}],
+                                "previous_response_id": "resp_1", "store": false})")
+                    .as_object();
+    EXPECT_FALSE(wants_store(body));
+    EXPECT_TRUE(wants_store(json::object{}));
+    EXPECT_EQ(previous_response_of(body).value(), std::optional<std::string>("resp_1"));
+    EXPECT_FALSE(previous_response_of(json::parse(R"({"previous_response_id": 1})").as_object()));
+    EXPECT_EQ(item_references(body), std::vector<std::string>{"msg_1"});
+
+    json::array history{json::object{{"role", "user"}, {"content", "first"}}};
+    std::map<std::string, json::object> items{
+        {"msg_1", json::object{{"type", "message"}, {"role", "assistant"}, {"content", "hi"}}}};
+    auto all = conversation_items(body, history, items);
+    ASSERT_TRUE(all);
+    ASSERT_EQ(all->size(), 3u);
+    EXPECT_EQ(all->at(1).at("content"), "hi");
+    EXPECT_EQ(all->at(2).at("content"), "next");
+    auto missing = conversation_items(body, history, {});
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().fields.front().field, "input[0]");
+    auto text = conversation_items(json::parse(R"({"input": "hello"})").as_object(), {}, {});
+    EXPECT_EQ(text->at(0), json::parse(R"({"role": "user", "content": "hello"})"));
+}
+
+TEST(ResponsesHistory, OutputItemsInTheirInputForm) {
+    auto response = response_object(head(), "hi", {{"call_1", "f", "{}"}}, "tool_calls", {});
+    auto items = output_as_input(response);
+    ASSERT_EQ(items.size(), 2u);
+    EXPECT_EQ(items[0].second, json::parse(R"({"type": "message", "role": "assistant",
+                                              "content": [{"type": "output_text", "text": "hi"}]})"));
+    EXPECT_EQ(items[1].first, response.at("output").at(1).at("id").as_string());
+    EXPECT_EQ(items[1].second, json::parse(R"({"type": "function_call", "call_id": "call_1",
+                                              "name": "f", "arguments": "{}"})"));
 }
 
 }  // namespace
