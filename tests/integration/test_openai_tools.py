@@ -234,3 +234,24 @@ def test_concurrent_tool_streams_responses_and_messages_settle_exactly(chatgate_
     settled = sorted(r["reference"] for r in refunds)
     assert settled == sorted(f"settles chat charge {c['id']}" for c in charges), rows
     assert_ledger_consistent(server.base_url, user.access)
+
+
+def test_image_parts_pass_through_and_count_in_the_reservation(chatgate_with_model, fake_upstream):
+    # 1 token per prompt token: an image reserved at 3000 tokens cannot fit the 4000 grant twice.
+    price = {"per_message": 1, "per_1k_prompt_tokens": 1000, "per_1k_completion_tokens": 0}
+    upstream_model = unique("echo")
+    server = chatgate_with_model(upstream_model, price=price, capabilities=["chat", "tools", "vision"],
+                                 image_token_bound=3000)
+    user = new_user(server.base_url, "v1vision")
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo=", "detail": "low"}}
+    content = [{"type": "text", "text": "what is this?"}, image]
+    r = complete(server, user, messages=[{"role": "user", "content": content}])
+    assert r.status_code == 200, describe(r)
+    assert fake_upstream.last_body(upstream_model)["messages"][0]["content"] == content  # as sent
+    spent = SIGNUP_GRANT - get_balance(server.base_url, user.access)
+    assert spent == 1 + r.json()["usage"]["prompt_tokens"], spent  # settled on the usage
+    # Two images are bounded at 6000 tokens: more than the balance, refused before the upstream.
+    r = complete(server, user, messages=[{"role": "user", "content": content + [image]}])
+    assert r.status_code == 429 and r.json()["error"]["code"] == "insufficient_quota", describe(r)
+    assert SIGNUP_GRANT - get_balance(server.base_url, user.access) == spent
+    assert_ledger_consistent(server.base_url, user.access)
