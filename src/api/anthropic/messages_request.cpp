@@ -5,6 +5,8 @@
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+
 namespace chatgate::api::anthropic {
 namespace {
 

@@ -4,6 +4,7 @@
 
 #include <boost/json/array.hpp>
 
+#include <algorithm>
 #include <array>
 
 namespace chatgate::api::openai {
