@@ -26,6 +26,13 @@ char class_byte(RateClass rate_class) {
     return static_cast<char>('a' + RateTable::index(rate_class));
 }
 
+/// The key every client of a class shares when the limiter has no room for its own key (only
+/// when its table is full of keys still refusing): new clients are limited together, never let
+/// through unlimited.
+std::string shared_key(RateClass rate_class) {
+    return {class_byte(rate_class), '*'};
+}
+
 }  // namespace
 
 RateLimitPolicy::RateLimitPolicy(const Clock& clock, const RateTable& table,
@@ -67,7 +74,8 @@ std::optional<Error> RateLimitPolicy::admit(const Route& route, const http::Requ
             buffer[size++] = 'a';
             size += address.copy(buffer + size, sizeof buffer - size);
         }
-        ticket.decision = limiter_.acquire(std::string_view(buffer, size), rate);
+        ticket.decision =
+            limiter_.acquire(std::string_view(buffer, size), rate, shared_key(rate_class));
         if (!ticket.decision->allowed) {
             return Error{ErrorCode::rate_limited,
                          "Request was throttled. Expected available in " +
@@ -94,9 +102,10 @@ std::optional<Error> RateLimitPolicy::admit_login(const http::Request& request,
             username = read_char_field(*body, "username", domain::kMaxUsernameChars, ignored);
         }
         if (username) {
-            std::string key(1, class_byte(RateClass::failed_login_user));
+            std::string key{class_byte(RateClass::failed_login_user), 'n'};  // never the shared key
             key += *username;
-            auto decision = limiter_.acquire(key, per_user);
+            auto decision =
+                limiter_.acquire(key, per_user, shared_key(RateClass::failed_login_user));
             if (decision.allowed) {
                 ticket.held_user_key = std::move(key);
             } else {
@@ -107,7 +116,8 @@ std::optional<Error> RateLimitPolicy::admit_login(const http::Request& request,
     if (!refused && !per_address.unlimited()) {
         std::string key(1, class_byte(RateClass::failed_login_address));
         key += address;
-        auto decision = limiter_.acquire(key, per_address);
+        auto decision =
+            limiter_.acquire(key, per_address, shared_key(RateClass::failed_login_address));
         if (decision.allowed) {
             ticket.held_address_key = std::move(key);
         } else {
