@@ -1,10 +1,47 @@
 #include "http/limits.hpp"
 
 namespace chatgate::http {
+namespace {
+
+constexpr std::string_view kBlanks = " \t";
+
+std::string_view trim(std::string_view text) {
+    auto first = text.find_first_not_of(kBlanks);
+    if (first == std::string_view::npos) return {};
+    return text.substr(first, text.find_last_not_of(kBlanks) - first + 1);
+}
+
+/// RFC 9112 6.1: the one transfer coding chatgate reads is a lone `chunked` on HTTP/1.1. Any
+/// other coding, a list (`chunked, identity`, `gzip, chunked`) or HTTP/1.0 leaves the end of
+/// the body unknown to us (what follows would run as a second request), so it is refused
+/// before the body is read.
+bool acceptable_transfer_encoding(const Request& request) {
+    bool present = false;
+    int codings = 0;
+    for (const auto& header : request.headers) {
+        if (!iequals(header.name, "Transfer-Encoding")) continue;
+        present = true;
+        std::string_view list = header.value;
+        while (true) {
+            auto comma = list.find(',');
+            std::string_view coding = trim(list.substr(0, comma));
+            if (!coding.empty()) {
+                if (!iequals(coding, "chunked")) return false;
+                ++codings;
+            }
+            if (comma == std::string_view::npos) break;
+            list.remove_prefix(comma + 1);
+        }
+    }
+    return !present || (codings == 1 && request.version >= 11);
+}
+
+}  // namespace
 
 std::optional<TransportError> check_head(const Request& request, const ServerLimits& limits) {
     if (request.headers.size() > limits.max_header_count) return TransportError::too_many_headers;
     if (request.target.size() > limits.max_target_bytes) return TransportError::uri_too_long;
+    if (!acceptable_transfer_encoding(request)) return TransportError::unsupported_transfer_coding;
     return std::nullopt;
 }
 

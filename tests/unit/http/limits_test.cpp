@@ -36,5 +36,31 @@ TEST_F(CheckHeadTest, TargetOneByteTooLong) {
     EXPECT_EQ(check_head(request, limits), TransportError::uri_too_long);
 }
 
+TEST_F(CheckHeadTest, ALoneChunkedTransferCodingPasses) {
+    request.headers.back() = {"Transfer-Encoding", " Chunked "};
+    EXPECT_FALSE(check_head(request, limits).has_value());
+}
+
+TEST_F(CheckHeadTest, EveryOtherTransferCodingIsRefused) {
+    for (std::string_view value : {"gzip", "xchunked", "identity", "chunked, identity",
+                                   "gzip, chunked", "chunked,chunked", "", "chunked;q=1"}) {
+        request.headers.back() = {"Transfer-Encoding", value};
+        EXPECT_EQ(check_head(request, limits), TransportError::unsupported_transfer_coding)
+            << value;
+    }
+}
+
+TEST_F(CheckHeadTest, TwoTransferEncodingFieldsAreAList) {
+    request.headers = {
+        {"Host", "x"}, {"Transfer-Encoding", "gzip"}, {"Transfer-Encoding", "chunked"}};
+    EXPECT_EQ(check_head(request, limits), TransportError::unsupported_transfer_coding);
+}
+
+TEST_F(CheckHeadTest, ChunkedOnHttp10IsRefused) {
+    request.version = 10;
+    request.headers.back() = {"Transfer-Encoding", "chunked"};
+    EXPECT_EQ(check_head(request, limits), TransportError::unsupported_transfer_coding);
+}
+
 }  // namespace
 }  // namespace chatgate::http
