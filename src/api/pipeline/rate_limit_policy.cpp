@@ -103,7 +103,7 @@ std::optional<Error> RateLimitPolicy::admit_login(const http::Request& request,
         }
         if (username) {
             std::string key{class_byte(RateClass::failed_login_user), 'n'};  // never the shared key
-            key += *username;
+            key += domain::normalize_username(*username);  // look-alikes share a lockout
             auto decision =
                 limiter_.acquire(key, per_user, shared_key(RateClass::failed_login_user));
             if (decision.allowed) {

@@ -37,8 +37,9 @@ AccountService::AccountService(Store& store, const PasswordHasher& hasher,
       signup_grant_(signup_grant),
       dummy_hash_(hasher.hash("chatgate-timing-equaliser")) {}
 
-std::vector<FieldError> AccountService::check_credentials(std::string_view username,
+std::vector<FieldError> AccountService::check_credentials(std::string_view raw_username,
                                                           std::string_view password) const {
+    std::string username = normalize_username(raw_username);
     std::vector<FieldError> errors;
     if (auto problems = username_problems(username); !problems.empty()) {
         errors.push_back({"username", std::move(problems)});
@@ -52,6 +53,7 @@ std::vector<FieldError> AccountService::check_credentials(std::string_view usern
 boost::asio::awaitable<Result<UserId>> AccountService::register_user(std::string username,
                                                                      std::string password,
                                                                      UserFlags flags) {
+    username = normalize_username(username);  // before the rules and the uniqueness check
     auto errors = check_credentials(username, password);
     // Checked before hashing so a taken name costs no hash; the unique index stays the guard.
     bool taken =
@@ -72,7 +74,13 @@ boost::asio::awaitable<Result<UserId>> AccountService::register_user(std::string
 
 boost::asio::awaitable<Result<UserId>> AccountService::authenticate(std::string username,
                                                                     std::string password) {
-    auto credentials = co_await db_.reads.run([&] { return store_.find_credentials(username); });
+    auto credentials = co_await db_.reads.run([&] {
+        std::string normal = normalize_username(username);
+        auto found = store_.find_credentials(normal);
+        // A name registered before names were normalised is found as it was typed.
+        if (!found && normal != username) found = store_.find_credentials(username);
+        return found;
+    });
     if (hash_pool_.saturated()) co_return busy();
     const std::string& hash = credentials ? credentials->password_hash : dummy_hash_;
     bool matches = co_await hash_pool_.run([&] { return hasher_.verify(hash, password); });

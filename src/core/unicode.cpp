@@ -1,0 +1,36 @@
+#include "core/unicode.hpp"
+
+#include <unicode/normalizer2.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
+#include <unicode/utf8.h>
+
+namespace chatgate::unicode {
+
+std::string nfkc(std::string_view utf8) {
+    UErrorCode status = U_ZERO_ERROR;
+    const icu::Normalizer2* normalizer = icu::Normalizer2::getNFKCInstance(status);
+    auto text = icu::UnicodeString::fromUTF8(
+        icu::StringPiece(utf8.data(), static_cast<std::int32_t>(utf8.size())));
+    icu::UnicodeString normal = U_SUCCESS(status) ? normalizer->normalize(text, status) : text;
+    // ICU's data is built in; failing here would mean a broken install: keep the text as it was.
+    if (U_FAILURE(status)) return std::string(utf8);
+    std::string out;
+    normal.toUTF8String(out);
+    return out;
+}
+
+bool only_letters_numbers_or(std::string_view utf8, std::string_view extra) {
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(utf8.data());
+    const auto size = static_cast<std::int32_t>(utf8.size());
+    for (std::int32_t i = 0; i < size;) {
+        UChar32 c = 0;
+        U8_NEXT(bytes, i, size, c);
+        if (c < 0) return false;
+        if (c < 0x80 && extra.find(static_cast<char>(c)) != std::string_view::npos) continue;
+        if ((U_GET_GC_MASK(c) & (U_GC_L_MASK | U_GC_N_MASK)) == 0) return false;
+    }
+    return true;
+}
+
+}  // namespace chatgate::unicode
