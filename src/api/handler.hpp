@@ -83,6 +83,10 @@ struct RequestContext {
     std::string_view request_id;
     UserId user_id = 0;  ///< set for routes that require a bearer token
     PathParams path;
+    /// Where a login's password hash waits (the rate limits' client key; not preferred after
+    /// recent failed logins from it). Empty key: the peer address.
+    std::string hash_lane_key;
+    bool hash_lane_preferred = true;
 };
 
 using Handler = boost::asio::awaitable<Result<http::Response>> (*)(Services&, RequestContext&);

@@ -59,6 +59,8 @@ void prepare_data_dir(const Config& config) {
 struct Core {
     explicit Core(const Config& config)
         : store(config.effective_database_path()),
+          hasher(static_cast<std::uint64_t>(config.password_hash_iterations),
+                 static_cast<std::size_t>(config.password_hash_memory_kib)),
           rules(std::string(assets::find("common-passwords.txt"))),
           db_reads("chatgate-db-read",
                    {.threads = config.db_threads > 0 ? static_cast<std::size_t>(config.db_threads)

@@ -37,6 +37,8 @@ const std::array kKnobs{
     Knob{"db_threads", &Config::db_threads, 0, 256},
     Knob{"hash_threads", &Config::hash_threads, 1, 64},
     Knob{"hash_queue_limit", &Config::hash_queue_limit, 1, 1'000'000},
+    Knob{"password_hash_iterations", &Config::password_hash_iterations, 1, 64},
+    Knob{"password_hash_memory_kib", &Config::password_hash_memory_kib, 8, 4 * 1024 * 1024},
     Knob{"log_level", &Config::log_level},
     Knob{"jwt_secret", &Config::jwt_secret, 0, INT64_MAX, true},
     Knob{"jwt_secret_file", &Config::jwt_secret_file},

@@ -16,6 +16,10 @@ using guards::RateTable;
 using std::chrono::nanoseconds;
 using std::chrono::seconds;
 
+/// Failed logins from an address after which its logins' hashes wait behind everybody else's.
+/// One: a flood from fresh addresses is demoted after its first wave.
+constexpr std::int64_t kSuspectAfterFailures = 1;
+
 std::int64_t ceil_seconds(nanoseconds span) {
     auto s = std::chrono::ceil<seconds>(span).count();
     return s < 0 ? 0 : s;
@@ -120,10 +124,15 @@ std::optional<Error> RateLimitPolicy::admit_login(const http::Request& request,
             limiter_.acquire(key, per_address, shared_key(RateClass::failed_login_address));
         if (decision.allowed) {
             ticket.held_address_key = std::move(key);
+            // Held besides this attempt's reservation: failed (or refused as busy) logins from
+            // this address not yet forgotten (each for one interval of failed_login_address).
+            std::int64_t held = decision.limit - 1 - decision.remaining;
+            ticket.recent_failed_logins = held >= kSuspectAfterFailures;
         } else {
             refused = decision;
         }
     }
+    ticket.client = address;
     if (!refused) return std::nullopt;
     if (!ticket.held_user_key.empty()) limiter_.release(ticket.held_user_key, per_user);
     ticket.held_user_key.clear();
@@ -139,11 +148,14 @@ std::optional<Error> RateLimitPolicy::admit_login(const http::Request& request,
 void RateLimitPolicy::settle(RateTicket& ticket, const Result<http::Response>& result,
                              http::Response& response) {
     bool failed_login = !result && result.error().code == ErrorCode::invalid_credentials;
+    // A login refused because the hashing queue was full counts against its address (a flood
+    // keeps it full; its addresses then wait behind others) but never against the username.
+    bool busy = !result && result.error().code == ErrorCode::busy;
     if (!failed_login) {
         if (!ticket.held_user_key.empty()) {
             limiter_.release(ticket.held_user_key, table_.at(RateClass::failed_login_user));
         }
-        if (!ticket.held_address_key.empty()) {
+        if (!ticket.held_address_key.empty() && !busy) {
             limiter_.release(ticket.held_address_key, table_.at(RateClass::failed_login_address));
         }
     }

@@ -267,6 +267,19 @@ bool SqliteStore::replace_password(UserId user, const std::string& current_hash,
     return true;
 }
 
+bool SqliteStore::rehash_password(UserId user, const std::string& current_hash,
+                                  const std::string& new_hash) {
+    WriteScope tx(*this);
+    bool changed = false;
+    {
+        auto update = writer_->prepare(sql::kRehashPassword);
+        update.bind(1, user).bind(2, current_hash).bind(3, new_hash);
+        changed = update.step();
+    }
+    tx.commit();
+    return changed;
+}
+
 domain::StartResult SqliteStore::start_session(UserId user, std::int64_t now,
                                                std::int64_t purge_before) {
     using domain::StartStatus;

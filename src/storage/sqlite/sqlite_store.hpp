@@ -50,6 +50,8 @@ public:
     TokenAmount ledger_sum(UserId user) override;
     bool ping() override;
     std::optional<domain::Login> find_login(UserId user) override;
+    bool rehash_password(UserId user, const std::string& current_hash,
+                         const std::string& new_hash) override;
     bool replace_password(UserId user, const std::string& current_hash,
                           const std::string& new_hash) override;
 

@@ -51,6 +51,8 @@ inline constexpr const char* kFindLogin =
 inline constexpr const char* kReplacePassword =
     "UPDATE users SET password_hash = ?3, session_epoch = session_epoch + 1"
     " WHERE id = ?1 AND password_hash = ?2 RETURNING session_epoch";
+inline constexpr const char* kRehashPassword =
+    "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2 RETURNING id";
 inline constexpr const char* kRevokeUserSessions =
     "UPDATE sessions SET revoked_at = CAST(strftime('%s', 'now') AS INTEGER),"
     " revoke_reason = 'password_change' WHERE user_id = ?1 AND revoked_at IS NULL";
