@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import socket
 import uuid
@@ -293,6 +294,24 @@ def test_declared_length_too_large_is_refused_before_the_body(small_body_server)
                 break
             data += chunk
     assert data.startswith(b"HTTP/1.1 413"), data[:300]
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_a_large_upload_sent_before_reading_gets_its_413(small_body_server, attempt):
+    """http.client (and so urllib) sends the whole body before it reads the answer: an 8 MiB
+    upload must not end in a broken pipe but read the 413."""
+    import http.client
+
+    parts = urlsplit(small_body_server.base_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        conn.request("POST", "/api/register/", body=b"x" * (8 * 1024 * 1024),
+                     headers={"Content-Type": "application/json"})
+        answer = conn.getresponse()
+        assert answer.status == 413
+        assert json.loads(answer.read()) == TOO_LARGE
+    finally:
+        conn.close()
 
 
 def test_header_too_large(api):
