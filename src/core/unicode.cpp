@@ -33,4 +33,28 @@ bool only_letters_numbers_or(std::string_view utf8, std::string_view extra) {
     return true;
 }
 
+void make_valid_utf8(std::string& text) {
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(text.data());
+    const auto size = static_cast<std::int32_t>(text.size());
+    std::int32_t i = 0;
+    while (i < size && bytes[i] < 0x80) ++i;  // the common case: ASCII
+    if (i == size) return;
+    std::string out;
+    std::int32_t copied = 0;
+    while (i < size) {
+        std::int32_t start = i;
+        UChar32 c = 0;
+        U8_NEXT(bytes, i, size, c);
+        if (c >= 0) continue;
+        if (out.empty()) out.reserve(text.size() + 16);
+        out.append(text, static_cast<std::size_t>(copied),
+                   static_cast<std::size_t>(start - copied));
+        out += "\xEF\xBF\xBD";
+        copied = i;
+    }
+    if (copied == 0) return;
+    out.append(text, static_cast<std::size_t>(copied), std::string::npos);
+    text = std::move(out);
+}
+
 }  // namespace chatgate::unicode

@@ -14,4 +14,8 @@ std::string nfkc(std::string_view utf8);
 /// Python's `\w` matches besides `_`) or one of `extra` (ASCII). False for ill-formed UTF-8.
 bool only_letters_numbers_or(std::string_view utf8, std::string_view extra);
 
+/// Replaces each ill-formed UTF-8 sequence in `text` by U+FFFD (in place; nothing is copied
+/// when the text is valid). JSON's structure is ASCII, so serialized JSON stays JSON.
+void make_valid_utf8(std::string& text);
+
 }  // namespace chatgate::unicode

@@ -275,6 +275,33 @@ def test_chunked_alone_is_still_read(strict_server):
     assert json_body(answer) == {"password": ["This field is required."]}
 
 
+# ---- bytes that are not UTF-8 -------------------------------------------------------------
+
+
+def strict_json(response: bytes):
+    import json
+
+    head, _, body = response.partition(b"\r\n\r\n")
+    return json.loads(body.decode("utf-8"))  # strict: raises on anything not UTF-8
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GET /v1/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /api/\xc3 HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"POST /api/register/ HTTP/1.1\r\nHost: x\r\nContent-Type: text/\xff\xc0\r\n"
+    b"Content-Length: 2\r\n\r\n{}",
+    b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\r\n"
+    b"Content-Length: 2\r\n\r\n{}",
+], ids=["v1-404", "seed-404", "415", "v1-bad-token"])
+def test_error_bodies_are_utf8_whatever_the_request_holds(strict_server, request_bytes):
+    with connect(strict_server) as sock:
+        sock.sendall(request_bytes)
+        response = read_response(sock)
+    assert response.startswith(b"HTTP/1.1 4"), response[:300]
+    body = strict_json(response)
+    assert body, response
+
+
 # ---- hostile JSON ------------------------------------------------------------------------
 
 
