@@ -72,9 +72,16 @@ std::int64_t RateLimiter::now_ns() const {
 
 Decision RateLimiter::acquire(std::string_view key, const Rate& rate, std::string_view fallback) {
     const std::int64_t now = now_ns();
-    if (auto decision = try_acquire(key, rate, now)) return *decision;
-    if (!fallback.empty() && fallback != key) {
-        if (auto decision = try_acquire(fallback, rate, now)) return *decision;
+    if (auto decision = try_acquire(key, rate, now, false)) return *decision;  // a known key
+    bool has_fallback = !fallback.empty() && fallback != key;
+    // While the shared key refuses, every new key shares its refusal: some of them counted on
+    // it when there was no room, and must not start afresh once room is made.
+    if (has_fallback && refusing(fallback, now)) {
+        if (auto decision = try_acquire(fallback, rate, now, false)) return *decision;
+    }
+    if (auto decision = try_acquire(key, rate, now, true)) return *decision;
+    if (has_fallback) {
+        if (auto decision = try_acquire(fallback, rate, now, true)) return *decision;
     }
     // Nowhere to count it: refuse rather than let an untracked key through.
     Decision refused;
@@ -85,14 +92,22 @@ Decision RateLimiter::acquire(std::string_view key, const Rate& rate, std::strin
     return refused;
 }
 
+bool RateLimiter::refusing(std::string_view key, std::int64_t now) const {
+    Shard& shard = shard_for(key);
+    std::lock_guard lock(shard.mutex);
+    auto found = shard.entries.find(key);
+    return found != shard.entries.end() && found->second.refusing(now);
+}
+
 std::optional<Decision> RateLimiter::try_acquire(std::string_view key, const Rate& rate,
-                                                 std::int64_t now) {
+                                                 std::int64_t now, bool may_insert) {
     const std::int64_t interval = rate.interval().count();
     const std::int64_t tolerance = interval * rate.limit;  // the whole quota, as time
 
     Shard& shard = shard_for(key);
     std::lock_guard lock(shard.mutex);
     auto found = shard.entries.find(key);
+    if (found == shard.entries.end() && !may_insert) return std::nullopt;
     std::int64_t tat = now;
     if (found != shard.entries.end()) {
         tat = std::max(found->second.tat_ns, now);

@@ -42,7 +42,8 @@ struct Decision {
 /// the least recent end. A key that is refusing (over its limit, a lockout) is never forgotten
 /// before it would allow again, so a flood of new keys cannot erase it: when a shard holds only
 /// refusing keys, a new key is judged by the caller's coarser `fallback` key instead, and
-/// refused when that cannot be placed either.
+/// refused when that cannot be placed either; while the fallback refuses, so does every new key
+/// (one that counted on it must not start afresh when room is made).
 class RateLimiter {
 public:
     RateLimiter(const Clock& clock, std::size_t max_keys, std::size_t shards = 64);
@@ -67,8 +68,11 @@ public:
 private:
     struct Shard;
     Shard& shard_for(std::string_view key) const;
-    /// The decision for `key`, or nothing when it is new and there is no room for it.
-    std::optional<Decision> try_acquire(std::string_view key, const Rate& rate, std::int64_t now);
+    /// The decision for `key`, or nothing when it is new and may not be placed (`may_insert`
+    /// false, or no room for it).
+    std::optional<Decision> try_acquire(std::string_view key, const Rate& rate, std::int64_t now,
+                                        bool may_insert);
+    bool refusing(std::string_view key, std::int64_t now) const;
     std::int64_t now_ns() const;
 
     const Clock& clock_;

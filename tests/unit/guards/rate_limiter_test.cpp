@@ -166,6 +166,21 @@ TEST(RateLimiter, NewKeysCountOnTheFallbackWhileTheirShardIsFullOfRefusingKeys) 
     EXPECT_FALSE(limiter.acquire(newcomer, two, fallback).allowed) << "and shares its refusal";
 }
 
+TEST(RateLimiter, AKeyThatCountedOnTheFallbackDoesNotStartAfreshWhenRoomIsMade) {
+    testing::ManualClock clock;
+    RateLimiter limiter(clock, 2, 2);
+    const Rate quick{1, 10s};
+    const Rate lockout{2, 900s};
+    const std::string busy = key_in_shard(0, 2, "busy-");
+    const std::string guessed = key_in_shard(0, 2, "guessed-");
+    const std::string shared = key_in_shard(1, 2, "shared-");
+    limiter.acquire(busy, quick);  // refuses for 10 s, and fills its shard
+    for (int i = 0; i < 2; ++i) EXPECT_TRUE(limiter.acquire(guessed, lockout, shared).allowed);
+    clock.advance(10s);  // "busy" may go now, so there is room for new keys again
+    EXPECT_FALSE(limiter.acquire(guessed, lockout, shared).allowed)
+        << "its failures are on the shared key, which still refuses";
+}
+
 TEST(RateLimiter, ManyKeysStayWithinTheBound) {
     testing::ManualClock clock;
     RateLimiter limiter(clock, 1000);
