@@ -35,6 +35,7 @@ struct HandlerSettings {
     std::chrono::seconds refresh_lifetime;
     std::int64_t page_size;
     std::int64_t max_page_size;
+    std::string public_url;  ///< prefix of listing links; empty: relative links
     std::size_t max_body_bytes;
     std::chrono::milliseconds stream_keepalive;  ///< ": ping" while an upstream is silent
     JsonLimits json;

@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 
+#include "config/base_url.hpp"
 #include "core/text.hpp"
 
 #include <boost/json.hpp>
@@ -72,6 +73,7 @@ const std::array kKnobs{
     Knob{"cors_allowed_origins", &Config::cors_allowed_origins},
     Knob{"cors_allow_credentials", &Config::cors_allow_credentials},
     Knob{"cors_max_age_seconds", &Config::cors_max_age_seconds, 0, 86400},
+    Knob{"public_url", &Config::public_url},
     Knob{"page_size", &Config::page_size, 1, 1000},
     Knob{"max_page_size", &Config::max_page_size, 1, 1000},
 };
@@ -207,6 +209,10 @@ Result<void> validate(const Config& config) {
         return bad_key("page_size", "the configuration", "must not exceed max_page_size");
     }
     if (config.data_dir.empty()) return bad_key("data_dir", "the configuration", "is empty");
+    if (!config.public_url.empty()) {
+        auto url = parse_base_url(config.public_url);
+        if (!url) return bad_key("public_url", "the configuration", url.error().message);
+    }
     return {};
 }
 

@@ -85,6 +85,10 @@ struct Config {
     bool cors_allow_credentials = false;
     std::int64_t cors_max_age_seconds = 600;
 
+    /// The URL clients reach chatgate at (`https://chat.example.com`), for absolute links in
+    /// listings; empty: links are relative (`/api/transactions/?page=2`). Never the Host header.
+    std::string public_url;
+
     // Listings.
     std::int64_t page_size = 20;
     std::int64_t max_page_size = 100;

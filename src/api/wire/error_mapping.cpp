@@ -233,6 +233,9 @@ Error transport_error(http::TransportError kind, std::size_t max_body_bytes) {
             return {ErrorCode::malformed_request,
                     "Unsupported Transfer-Encoding: only a lone \"chunked\" is accepted.",
                     {}};
+        case http::TransportError::bad_host:
+            return {
+                ErrorCode::malformed_request, "A request needs exactly one valid Host header.", {}};
         case http::TransportError::malformed:
             break;
     }
