@@ -8,6 +8,9 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <chrono>
+#include <filesystem>
+#include <sys/statvfs.h>
 #include <utility>
 
 namespace chatgate::storage {
@@ -239,9 +242,25 @@ TokenAmount SqliteStore::ledger_sum(UserId user) {
 }
 
 bool SqliteStore::ping() {
+    if (!room_to_write()) return false;
     auto db = read();
     auto stmt = db->prepare(sql::kPing);
     return stmt.step() && stmt.int64(0) == 1;
+}
+
+bool SqliteStore::room_to_write() const {
+    if (in_memory_) return true;
+    // Not ready while writes fail for want of space: a write refused that recently, or less
+    // free space than a busy minute of writes needs. Both pass by themselves once space returns.
+    constexpr auto kFullFor = std::chrono::seconds(5);
+    constexpr std::uint64_t kMinFreeBytes = 1024 * 1024;
+    auto now = std::chrono::steady_clock::now().time_since_epoch();
+    auto full_at = std::chrono::nanoseconds(last_storage_full_ns());
+    if (full_at.count() != 0 && now - full_at < kFullFor) return false;
+    struct statvfs fs {};
+    auto dir = std::filesystem::path(path_).parent_path();
+    if (::statvfs(dir.empty() ? "." : dir.c_str(), &fs) != 0) return true;  // cannot tell
+    return static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize >= kMinFreeBytes;
 }
 
 // ---- password changes and sessions ---------------------------------------------------------

@@ -48,6 +48,7 @@ public:
     std::vector<domain::LedgerEntry> list_ledger(UserId user, std::int64_t offset,
                                                  std::int64_t limit) override;
     TokenAmount ledger_sum(UserId user) override;
+    /// Reads work and writes have room: false while the disk is full (recovering by itself).
     bool ping() override;
     std::optional<domain::Login> find_login(UserId user) override;
     bool rehash_password(UserId user, const std::string& current_hash,
@@ -98,6 +99,7 @@ private:
     Reader read();
     bool in_batch() const noexcept { return batch_thread_.load() == std::this_thread::get_id(); }
     void migrate();
+    bool room_to_write() const;
 
     std::string path_;
     bool in_memory_;
