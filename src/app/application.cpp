@@ -169,6 +169,13 @@ int Application::serve() {
     if (auto recovered = chat.recover_open_reservations(); recovered > 0) {
         log::warn("refunded chat reservations left open", {{"count", recovered}});
     }
+    // Then a retry of a request cut short by the crash runs afresh when nothing of it lasted.
+    std::string idempotency_owner = security::random_hex(8);
+    if (auto released = core.store.release_abandoned_idempotency_keys(idempotency_owner);
+        released > 0) {
+        log::warn("freed Idempotency-Keys of interrupted requests that moved no tokens",
+                  {{"count", released}});
+    }
     domain::ConversationService conversations(core.store, core.db());
     domain::SessionService sessions(core.store, core.db(), clock, session_policy(config_));
     if (!config_.session_check_enabled) {
@@ -176,8 +183,8 @@ int Application::serve() {
             "UNSAFE: session_check_enabled is false; revoked tokens and deactivated users "
             "are accepted (a benchmark/testing setting, never for production)");
     }
-    domain::IdempotencyService idempotency_keys(
-        core.store, core.db(), clock, idempotency_policy(config_), security::random_hex(8));
+    domain::IdempotencyService idempotency_keys(core.store, core.db(), clock,
+                                                idempotency_policy(config_), idempotency_owner);
     api::Services services{.accounts = core.accounts,
                            .sessions = sessions,
                            .ledger = ledger,

@@ -446,6 +446,14 @@ void SqliteStore::release_idempotency_key(UserId user, const std::string& key,
     tx.commit();
 }
 
+std::int64_t SqliteStore::release_abandoned_idempotency_keys(const std::string& owner) {
+    WriteScope tx(*this);
+    writer_->prepare(sql::kReleaseAbandonedIdempotencyKeys).bind(1, owner).run();
+    std::int64_t released = writer_->changes();
+    tx.commit();
+    return released;
+}
+
 std::int64_t SqliteStore::purge_idempotency_keys(std::int64_t now_ms, std::int64_t limit) {
     WriteScope tx(*this);
     writer_->prepare(sql::kPurgeIdempotencyKeys).bind(1, now_ms).bind(2, limit).run();
