@@ -314,4 +314,8 @@ echo
 
 # Memory with 1000 streamed chats open at once, short versus long replies.
 /usr/bin/python3 "$here/streams.py" --server "$server"
+
+# A real user's login while 200 addresses flood wrong ones.
+"$python" "$here/login_flood.py" --server "$server" --seconds $((duration * 2)) ||
+    { [[ $? == 3 && ${BENCH_STRICT:-0} != 1 ]] || die "the login-flood target was missed"; }
 exit 0

@@ -36,6 +36,7 @@ struct HandlerSettings {
     std::chrono::seconds refresh_lifetime;
     std::int64_t page_size;
     std::int64_t max_page_size;
+    std::string public_url;  ///< prefix of listing links; empty: relative links
     std::size_t max_body_bytes;
     std::chrono::milliseconds stream_keepalive;  ///< ": ping" while an upstream is silent
     JsonLimits json;
@@ -85,6 +86,10 @@ struct RequestContext {
     std::string_view request_id;
     UserId user_id = 0;  ///< set for routes that require a bearer token
     PathParams path;
+    /// Where a login's password hash waits (the rate limits' client key; not preferred after
+    /// recent failed logins from it). Empty key: the peer address.
+    std::string hash_lane_key;
+    bool hash_lane_preferred = true;
 };
 
 using Handler = boost::asio::awaitable<Result<http::Response>> (*)(Services&, RequestContext&);

@@ -29,9 +29,11 @@
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <future>
 #include <iostream>
+#include <sys/stat.h>
 #include <thread>
 
 namespace chatgate::app {
@@ -49,16 +51,44 @@ std::size_t cores() {
     return std::max(1u, std::thread::hardware_concurrency());
 }
 
+/// Warns about a directory others may enter; its files are made private below.
+void check_private_dir(const std::filesystem::path& dir) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        log::warn("data directory is open to other users; chmod 700 it",
+                  {{"path", dir.string()}, {"mode", std::string(mode)}});
+    }
+}
+
+/// The database and its -wal and -shm files hold password hashes and sessions: 0600, like the
+/// JWT key. SQLite gives new -wal and -shm files the database file's mode.
+void make_private(const std::filesystem::path& file) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return;
+    log::warn("file is readable by others; fixing its mode to 0600", {{"path", file.string()}});
+    ::chmod(file.c_str(), 0600);
+}
+
 void prepare_data_dir(const Config& config) {
-    std::filesystem::create_directories(config.data_dir);
-    auto db = std::filesystem::path(config.effective_database_path()).parent_path();
-    if (!db.empty()) std::filesystem::create_directories(db);
+    std::filesystem::create_directories(config.data_dir);  // 0700, by the umask
+    check_private_dir(config.data_dir);
+    auto db_file = std::filesystem::path(config.effective_database_path());
+    auto db = db_file.parent_path();
+    if (!db.empty() && db != std::filesystem::path(config.data_dir)) {
+        std::filesystem::create_directories(db);
+        check_private_dir(db);
+    }
+    for (const char* suffix : {"", "-wal", "-shm"}) make_private(db_file.string() + suffix);
 }
 
 /// The services every command shares, wired in dependency order.
 struct Core {
     explicit Core(const Config& config)
         : store(config.effective_database_path()),
+          hasher(static_cast<std::uint64_t>(config.password_hash_iterations),
+                 static_cast<std::size_t>(config.password_hash_memory_kib)),
           rules(std::string(assets::find("common-passwords.txt"))),
           db_reads("chatgate-db-read",
                    {.threads = config.db_threads > 0 ? static_cast<std::size_t>(config.db_threads)
@@ -88,6 +118,9 @@ struct Core {
 }  // namespace
 
 Application::Application(Config config) : config_(std::move(config)) {
+    // Everything chatgate creates (the data directory, the database and its -wal and -shm
+    // files, the JWT key) is its user's alone.
+    ::umask(077);
     log::Level level = log::Level::info;
     log::parse_level(config_.log_level, level);
     log::set_level(level);
@@ -136,6 +169,13 @@ int Application::serve() {
     if (auto recovered = chat.recover_open_reservations(); recovered > 0) {
         log::warn("refunded chat reservations left open", {{"count", recovered}});
     }
+    // Then a retry of a request cut short by the crash runs afresh when nothing of it lasted.
+    std::string idempotency_owner = security::random_hex(8);
+    if (auto released = core.store.release_abandoned_idempotency_keys(idempotency_owner);
+        released > 0) {
+        log::warn("freed Idempotency-Keys of interrupted requests that moved no tokens",
+                  {{"count", released}});
+    }
     domain::ConversationService conversations(core.store, core.db());
     domain::ResponseArchive responses(core.store, core.db());
     domain::SessionService sessions(core.store, core.db(), clock, session_policy(config_));
@@ -144,8 +184,8 @@ int Application::serve() {
             "UNSAFE: session_check_enabled is false; revoked tokens and deactivated users "
             "are accepted (a benchmark/testing setting, never for production)");
     }
-    domain::IdempotencyService idempotency_keys(
-        core.store, core.db(), clock, idempotency_policy(config_), security::random_hex(8));
+    domain::IdempotencyService idempotency_keys(core.store, core.db(), clock,
+                                                idempotency_policy(config_), idempotency_owner);
     api::Services services{.accounts = core.accounts,
                            .sessions = sessions,
                            .ledger = ledger,

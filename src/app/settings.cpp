@@ -34,6 +34,7 @@ api::HandlerSettings handler_settings(const Config& c) {
             .refresh_lifetime = std::chrono::seconds(c.refresh_token_lifetime_seconds),
             .page_size = c.page_size,
             .max_page_size = c.max_page_size,
+            .public_url = c.public_url.substr(0, c.public_url.find_last_not_of('/') + 1),
             .max_body_bytes = size(c.max_body_bytes),
             .stream_keepalive = std::chrono::milliseconds(c.stream_keepalive_ms),
             .json = json_limits(c)};

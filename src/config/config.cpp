@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 
+#include "config/base_url.hpp"
 #include "core/text.hpp"
 
 #include <boost/json.hpp>
@@ -37,6 +38,8 @@ const std::array kKnobs{
     Knob{"db_threads", &Config::db_threads, 0, 256},
     Knob{"hash_threads", &Config::hash_threads, 1, 64},
     Knob{"hash_queue_limit", &Config::hash_queue_limit, 1, 1'000'000},
+    Knob{"password_hash_iterations", &Config::password_hash_iterations, 1, 64},
+    Knob{"password_hash_memory_kib", &Config::password_hash_memory_kib, 8, 4 * 1024 * 1024},
     Knob{"log_level", &Config::log_level},
     Knob{"jwt_secret", &Config::jwt_secret, 0, INT64_MAX, true},
     Knob{"jwt_secret_file", &Config::jwt_secret_file},
@@ -70,6 +73,7 @@ const std::array kKnobs{
     Knob{"cors_allowed_origins", &Config::cors_allowed_origins},
     Knob{"cors_allow_credentials", &Config::cors_allow_credentials},
     Knob{"cors_max_age_seconds", &Config::cors_max_age_seconds, 0, 86400},
+    Knob{"public_url", &Config::public_url},
     Knob{"page_size", &Config::page_size, 1, 1000},
     Knob{"max_page_size", &Config::max_page_size, 1, 1000},
 };
@@ -205,6 +209,10 @@ Result<void> validate(const Config& config) {
         return bad_key("page_size", "the configuration", "must not exceed max_page_size");
     }
     if (config.data_dir.empty()) return bad_key("data_dir", "the configuration", "is empty");
+    if (!config.public_url.empty()) {
+        auto url = parse_base_url(config.public_url);
+        if (!url) return bad_key("public_url", "the configuration", url.error().message);
+    }
     return {};
 }
 

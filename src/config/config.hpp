@@ -22,7 +22,13 @@ struct Config {
     std::int64_t io_threads = 0;            ///< 0: one per core
     std::int64_t db_threads = 0;            ///< database readers; 0: max(1, cores / 2)
     std::int64_t hash_threads = 1;          ///< password hashing is slow; keep it off the rest
-    std::int64_t hash_queue_limit = 64;     ///< hashes waiting beyond this get 503
+    /// Hashes waiting beyond this get 503; counted apart for logins from addresses with recent
+    /// failed logins, which wait behind everybody else's.
+    std::int64_t hash_queue_limit = 256;
+    /// Argon2id for new password hashes (OWASP's recommendation: t=2, m=19 MiB, p=1). Older
+    /// hashes verify by the parameters stored in them and are rehashed at the next login.
+    std::int64_t password_hash_iterations = 2;
+    std::int64_t password_hash_memory_kib = 19 * 1024;
     std::string log_level = "info";
 
     // Tokens (JWT).
@@ -78,6 +84,10 @@ struct Config {
     std::string cors_allowed_origins;  ///< comma-separated exact origins or "*"; empty: off
     bool cors_allow_credentials = false;
     std::int64_t cors_max_age_seconds = 600;
+
+    /// The URL clients reach chatgate at (`https://chat.example.com`), for absolute links in
+    /// listings; empty: links are relative (`/api/transactions/?page=2`). Never the Host header.
+    std::string public_url;
 
     // Listings.
     std::int64_t page_size = 20;

@@ -31,10 +31,10 @@ void WorkPool::join() {
     }
 }
 
-void WorkPool::submit(Job job) {
+void WorkPool::submit(Job job, WorkLane lane) {
     {
         std::lock_guard lock(mutex_);
-        queue_.push_back(std::move(job));
+        queue_.push(std::move(job), lane);
     }
     ready_.notify_one();
 }
@@ -51,10 +51,7 @@ void WorkPool::serve(const std::string& name) {
             std::unique_lock lock(mutex_);
             ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (queue_.empty()) return;  // stopping, and nothing left to do
-            while (!queue_.empty() && batch.size() < max_batch) {
-                batch.push_back(std::move(queue_.front()));
-                queue_.pop_front();
-            }
+            while (!queue_.empty() && batch.size() < max_batch) batch.push_back(queue_.pop());
         }
         run_batch(batch);
         batch.clear();

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/fair_queue.hpp"
+
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -7,6 +9,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -36,7 +39,9 @@ struct BatchHooks {
 /// A fixed set of threads for blocking work (database calls, password hashing), so that
 /// coroutines on the I/O threads never block. `run` moves the work onto the pool and resumes
 /// the caller on its own executor. Thread-safe. `saturated()` reports when `max_pending` jobs
-/// are queued or running, so callers can refuse work instead of queueing without bound.
+/// are queued or running, so callers can refuse work instead of queueing without bound. Jobs
+/// may name a `WorkLane` (fair_queue.hpp): the preferred and the other lanes each have their
+/// own `max_pending`, and the pool takes turns between lane keys.
 class WorkPool {
 public:
     struct Options {
@@ -52,7 +57,9 @@ public:
     WorkPool(const WorkPool&) = delete;
     WorkPool& operator=(const WorkPool&) = delete;
 
-    bool saturated() const noexcept { return pending_.load() >= options_.max_pending; }
+    bool saturated(bool preferred = true) const noexcept {
+        return pending_[preferred ? 0 : 1].load() >= options_.max_pending;
+    }
 
     /// Finishes queued jobs and joins the threads.
     void join();
@@ -61,7 +68,7 @@ public:
     /// be trivially destructible (a lambda capturing by reference): GCC 12 destroys the
     /// temporaries of a co_await expression twice, which is harmless only for those.
     template <class F>
-    boost::asio::awaitable<std::invoke_result_t<F&>> run(F&& work) {
+    boost::asio::awaitable<std::invoke_result_t<F&>> run(F&& work, WorkLane lane = {}) {
         static_assert(std::is_trivially_destructible_v<std::remove_reference_t<F>>,
                       "capture by reference in work passed to WorkPool::run");
         using R = std::invoke_result_t<F&>;
@@ -69,7 +76,8 @@ public:
         using Slot = std::conditional_t<is_void, bool, R>;
         std::optional<Slot> out;
         std::exception_ptr failure;
-        ++pending_;
+        auto& pending = pending_[lane.preferred ? 0 : 1];
+        ++pending;
         co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void()>(
             [&](auto handler) {
                 auto resume = std::make_shared<decltype(handler)>(std::move(handler));
@@ -83,14 +91,15 @@ public:
                         },
                         [&, resume](std::exception_ptr error) {
                             failure = error;
-                            --pending_;
+                            --pending;
                             auto executor = boost::asio::get_associated_executor(*resume);
                             // Once resumed, the caller may return from io_context::run() and
                             // destroy its io_context while this thread is still inside the
                             // post (found by TSan): the guard holds run() until we are done.
                             auto guard = boost::asio::make_work_guard(executor);
                             boost::asio::dispatch(executor, std::move(*resume));
-                        }});
+                        }},
+                       lane);
             },
             boost::asio::use_awaitable);
         if (failure) std::rethrow_exception(failure);
@@ -103,15 +112,15 @@ private:
         std::function<void(std::exception_ptr)> finish;
     };
 
-    void submit(Job job);
+    void submit(Job job, WorkLane lane);
     void serve(const std::string& name);
     void run_batch(std::vector<Job>& batch);
 
     Options options_;
-    std::atomic<std::size_t> pending_{0};
+    std::array<std::atomic<std::size_t>, 2> pending_{};  ///< preferred lanes, the others
     std::mutex mutex_;
     std::condition_variable ready_;
-    std::deque<Job> queue_;
+    FairQueue<Job> queue_;
     bool stopping_ = false;
     std::vector<std::thread> threads_;
 };

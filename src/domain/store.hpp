@@ -98,6 +98,10 @@ public:
     /// changed) when the hash was changed meanwhile or the user is gone.
     virtual bool replace_password(UserId user, const std::string& current_hash,
                                   const std::string& new_hash) = 0;
+    /// The same password hashed with new parameters: sets `new_hash` if the stored hash is
+    /// still `current_hash`, revoking nothing. False when it was changed meanwhile.
+    virtual bool rehash_password(UserId user, const std::string& current_hash,
+                                 const std::string& new_hash) = 0;
 };
 
 }  // namespace chatgate::domain

@@ -100,6 +100,9 @@ enum class TransportError {
     malformed,
     too_many_headers,  ///< more header fields than the limit
     uri_too_long,      ///< a request target longer than the limit
+    /// A Transfer-Encoding other than a lone `chunked` (HTTP/1.1): the body's end is unknown.
+    unsupported_transfer_coding,
+    bad_host,  ///< no Host on HTTP/1.1, two of them, or a value that is no host[:port]
 };
 
 /// What the server calls for each request. Implemented by the api layer.

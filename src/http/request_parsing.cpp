@@ -32,16 +32,31 @@ Method to_method(bhttp::verb verb) {
     }
 }
 
+/// The path and query of a request target: origin-form (`/healthz`) as it is; absolute-form
+/// (`http://host/healthz`, RFC 9112 3.2.2, which proxies send) without its scheme and authority.
+std::string_view origin_form(std::string_view target) {
+    for (std::string_view scheme : {"http://", "https://"}) {
+        if (target.size() >= scheme.size() && iequals(target.substr(0, scheme.size()), scheme)) {
+            auto rest = target.substr(scheme.size());
+            auto start = rest.find_first_of("/?");
+            return start == std::string_view::npos ? std::string_view{} : rest.substr(start);
+        }
+    }
+    return target;
+}
+
 }  // namespace
 
 void view_request(const BeastRequest& msg, Request& out) {
     out.method = to_method(msg.method());
     out.method_text = msg.method_string();
     out.target = msg.target();
-    auto question = out.target.find('?');
-    out.path = out.target.substr(0, question);
+    std::string_view target = origin_form(out.target);
+    auto question = target.find('?');
+    out.path = target.substr(0, question);
+    if (out.path.empty()) out.path = "/";  // `http://host` and `http://host?q` name the root
     out.query =
-        question == std::string_view::npos ? std::string_view{} : out.target.substr(question + 1);
+        question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
     out.headers.clear();
     for (const auto& field : msg) out.headers.push_back({field.name_string(), field.value()});
     out.body = msg.body();

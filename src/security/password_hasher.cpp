@@ -7,12 +7,8 @@
 
 namespace chatgate::security {
 
-Argon2PasswordHasher::Argon2PasswordHasher()
-    : Argon2PasswordHasher(crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE,
-                           crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE) {}
-
-Argon2PasswordHasher::Argon2PasswordHasher(std::uint64_t ops_limit, std::size_t mem_limit)
-    : ops_limit_(ops_limit), mem_limit_(mem_limit) {
+Argon2PasswordHasher::Argon2PasswordHasher(std::uint64_t iterations, std::size_t memory_kib)
+    : ops_limit_(iterations), mem_limit_(memory_kib * 1024) {
     if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
 }
 
@@ -30,6 +26,12 @@ bool Argon2PasswordHasher::verify(std::string_view hash, std::string_view passwo
     std::string terminated(hash);  // libsodium wants a NUL-terminated hash string
     return crypto_pwhash_argon2id_str_verify(terminated.c_str(), password.data(),
                                              password.size()) == 0;
+}
+
+bool Argon2PasswordHasher::needs_rehash(std::string_view hash) const {
+    if (hash.size() >= crypto_pwhash_argon2id_STRBYTES) return false;  // not ours to replace
+    std::string terminated(hash);
+    return crypto_pwhash_argon2id_str_needs_rehash(terminated.c_str(), ops_limit_, mem_limit_) == 1;
 }
 
 }  // namespace chatgate::security

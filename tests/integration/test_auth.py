@@ -150,6 +150,50 @@ def test_register_unicode_letters_are_allowed(api):
     assert get_balance(api, tokens["access"]) == SIGNUP_GRANT
 
 
+def fullwidth(text):
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def circled(text):
+    return "".join(chr(0x24D0 + ord(c) - ord("a")) if "a" <= c <= "z" else c for c in text)
+
+
+@pytest.mark.parametrize("look_alike", [
+    lambda u: u[:2] + "\u200b" + u[2:],   # zero-width space
+    lambda u: "\u202e" + u,               # right-to-left override
+    lambda u: u[:2] + "\u00ad" + u[2:],   # soft hyphen
+    lambda u: "\ufeff" + u,               # byte order mark
+    lambda u: u[:2] + "\u00a0" + u[2:],   # no-break space
+    lambda u: u + "\u2028",               # line separator
+    lambda u: u + "\U0001f600",           # emoji
+], ids=["zwsp", "rlo", "shy", "bom", "nbsp", "u2028", "emoji"])
+def test_look_alike_usernames_are_refused(api, look_alike):
+    username = unique_username("admin")
+    register(api, username)
+    r = post_register(api, {"username": look_alike(username), "password": PASSWORD})
+    expect(r, 400, {"username": [BAD_USERNAME]})
+
+
+@pytest.mark.parametrize("variant", [fullwidth, circled], ids=["fullwidth", "circled"])
+def test_compatibility_forms_are_the_name_they_look_like(api, variant):
+    username = "admin" + uuid.uuid4().hex[:12].translate(str.maketrans("0123456789", "ghijklmnop"))
+    register(api, username)
+    look_alike = variant(username)
+    assert look_alike != username
+    expect(post_register(api, {"username": look_alike, "password": PASSWORD}), 400, {"username": [DUPLICATE]})
+    # Login normalises the same way: the look-alike is the same account.
+    tokens = login(api, look_alike, PASSWORD)
+    assert jwt_payload(tokens["access"])["user_id"] == jwt_payload(login(api, username)["access"])["user_id"]
+    assert_ledger_consistent(api, tokens["access"])
+
+
+def test_a_compatibility_form_registers_as_its_normal_form(api):
+    username = "nf" + uuid.uuid4().hex[:12].translate(str.maketrans("0123456789", "ghijklmnop"))
+    expect(post_register(api, {"username": fullwidth(username), "password": PASSWORD}), 201, MSG_REGISTERED)
+    tokens = login(api, username, PASSWORD)
+    assert get_balance(api, tokens["access"]) == SIGNUP_GRANT
+
+
 def test_register_username_allowed_special_characters(api):
     username = f"a.b@c+d-e_{uuid.uuid4().hex[:12]}"
     register(api, username)

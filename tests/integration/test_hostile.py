@@ -234,6 +234,74 @@ def test_url_at_the_limit_is_served(strict_server):
         assert get(sock, path=path).startswith(b"HTTP/1.1 200")
 
 
+# ---- request smuggling ------------------------------------------------------------------
+
+
+def read_until_closed(sock, limit=5.0) -> bytes:
+    sock.settimeout(limit)
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+    except (ConnectionResetError, socket.timeout):
+        return data
+
+
+@pytest.mark.parametrize("coding", [b"gzip", b"xchunked", b"identity", b"chunked, identity",
+                                    b"gzip, chunked", b"chunked\r\nTransfer-Encoding: gzip"])
+def test_a_transfer_coding_other_than_chunked_is_refused_in_one_answer(strict_server, coding):
+    # What follows the head would be a second request if the body were read as empty.
+    smuggled = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    with connect(strict_server) as sock:
+        sock.sendall(b"POST /api/login/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Transfer-Encoding: " + coding + b"\r\n\r\n" + smuggled)
+        answer = read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
+    assert answer.count(b"HTTP/1.1 ") == 1, answer
+    # Beast refuses some of them itself ("Malformed HTTP request."); either way a JSON 400.
+    assert set(json_body(answer)) == {"detail"}
+
+
+def test_chunked_alone_is_still_read(strict_server):
+    body = b'{"username": "x"}'
+    with connect(strict_server) as sock:
+        sock.sendall(b"POST /api/login/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n")
+        answer = read_response(sock)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
+    assert json_body(answer) == {"password": ["This field is required."]}
+
+
+# ---- bytes that are not UTF-8 -------------------------------------------------------------
+
+
+def strict_json(response: bytes):
+    import json
+
+    head, _, body = response.partition(b"\r\n\r\n")
+    return json.loads(body.decode("utf-8"))  # strict: raises on anything not UTF-8
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GET /v1/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /api/\xc3 HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"POST /api/register/ HTTP/1.1\r\nHost: x\r\nContent-Type: text/\xff\xc0\r\n"
+    b"Content-Length: 2\r\n\r\n{}",
+    b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\r\n"
+    b"Content-Length: 2\r\n\r\n{}",
+], ids=["v1-404", "seed-404", "415", "v1-bad-token"])
+def test_error_bodies_are_utf8_whatever_the_request_holds(strict_server, request_bytes):
+    with connect(strict_server) as sock:
+        sock.sendall(request_bytes)
+        response = read_response(sock)
+    assert response.startswith(b"HTTP/1.1 4"), response[:300]
+    body = strict_json(response)
+    assert body, response
+
+
 # ---- hostile JSON ------------------------------------------------------------------------
 
 

@@ -161,6 +161,33 @@ def test_streamed_chat_with_a_key_is_refused(api):
     assert_ledger_consistent(api, user.access)
 
 
+@pytest.mark.parametrize("path, raw", [
+    ("/api/chat/", '{"message": "m", "\\u0073tream": true}'),
+    ("/api/chat/", '{"message": "m", "stream": "true"}'),
+    ("/api/chat/", '{"message": "m", "str\\u0065am": "true"}'),
+], ids=["escaped", "string", "escaped-string"])
+def test_a_stream_written_any_way_with_a_key_is_refused_and_never_charged(api, path, raw):
+    user = new_user(api, "idem-stream2")
+    idem_key = key()
+    for _ in range(3):
+        r = api.post(path, data=raw, headers={**bearer(user.access), "Idempotency-Key": idem_key,
+                                             "Content-Type": "application/json"})
+        assert r.status_code == 400, r.text
+        assert "Idempotency-Key is not supported for streamed answers." in r.text
+    assert get_balance(api, user.access) == SIGNUP_GRANT
+    assert_ledger_consistent(api, user.access)
+
+
+def test_a_streamed_form_body_with_a_key_is_refused(api):
+    user = new_user(api, "idem-stream3")
+    for _ in range(3):
+        r = api.post("/api/chat/", data={"message": "m", "stream": "true"},
+                     headers={**bearer(user.access), "Idempotency-Key": "same-key"})
+        expect(r, 400, {"error": "Idempotency-Key is not supported for streamed answers."})
+    assert get_balance(api, user.access) == SIGNUP_GRANT
+    assert_ledger_consistent(api, user.access)
+
+
 def test_keys_expire_after_the_ttl(start_server):
     # A TTL of 0: every answer has expired by the time a repeat arrives, so repeats run again;
     # the expiry window itself is covered by the unit tests with a manual clock.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import socket
 import uuid
@@ -293,6 +294,92 @@ def test_declared_length_too_large_is_refused_before_the_body(small_body_server)
                 break
             data += chunk
     assert data.startswith(b"HTTP/1.1 413"), data[:300]
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_a_large_upload_sent_before_reading_gets_its_413(small_body_server, attempt):
+    """http.client (and so urllib) sends the whole body before it reads the answer: an 8 MiB
+    upload must not end in a broken pipe but read the 413."""
+    import http.client
+
+    parts = urlsplit(small_body_server.base_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        conn.request("POST", "/api/register/", body=b"x" * (8 * 1024 * 1024),
+                     headers={"Content-Type": "application/json"})
+        answer = conn.getresponse()
+        assert answer.status == 413
+        assert json.loads(answer.read()) == TOO_LARGE
+    finally:
+        conn.close()
+
+
+# ---- Host and request targets -------------------------------------------------------------
+
+
+def raw_exchange(base_url: str, data: bytes) -> bytes:
+    parts = urlsplit(base_url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(data)
+        answer = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return answer
+            answer += chunk
+            if b"\r\n\r\n" in answer and b"Connection: close" not in answer.split(b"\r\n\r\n")[0]:
+                head, _, body = answer.partition(b"\r\n\r\n")
+                length = re.search(rb"Content-Length: (\d+)", head)
+                if length and len(body) >= int(length.group(1)):
+                    return answer
+
+
+@pytest.mark.parametrize("head", [
+    b"GET /healthz HTTP/1.1\r\n\r\n",
+    b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+    b"GET /healthz HTTP/1.1\r\nHost: evil.example/x\r\n\r\n",
+    b"GET /healthz HTTP/1.1\r\nHost: \r\n\r\n",
+], ids=["none", "two", "not-a-host", "empty"])
+def test_http11_needs_exactly_one_valid_host(base_url, head):
+    answer = raw_exchange(base_url, head)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
+    body = json.loads(answer.partition(b"\r\n\r\n")[2])
+    assert body == {"detail": "A request needs exactly one valid Host header."}
+
+
+def test_http10_may_leave_host_out(base_url):
+    answer = raw_exchange(base_url, b"GET /healthz HTTP/1.0\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+
+
+@pytest.mark.parametrize("target", [b"http://localhost/healthz", b"HTTP://other.example:81/healthz?x=1"])
+def test_absolute_form_targets_are_routed(base_url, target):
+    answer = raw_exchange(base_url, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+
+
+def test_pagination_links_never_carry_the_host_header(api):
+    user = new_user(api, "links")
+    for _ in range(3):
+        expect(api.post("/api/top-up/", json={"tokens": 1}, headers=user.headers), 200)
+    r = api.get("/api/transactions/?page_size=2", headers={**user.headers, "Host": "evil.example"})
+    page = expect(r, 200)
+    assert page["next"] == "/api/transactions/?page=2&page_size=2", page
+    r = api.get(page["next"], headers=user.headers)
+    assert expect(r, 200)["previous"] == "/api/transactions/?page_size=2"
+    assert_ledger_consistent(api, user.access)
+
+
+def test_pagination_links_use_the_configured_public_url(module_server_factory):
+    srv = module_server_factory.start(env={"CHATGATE_PUBLIC_URL": "https://chat.example.com/"},
+                                      name="public-url")
+    with Http(srv.base_url) as http:
+        user = new_user(http, "public")
+        for _ in range(2):
+            expect(http.post("/api/top-up/", json={"tokens": 1}, headers=user.headers), 200)
+        r = http.get("/api/transactions/?page_size=1", headers={**user.headers, "Host": "evil.example"})
+        assert expect(r, 200)["next"] == "https://chat.example.com/api/transactions/?page=2&page_size=1"
+        assert_ledger_consistent(http, user.access)
 
 
 def test_header_too_large(api):

@@ -206,6 +206,33 @@ def test_failed_logins_limit_per_address_across_usernames(limited):
         login(elsewhere, user.username, user.password)
 
 
+def test_a_flood_of_new_addresses_does_not_erase_a_lockout(module_server_factory):
+    # The smallest key table (64 keys): a few hundred addresses would push any key out of it.
+    srv = module_server_factory.start(
+        env={
+            "CHATGATE_RATE_LIMIT_ENABLED": "true",
+            "CHATGATE_RATE_LIMITS": "failed_login_user=2/15m,pages=100/1m",
+            "CHATGATE_RATE_LIMIT_MAX_KEYS": "64",
+            "CHATGATE_TRUSTED_PROXIES": "127.0.0.1",
+        },
+        name="small-table",
+    )
+    with client(srv.base_url) as http:
+        user = new_user(http, "rlflood")
+    for _ in range(2):
+        with client(srv.base_url) as attacker:
+            r = attacker.post("/api/login/", json={"username": user.username, "password": "wrong-Password-1"})
+            expect(r, 401, MSG_NO_ACCOUNT)
+    with client(srv.base_url) as owner:
+        assert_throttled(owner.post("/api/login/", json={"username": user.username, "password": user.password}), 2)
+    with Http(srv.base_url) as flood:
+        for n in range(1000):
+            flood.get("/", headers={"X-Forwarded-For": f"2001:db8:{n:x}::1"})
+    with client(srv.base_url) as owner:
+        r = owner.post("/api/login/", json={"username": user.username, "password": user.password})
+        assert_throttled(r, 2)
+
+
 def test_login_route_limit_counts_every_attempt(limited):
     with client(limited.base_url) as http:
         user = new_user(http, "rllogin")

@@ -97,3 +97,40 @@ def test_no_secret_appears_in_any_log_line(start_server):
         # Signatures alone are secrets' fingerprints too.
         if secret.count(".") == 2:
             assert secret.rsplit(".", 1)[1] not in output, f"the log contains the {what}'s signature"
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+DB_FILES = ("chatgate.sqlite3", "chatgate.sqlite3-wal", "chatgate.sqlite3-shm")
+
+
+def test_the_data_directory_and_its_files_are_private(start_server):
+    # A database directory the server creates itself (the fixtures make the data directory).
+    srv = start_server(env={"CHATGATE_DATABASE_PATH": "db/chatgate.sqlite3"}, name="private")
+    db_dir = srv.data_dir.parent / "db"
+    with Http(srv.base_url) as http:
+        new_user(http, "private")  # writes: the -wal and -shm files exist now
+        assert mode(db_dir) == 0o700
+        for name in DB_FILES:
+            assert mode(db_dir / name) == 0o600, name
+        assert mode(srv.data_dir / "jwt.key") == 0o600
+
+
+def test_an_open_data_directory_is_warned_about_and_its_files_are_made_private(start_server):
+    srv = start_server(name="opened")
+    with Http(srv.base_url) as http:
+        new_user(http, "opened")
+    assert srv.stop() == 0
+    os.chmod(srv.data_dir, 0o755)
+    for path in srv.data_dir.iterdir():
+        os.chmod(path, 0o644)
+    again = start_server(data_dir=srv.data_dir, name="reopened")
+    with Http(again.base_url) as http:
+        user = new_user(http, "reopened")
+        for name in DB_FILES + ("jwt.key",):
+            assert mode(again.data_dir / name) == 0o600, name
+        assert_ledger_consistent(http, user.access)
+    assert again.stop() == 0
+    assert "data directory is open to other users" in again.stderr_tail(400)

@@ -37,6 +37,7 @@ EXTERNAL = {
     "sqlite": ["sqlite3.h"],
     "sodium": ["sodium.h"],
     "cli11": ["CLI/"],
+    "icu": ["unicode/"],
 }
 POSIX = re.compile(r"^(sys|arpa|netinet|net)/[a-z_]+\.h$|^(unistd|fcntl|pthread|termios|errno|"
                    r"signal|poll|netdb|dlfcn|time|string|stdlib|stdio|stdint)\.h$")
@@ -50,7 +51,9 @@ ANY = "*"
 OPENAI_TRANSPORT = ["ai/openai_provider.cpp", "ai/openai_connect.cpp", "ai/openai_io_tcp.cpp",
                     "ai/openai_io_tls.cpp", "ai/openai_transport.hpp"]
 RULES = {
-    "core": ({"core"}, {"std", "asio-coro", "asio", "boost-util"}, {}),
+    # ICU only behind core/unicode.hpp's few functions.
+    "core": ({"core"}, {"std", "asio-coro", "asio", "boost-util"},
+             {"icu": ["core/unicode.cpp"]}),
     "observability": ({"core", "observability"}, {"std"}, {}),
     "config": ({"core", "config"}, {"std", "json", "boost-util"}, {}),
     "domain": ({"core", "domain"}, {"std", "asio-coro", "boost-util"}, {}),

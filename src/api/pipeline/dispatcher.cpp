@@ -83,6 +83,8 @@ boost::asio::awaitable<Result<http::Response>> Dispatcher::run_steps(const Bound
             result = std::move(*refused);
         } else {
             ctx.user_id = caller.user;
+            ctx.hash_lane_key = std::move(ticket.client);
+            ctx.hash_lane_preferred = !ticket.recent_failed_logins;
             result = co_await bound.run(services_, ctx);  // 7
         }
     } catch (const ErrorException& e) {

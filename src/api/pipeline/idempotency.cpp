@@ -36,12 +36,16 @@ bool header_present(const http::Request& request, std::string_view name) {
     return false;
 }
 
+/// Decided on the body as the handlers will parse it (the same reader and limits), never on
+/// its text: `"\u0073tream"` is `"stream"`, and the seed's chat also takes `"true"` (a form
+/// field is one).
 bool asks_for_stream(const http::Request& request, const JsonLimits& limits) {
-    if (request.body.find("stream") == std::string_view::npos) return false;
     auto body = parse_body(request, limits);
     if (!body || !body->is_object()) return false;
     const auto* stream = body->get_object().if_contains("stream");
-    return stream && stream->is_bool() && stream->get_bool();
+    if (!stream) return false;
+    return (stream->is_bool() && stream->get_bool()) ||
+           (stream->is_string() && stream->get_string() == "true");
 }
 
 Error error(ErrorCode code, std::string message) {

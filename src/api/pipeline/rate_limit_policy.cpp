@@ -16,6 +16,10 @@ using guards::RateTable;
 using std::chrono::nanoseconds;
 using std::chrono::seconds;
 
+/// Failed logins from an address after which its logins' hashes wait behind everybody else's.
+/// One: a flood from fresh addresses is demoted after its first wave.
+constexpr std::int64_t kSuspectAfterFailures = 1;
+
 std::int64_t ceil_seconds(nanoseconds span) {
     auto s = std::chrono::ceil<seconds>(span).count();
     return s < 0 ? 0 : s;
@@ -24,6 +28,13 @@ std::int64_t ceil_seconds(nanoseconds span) {
 /// One byte for the class keeps a key short: keys of different classes never meet.
 char class_byte(RateClass rate_class) {
     return static_cast<char>('a' + RateTable::index(rate_class));
+}
+
+/// The key every client of a class shares when the limiter has no room for its own key (only
+/// when its table is full of keys still refusing): new clients are limited together, never let
+/// through unlimited.
+std::string shared_key(RateClass rate_class) {
+    return {class_byte(rate_class), '*'};
 }
 
 }  // namespace
@@ -68,7 +79,8 @@ std::optional<Error> RateLimitPolicy::admit(const Route& route, const http::Requ
             buffer[size++] = 'a';
             size += address.copy(buffer + size, sizeof buffer - size);
         }
-        ticket.decision = limiter_.acquire(std::string_view(buffer, size), rate);
+        ticket.decision =
+            limiter_.acquire(std::string_view(buffer, size), rate, shared_key(rate_class));
         if (!ticket.decision->allowed) {
             return Error{ErrorCode::rate_limited,
                          "Request was throttled. Expected available in " +
@@ -95,9 +107,10 @@ std::optional<Error> RateLimitPolicy::admit_login(const http::Request& request,
             username = read_char_field(*body, "username", domain::kMaxUsernameChars, ignored);
         }
         if (username) {
-            std::string key(1, class_byte(RateClass::failed_login_user));
-            key += *username;
-            auto decision = limiter_.acquire(key, per_user);
+            std::string key{class_byte(RateClass::failed_login_user), 'n'};  // never the shared key
+            key += domain::normalize_username(*username);  // look-alikes share a lockout
+            auto decision =
+                limiter_.acquire(key, per_user, shared_key(RateClass::failed_login_user));
             if (decision.allowed) {
                 ticket.held_user_key = std::move(key);
             } else {
@@ -108,13 +121,19 @@ std::optional<Error> RateLimitPolicy::admit_login(const http::Request& request,
     if (!refused && !per_address.unlimited()) {
         std::string key(1, class_byte(RateClass::failed_login_address));
         key += address;
-        auto decision = limiter_.acquire(key, per_address);
+        auto decision =
+            limiter_.acquire(key, per_address, shared_key(RateClass::failed_login_address));
         if (decision.allowed) {
             ticket.held_address_key = std::move(key);
+            // Held besides this attempt's reservation: failed (or refused as busy) logins from
+            // this address not yet forgotten (each for one interval of failed_login_address).
+            std::int64_t held = decision.limit - 1 - decision.remaining;
+            ticket.recent_failed_logins = held >= kSuspectAfterFailures;
         } else {
             refused = decision;
         }
     }
+    ticket.client = address;
     if (!refused) return std::nullopt;
     if (!ticket.held_user_key.empty()) limiter_.release(ticket.held_user_key, per_user);
     ticket.held_user_key.clear();
@@ -130,11 +149,14 @@ std::optional<Error> RateLimitPolicy::admit_login(const http::Request& request,
 void RateLimitPolicy::settle(RateTicket& ticket, const Result<http::Response>& result,
                              http::Response& response) {
     bool failed_login = !result && result.error().code == ErrorCode::invalid_credentials;
+    // A login refused because the hashing queue was full counts against its address (a flood
+    // keeps it full; its addresses then wait behind others) but never against the username.
+    bool busy = !result && result.error().code == ErrorCode::busy;
     if (!failed_login) {
         if (!ticket.held_user_key.empty()) {
             limiter_.release(ticket.held_user_key, table_.at(RateClass::failed_login_user));
         }
-        if (!ticket.held_address_key.empty()) {
+        if (!ticket.held_address_key.empty() && !busy) {
             limiter_.release(ticket.held_address_key, table_.at(RateClass::failed_login_address));
         }
     }

@@ -98,7 +98,10 @@ boost::asio::awaitable<Result<http::Response>> post_login(Services& services, Re
     auto in = read_credentials(services, ctx.request, errors);
     if (!in) co_return in.error();
     if (!errors.empty()) co_return Error::fields_invalid(std::move(errors));
-    auto user = co_await services.accounts.authenticate(*in->username, *in->password);
+    std::string_view lane_key =
+        ctx.hash_lane_key.empty() ? ctx.request.remote_address : ctx.hash_lane_key;
+    auto user = co_await services.accounts.authenticate(
+        *in->username, *in->password, WorkLane{lane_key, ctx.hash_lane_preferred});
     if (!user) co_return user.error();
     ctx.user_id = *user;
     auto session = co_await services.sessions.start(*user);

@@ -270,6 +270,13 @@ Error transport_error(http::TransportError kind, std::size_t max_body_bytes) {
             return {ErrorCode::header_too_large, "Too many request header fields.", {}};
         case http::TransportError::uri_too_long:
             return {ErrorCode::uri_too_long, "Request URL is too long.", {}};
+        case http::TransportError::unsupported_transfer_coding:
+            return {ErrorCode::malformed_request,
+                    "Unsupported Transfer-Encoding: only a lone \"chunked\" is accepted.",
+                    {}};
+        case http::TransportError::bad_host:
+            return {
+                ErrorCode::malformed_request, "A request needs exactly one valid Host header.", {}};
         case http::TransportError::malformed:
             break;
     }

@@ -1,6 +1,7 @@
 #include "api/wire/json_io.hpp"
 
 #include "core/text.hpp"
+#include "core/unicode.hpp"
 #include "domain/accounts/credential_rules.hpp"
 
 #include <boost/json/parse.hpp>
@@ -254,6 +255,9 @@ http::Response json_response(int status, const boost::json::value& body) {
     http::Response response;
     response.status = status;
     response.body = boost::json::serialize(body);
+    // Bodies may echo what a client sent (a path, a Content-Type) byte for byte; strict JSON
+    // decoders refuse text that is not UTF-8.
+    unicode::make_valid_utf8(response.body);
     return response;
 }
 

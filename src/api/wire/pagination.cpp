@@ -19,10 +19,9 @@ std::optional<std::int64_t> parse_int(const std::optional<std::string>& text) {
     return text::parse_integer<std::int64_t>(*text);
 }
 
-json::value page_link(const RequestContext& ctx, std::int64_t page, std::int64_t page_size,
-                      bool page_size_given) {
-    std::string url;
-    if (auto host = ctx.request.header("Host"); !host.empty()) url = "http://" + std::string(host);
+json::value page_link(const RequestContext& ctx, std::string_view public_url, std::int64_t page,
+                      std::int64_t page_size, bool page_size_given) {
+    std::string url(public_url);
     url += ctx.request.path;
     std::string query;
     if (page > 1) query = "page=" + std::to_string(page);
@@ -46,17 +45,19 @@ Result<PageRequest> read_page(const RequestContext& ctx, const HandlerSettings& 
     bool size_given = size_param && *size_param > 0;
     std::int64_t size =
         size_given ? std::min(*size_param, settings.max_page_size) : settings.page_size;
-    return PageRequest{*page, size, size_given};
+    return PageRequest{*page, size, size_given, settings.public_url};
 }
 
 json::object page_envelope(const RequestContext& ctx, const PageRequest& page, std::int64_t count,
                            json::array results) {
     bool has_next = page.page * page.size < count;
     json::object out{{"count", count}};
-    out["next"] =
-        has_next ? page_link(ctx, page.page + 1, page.size, page.size_given) : json::value(nullptr);
-    out["previous"] = page.page > 1 ? page_link(ctx, page.page - 1, page.size, page.size_given)
-                                    : json::value(nullptr);
+    out["next"] = has_next
+                      ? page_link(ctx, page.public_url, page.page + 1, page.size, page.size_given)
+                      : json::value(nullptr);
+    out["previous"] =
+        page.page > 1 ? page_link(ctx, page.public_url, page.page - 1, page.size, page.size_given)
+                      : json::value(nullptr);
     out["results"] = std::move(results);
     return out;
 }

@@ -37,8 +37,9 @@ AccountService::AccountService(Store& store, const PasswordHasher& hasher,
       signup_grant_(signup_grant),
       dummy_hash_(hasher.hash("chatgate-timing-equaliser")) {}
 
-std::vector<FieldError> AccountService::check_credentials(std::string_view username,
+std::vector<FieldError> AccountService::check_credentials(std::string_view raw_username,
                                                           std::string_view password) const {
+    std::string username = normalize_username(raw_username);
     std::vector<FieldError> errors;
     if (auto problems = username_problems(username); !problems.empty()) {
         errors.push_back({"username", std::move(problems)});
@@ -52,6 +53,7 @@ std::vector<FieldError> AccountService::check_credentials(std::string_view usern
 boost::asio::awaitable<Result<UserId>> AccountService::register_user(std::string username,
                                                                      std::string password,
                                                                      UserFlags flags) {
+    username = normalize_username(username);  // before the rules and the uniqueness check
     auto errors = check_credentials(username, password);
     // Checked before hashing so a taken name costs no hash; the unique index stays the guard.
     bool taken =
@@ -71,17 +73,34 @@ boost::asio::awaitable<Result<UserId>> AccountService::register_user(std::string
 }
 
 boost::asio::awaitable<Result<UserId>> AccountService::authenticate(std::string username,
-                                                                    std::string password) {
-    auto credentials = co_await db_.reads.run([&] { return store_.find_credentials(username); });
-    if (hash_pool_.saturated()) co_return busy();
+                                                                    std::string password,
+                                                                    WorkLane lane) {
+    auto credentials = co_await db_.reads.run([&] {
+        std::string normal = normalize_username(username);
+        auto found = store_.find_credentials(normal);
+        // A name registered before names were normalised is found as it was typed.
+        if (!found && normal != username) found = store_.find_credentials(username);
+        return found;
+    });
+    if (hash_pool_.saturated(lane.preferred)) co_return busy();
     const std::string& hash = credentials ? credentials->password_hash : dummy_hash_;
-    bool matches = co_await hash_pool_.run([&] { return hasher_.verify(hash, password); });
+    bool matches = co_await hash_pool_.run([&] { return hasher_.verify(hash, password); }, lane);
     if (!credentials || !matches || !credentials->is_active) {
         co_return Error{ErrorCode::invalid_credentials,
                         "No active account found with the given credentials",
                         {}};
     }
+    if (hasher_.needs_rehash(hash)) co_await rehash(credentials->id, hash, password, lane);
     co_return credentials->id;
+}
+
+boost::asio::awaitable<void> AccountService::rehash(UserId user, const std::string& current,
+                                                    const std::string& password, WorkLane lane) {
+    // Best effort: the login has succeeded either way, and the next one tries again.
+    if (hash_pool_.saturated(lane.preferred)) co_return;
+    std::string hash = co_await hash_pool_.run([&] { return hasher_.hash(password); }, lane);
+    // Conditional on the hash just verified, like a password change.
+    co_await db_.writes.run([&] { return store_.rehash_password(user, current, hash); });
 }
 
 boost::asio::awaitable<Result<Account>> AccountService::active_account(UserId user) {

@@ -37,7 +37,10 @@ public:
 
     /// The user's id when the password matches an active account; invalid_credentials
     /// otherwise (the same answer and similar timing for unknown users), or busy.
-    boost::asio::awaitable<Result<UserId>> authenticate(std::string username, std::string password);
+    /// The hashing waits in `lane` (the client's address; not preferred after recent failed
+    /// logins). A hash made with other parameters than the hasher's is replaced afterwards.
+    boost::asio::awaitable<Result<UserId>> authenticate(std::string username, std::string password,
+                                                        WorkLane lane = {});
 
     /// The account behind a verified token: user_not_found or user_inactive otherwise.
     boost::asio::awaitable<Result<Account>> active_account(UserId user);
@@ -50,6 +53,9 @@ public:
                                                          std::string new_password);
 
 private:
+    boost::asio::awaitable<void> rehash(UserId user, const std::string& current,
+                                        const std::string& password, WorkLane lane);
+
     Store& store_;
     const PasswordHasher& hasher_;
     const PasswordRules& rules_;

@@ -1,6 +1,7 @@
 #include "domain/accounts/credential_rules.hpp"
 
 #include "core/text.hpp"
+#include "core/unicode.hpp"
 
 #include <algorithm>
 #include <array>
@@ -92,15 +93,24 @@ std::size_t count_chars(std::string_view utf8) {
     }));
 }
 
+std::string normalize_username(std::string_view username) {
+    return unicode::nfkc(username);
+}
+
 std::vector<std::string> username_problems(std::string_view username) {
-    bool ok = !username.empty() && std::all_of(username.begin(), username.end(), [](char ch) {
-        auto c = static_cast<unsigned char>(ch);
-        return c >= 0x80 || is_ascii_word(c) || c == '.' || c == '@' || c == '+' || c == '-';
-    });
-    if (ok) return {};
-    return {
-        "Enter a valid username. This value may contain only letters, numbers, and "
-        "@/./+/-/_ characters."};
+    std::vector<std::string> out;
+    // Zero-width, bidirectional, format and space characters are neither letters nor numbers.
+    if (username.empty() || !unicode::only_letters_numbers_or(username, "_@.+-")) {
+        out.emplace_back(
+            "Enter a valid username. This value may contain only letters, numbers, and "
+            "@/./+/-/_ characters.");
+    }
+    // Normalising may lengthen a name that was read within the limit ("㍿" is four letters).
+    if (count_chars(username) > kMaxUsernameChars) {
+        out.emplace_back("Ensure this field has no more than " + std::to_string(kMaxUsernameChars) +
+                         " characters.");
+    }
+    return out;
 }
 
 PasswordRules::PasswordRules(std::string common_passwords)

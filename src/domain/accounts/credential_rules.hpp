@@ -9,7 +9,12 @@ namespace chatgate::domain {
 inline constexpr std::size_t kMaxUsernameChars = 50;
 inline constexpr std::size_t kMaxPasswordChars = 128;
 
-/// Django's username rule (letters, digits and @/./+/-/_); empty when the name is acceptable.
+/// A username as it is stored and looked up: NFKC-normalised, as Django does before validating,
+/// so look-alikes (fullwidth `ａｄｍｉｎ`, `ⓐdmin`) are the name they look like.
+std::string normalize_username(std::string_view username);
+
+/// Django's username rule on a normalised name: only Unicode letters and numbers (Python's `\w`)
+/// and @/./+/-/_, at most kMaxUsernameChars; empty when the name is acceptable.
 std::vector<std::string> username_problems(std::string_view username);
 
 /// Django's default password validators, in Django's order and with its messages:

@@ -50,6 +50,12 @@ public:
     /// Drops the owner's unfinished claim, so the key can be used again.
     virtual void release_idempotency_key(UserId user, const std::string& key,
                                          const std::string& owner) = 0;
+    /// At start-up, after the open chat reservations were refunded: drops the unfinished claims
+    /// of earlier processes whose requests left no lasting change to their user's balance
+    /// (since the claim, the user's ledger holds only chat charges refunded in full and their
+    /// refunds), so a retry with the key runs afresh. Claims that may have moved tokens stay
+    /// (409, outcome unknown). Returns how many were dropped.
+    virtual std::int64_t release_abandoned_idempotency_keys(const std::string& owner) = 0;
     /// Deletes up to `limit` expired answers; returns how many.
     virtual std::int64_t purge_idempotency_keys(std::int64_t now_ms, std::int64_t limit) = 0;
 };

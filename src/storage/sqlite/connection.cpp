@@ -2,16 +2,43 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
+#include <chrono>
+
 namespace chatgate::storage {
 namespace {
+
+constexpr std::int64_t kFullRetryAfterSeconds = 10;
+std::atomic<std::int64_t> g_last_full_ns{0};
+
+[[noreturn]] void throw_error(std::string message, int code) {
+    if ((code & 0xff) == SQLITE_FULL) {
+        g_last_full_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
+        throw StorageFull();
+    }
+    throw StorageError(message, code);
+}
 
 [[noreturn]] void fail(sqlite3* db, const std::string& what) {
     int code = db ? sqlite3_extended_errcode(db) : SQLITE_ERROR;
     std::string message = what + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
-    throw StorageError(message, code);
+    throw_error(std::move(message), code);
 }
 
 }  // namespace
+
+StorageFull::StorageFull()
+    : ErrorException(Error{ErrorCode::busy,
+                           "The server cannot store data right now (its disk is full); "
+                           "retry later.",
+                           {},
+                           kFullRetryAfterSeconds}) {}
+
+std::int64_t last_storage_full_ns() noexcept {
+    return g_last_full_ns.load();
+}
 
 Statement::~Statement() {
     sqlite3_reset(stmt_);
@@ -109,7 +136,7 @@ void Connection::exec(const char* sql) {
     if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
         std::string what = std::string("exec failed: ") + (message ? message : "unknown error");
         sqlite3_free(message);
-        throw StorageError(what, sqlite3_extended_errcode(db_));
+        throw_error(std::move(what), sqlite3_extended_errcode(db_));
     }
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/error.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -21,6 +23,17 @@ public:
 private:
     int code_;
 };
+
+/// The database could not grow (SQLITE_FULL: the disk or the quota is full). An expected
+/// failure for the client, a 503 to retry later, not a 500: nothing was written.
+class StorageFull : public ErrorException {
+public:
+    StorageFull();
+};
+
+/// Nanoseconds on the steady clock when a write last failed for want of space (0: never), for
+/// readiness. Process-wide, like the disk.
+std::int64_t last_storage_full_ns() noexcept;
 
 /// A prepared statement in use: bind parameters, step through rows. Resets itself (and clears
 /// its bindings) when it goes out of scope so the cached statement can be reused.

@@ -8,6 +8,9 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <chrono>
+#include <filesystem>
+#include <sys/statvfs.h>
 #include <utility>
 
 namespace chatgate::storage {
@@ -240,9 +243,25 @@ TokenAmount SqliteStore::ledger_sum(UserId user) {
 }
 
 bool SqliteStore::ping() {
+    if (!room_to_write()) return false;
     auto db = read();
     auto stmt = db->prepare(sql::kPing);
     return stmt.step() && stmt.int64(0) == 1;
+}
+
+bool SqliteStore::room_to_write() const {
+    if (in_memory_) return true;
+    // Not ready while writes fail for want of space: a write refused that recently, or less
+    // free space than a busy minute of writes needs. Both pass by themselves once space returns.
+    constexpr auto kFullFor = std::chrono::seconds(5);
+    constexpr std::uint64_t kMinFreeBytes = 1024 * 1024;
+    auto now = std::chrono::steady_clock::now().time_since_epoch();
+    auto full_at = std::chrono::nanoseconds(last_storage_full_ns());
+    if (full_at.count() != 0 && now - full_at < kFullFor) return false;
+    struct statvfs fs {};
+    auto dir = std::filesystem::path(path_).parent_path();
+    if (::statvfs(dir.empty() ? "." : dir.c_str(), &fs) != 0) return true;  // cannot tell
+    return static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize >= kMinFreeBytes;
 }
 
 // ---- password changes and sessions ---------------------------------------------------------
@@ -266,6 +285,19 @@ bool SqliteStore::replace_password(UserId user, const std::string& current_hash,
     writer_->prepare(sql::kRevokeUserSessions).bind(1, user).run();
     tx.commit();
     return true;
+}
+
+bool SqliteStore::rehash_password(UserId user, const std::string& current_hash,
+                                  const std::string& new_hash) {
+    WriteScope tx(*this);
+    bool changed = false;
+    {
+        auto update = writer_->prepare(sql::kRehashPassword);
+        update.bind(1, user).bind(2, current_hash).bind(3, new_hash);
+        changed = update.step();
+    }
+    tx.commit();
+    return changed;
 }
 
 domain::StartResult SqliteStore::start_session(UserId user, std::int64_t now,
@@ -413,6 +445,14 @@ void SqliteStore::release_idempotency_key(UserId user, const std::string& key,
     WriteScope tx(*this);
     writer_->prepare(sql::kReleaseIdempotencyKey).bind(1, user).bind(2, key).bind(3, owner).run();
     tx.commit();
+}
+
+std::int64_t SqliteStore::release_abandoned_idempotency_keys(const std::string& owner) {
+    WriteScope tx(*this);
+    writer_->prepare(sql::kReleaseAbandonedIdempotencyKeys).bind(1, owner).run();
+    std::int64_t released = writer_->changes();
+    tx.commit();
+    return released;
 }
 
 std::int64_t SqliteStore::purge_idempotency_keys(std::int64_t now_ms, std::int64_t limit) {

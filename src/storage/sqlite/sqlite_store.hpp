@@ -50,8 +50,11 @@ public:
     std::vector<domain::LedgerEntry> list_ledger(UserId user, std::int64_t offset,
                                                  std::int64_t limit) override;
     TokenAmount ledger_sum(UserId user) override;
+    /// Reads work and writes have room: false while the disk is full (recovering by itself).
     bool ping() override;
     std::optional<domain::Login> find_login(UserId user) override;
+    bool rehash_password(UserId user, const std::string& current_hash,
+                         const std::string& new_hash) override;
     bool replace_password(UserId user, const std::string& current_hash,
                           const std::string& new_hash) override;
 
@@ -71,6 +74,7 @@ public:
                                   std::int64_t expires_at_ms) override;
     void release_idempotency_key(UserId user, const std::string& key,
                                  const std::string& owner) override;
+    std::int64_t release_abandoned_idempotency_keys(const std::string& owner) override;
     std::int64_t purge_idempotency_keys(std::int64_t now_ms, std::int64_t limit) override;
 
     // domain::ChatStore, in chat_store.cpp.
@@ -104,6 +108,7 @@ private:
     Reader read();
     bool in_batch() const noexcept { return batch_thread_.load() == std::this_thread::get_id(); }
     void migrate();
+    bool room_to_write() const;
 
     std::string path_;
     bool in_memory_;

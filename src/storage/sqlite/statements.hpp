@@ -51,6 +51,8 @@ inline constexpr const char* kFindLogin =
 inline constexpr const char* kReplacePassword =
     "UPDATE users SET password_hash = ?3, session_epoch = session_epoch + 1"
     " WHERE id = ?1 AND password_hash = ?2 RETURNING session_epoch";
+inline constexpr const char* kRehashPassword =
+    "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2 RETURNING id";
 inline constexpr const char* kRevokeUserSessions =
     "UPDATE sessions SET revoked_at = CAST(strftime('%s', 'now') AS INTEGER),"
     " revoke_reason = 'password_change' WHERE user_id = ?1 AND revoked_at IS NULL";
@@ -97,6 +99,23 @@ inline constexpr const char* kCompleteIdempotencyKey =
 inline constexpr const char* kReleaseIdempotencyKey =
     "DELETE FROM idempotency_keys WHERE user_id = ?1 AND key = ?2 AND owner = ?3"
     " AND status IS NULL";
+// A claim of a dead process whose user's ledger shows no lasting change since it was made
+// (both times come from the system clock, in milliseconds): only charges of reservations
+// settled at cost 0 and their refunds.
+inline constexpr const char* kReleaseAbandonedIdempotencyKeys = R"(
+DELETE FROM idempotency_keys AS k
+WHERE k.status IS NULL AND k.owner <> ?1
+  AND NOT EXISTS (
+    SELECT 1 FROM ledger AS l
+    WHERE l.user_id = k.user_id
+      AND l.created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', k.created_at_ms / 1000.0, 'unixepoch')
+      AND NOT (l.kind = 'chat_charge' AND EXISTS (
+          SELECT 1 FROM chat_reservations AS r WHERE r.charge_entry_id = l.id AND r.cost = 0))
+      AND NOT (l.kind = 'chat_refund' AND EXISTS (
+          SELECT 1 FROM chat_reservations AS r
+          WHERE r.user_id = k.user_id AND r.cost = 0
+            AND l.reference = 'settles chat charge ' || r.charge_entry_id)))
+)";
 inline constexpr const char* kPurgeIdempotencyKeys =
     "DELETE FROM idempotency_keys WHERE (user_id, key) IN (SELECT user_id, key"
     " FROM idempotency_keys WHERE expires_at_ms <= ?1 AND status IS NOT NULL LIMIT ?2)";

@@ -98,7 +98,7 @@ protected:
     WorkPool writes_{"test-db-write", {.threads = 1}};
     WorkPool hashes_{"test-hash", {.threads = 1}};
     DbPools db_{reads_, writes_};
-    security::Argon2PasswordHasher hasher_{1, 8192};  // libsodium's minimum: fast, for tests
+    security::Argon2PasswordHasher hasher_{1, 8};  // libsodium's minimum (t=1, 8 KiB): fast
     security::JwtCodec jwt_{std::string(32, 'k'), clock_};
     ai::ModelRegistry models_{config_.models};
     domain::AccountService accounts_{store_, hasher_, password_rules(), db_, hashes_, 4000};

@@ -218,13 +218,19 @@ TEST_F(RateLimitsTest, FailedLoginsPerAddressAcrossUsernames) {
     EXPECT_EQ(run(limits2, login, junk, 0).status, 429);
 }
 
-TEST_F(RateLimitsTest, OtherLoginErrorsDoNotCountAsFailures) {
-    auto limits = make("failed_login_user=1/15m,failed_login_address=1/15m");
-    auto alice = request("198.51.100.1", R"({"username":"alice","password":"x"})");
+TEST_F(RateLimitsTest, ABusyLoginCountsAgainstItsAddressButNotTheUsername) {
+    auto limits = make("failed_login_user=1/15m,failed_login_address=2/15m");
+    auto from_a = request("198.51.100.1", R"({"username":"alice","password":"x"})");
+    auto from_b = request("198.51.100.2", R"({"username":"alice","password":"x"})");
     Error busy{ErrorCode::busy, "busy", {}};
-    for (int i = 0; i < 3; ++i) EXPECT_EQ(run(limits, login, alice, 0, busy).status, 401);
-    EXPECT_EQ(run(limits, login, alice, 0, wrong_password).status, 401);
-    EXPECT_EQ(run(limits, login, alice, 0).status, 429);
+    Error other{ErrorCode::invalid_argument, "bad", {}};
+    for (int i = 0; i < 3; ++i) run(limits, login, from_b, 0, other);  // other errors: nothing
+    run(limits, login, from_a, 0, busy);
+    run(limits, login, from_a, 0, busy);
+    EXPECT_EQ(run(limits, login, from_a, 0).status, 429) << "a flooding address is limited";
+    // The username was never charged: its one failure is still there, from elsewhere.
+    EXPECT_EQ(run(limits, login, from_b, 0, wrong_password).status, 401);
+    EXPECT_EQ(run(limits, login, from_b, 0).status, 429);
 }
 
 }  // namespace

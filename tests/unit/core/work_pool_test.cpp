@@ -157,5 +157,48 @@ TEST(WorkPool, SaturationIsReported) {
     EXPECT_FALSE(pool.saturated());
 }
 
+TEST(WorkPool, LanesAreCountedApart) {
+    WorkPool pool("test", {.threads = 1, .max_pending = 1});
+    net::io_context io;
+    std::promise<void> release;
+    auto released = release.get_future().share();
+    net::co_spawn(
+        io,
+        [&]() -> net::awaitable<void> {
+            co_await pool.run([&released] { released.wait(); }, WorkLane{"10.0.0.1", false});
+        },
+        net::detached);
+    io.run_one();
+    EXPECT_TRUE(pool.saturated(false));
+    EXPECT_FALSE(pool.saturated(true)) << "a full lane of suspects leaves room for the others";
+    release.set_value();
+    io.run();
+}
+
+TEST(WorkPool, PreferredLanesRunBeforeTheOthers) {
+    WorkPool pool("test", {.threads = 1});
+    net::io_context io;
+    std::promise<void> release;
+    auto released = release.get_future().share();
+    Journal journal;
+    auto job = [&](std::string name, WorkLane lane) -> net::awaitable<void> {
+        co_await pool.run([&journal, &name] { journal.add(name); }, lane);
+    };
+    net::co_spawn(
+        io, [&]() -> net::awaitable<void> { co_await pool.run([&released] { released.wait(); }); },
+        net::detached);
+    io.run_one();  // the pool's thread is busy with the first job now
+    for (int i = 0; i < 3; ++i) {
+        net::co_spawn(io, job("flood" + std::to_string(i), WorkLane{"10.0.0.1", false}),
+                      net::detached);
+        io.run_one();
+    }
+    net::co_spawn(io, job("user", WorkLane{"192.0.2.7"}), net::detached);
+    io.run_one();
+    release.set_value();
+    io.run();
+    EXPECT_EQ(journal.events, (std::vector<std::string>{"user", "flood0", "flood1", "flood2"}));
+}
+
 }  // namespace
 }  // namespace chatgate

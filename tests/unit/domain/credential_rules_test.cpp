@@ -59,6 +59,27 @@ TEST(UsernameRules, DjangoCharacterSet) {
     EXPECT_FALSE(username_problems("slash/").empty());
 }
 
+TEST(UsernameRules, LookAlikesAreRefusedAfterNormalising) {
+    for (std::string_view raw : {"ad\u200Bmin", "\u202Eadmin", "ad\u00ADmin", "\uFEFFadmin",
+                                 "ad\u00A0min", "admin\u2028", "admin\U0001F600"}) {
+        EXPECT_FALSE(username_problems(normalize_username(raw)).empty()) << raw;
+    }
+}
+
+TEST(UsernameRules, CompatibilityFormsNormaliseToTheNameTheyLookLike) {
+    EXPECT_EQ(normalize_username("\uFF41\uFF44\uFF4D\uFF49\uFF4E"), "admin");  // fullwidth
+    EXPECT_EQ(normalize_username("\u24D0dmin"), "admin");                      // circled a
+    EXPECT_EQ(normalize_username("Zoe\u0308"), "Zo\u00EB");                    // composed
+    EXPECT_TRUE(username_problems(normalize_username("\u0130stanbul_\u0661")).empty());
+}
+
+TEST(UsernameRules, ANameLengthenedByNormalisingIsTooLong) {
+    std::string raw(48, 'a');
+    raw += "\u337F";  // one character, four after NFKC
+    EXPECT_EQ(username_problems(normalize_username(raw)),
+              std::vector<std::string>{"Ensure this field has no more than 50 characters."});
+}
+
 TEST(CountChars, CodePoints) {
     EXPECT_EQ(count_chars(""), 0u);
     EXPECT_EQ(count_chars("abc"), 3u);

@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -108,6 +111,74 @@ TEST(RateLimiter, MemoryIsBoundedByForgettingTheLeastRecentlyUsedKey) {
     EXPECT_EQ(limiter.size(), 4u);
     EXPECT_FALSE(limiter.acquire("a", kThreePerMinute).allowed) << "a must still be limited";
     EXPECT_EQ(limiter.acquire("b", kThreePerMinute).remaining, 2) << "b starts afresh";
+}
+
+TEST(RateLimiter, AFloodOfNewKeysNeverForgetsARefusingKey) {
+    testing::ManualClock clock;
+    RateLimiter limiter(clock, 4, 1);
+    const Rate lockout{2, 900s};
+    for (int i = 0; i < 2; ++i) limiter.acquire("victim", lockout);
+    ASSERT_FALSE(limiter.acquire("victim", lockout).allowed);
+    for (int i = 0; i < 10'000; ++i) {
+        limiter.acquire("flood-" + std::to_string(i), kThreePerMinute, "shared");
+    }
+    EXPECT_LE(limiter.size(), limiter.capacity());
+    EXPECT_FALSE(limiter.acquire("victim", lockout).allowed) << "the lockout must hold";
+    clock.advance(450s);  // one failure back: now it may go
+    EXPECT_TRUE(limiter.acquire("victim", lockout).allowed);
+}
+
+TEST(RateLimiter, ATableFullOfRefusingKeysLimitsNewKeysByTheFallback) {
+    testing::ManualClock clock;
+    RateLimiter limiter(clock, 2, 1);
+    const Rate one{1, 60s};
+    limiter.acquire("x", one);
+    limiter.acquire("y", one);  // both refuse now, and fill the table
+    // The fallback has no room either: new keys are refused, not let through.
+    EXPECT_FALSE(limiter.acquire("new-1", one, "shared").allowed);
+    EXPECT_FALSE(limiter.acquire("new-2", one).allowed);
+    EXPECT_EQ(limiter.size(), 2u);
+    clock.advance(60s);  // x and y allow again, so they may be forgotten
+    EXPECT_TRUE(limiter.acquire("new-3", one, "shared").allowed);
+}
+
+/// A key that lands in shard `shard` of `shards`, as the limiter spreads them.
+std::string key_in_shard(std::size_t shard, std::size_t shards, const std::string& prefix) {
+    for (int i = 0;; ++i) {
+        std::string key = prefix + std::to_string(i);
+        if (std::hash<std::string_view>{}(key) % shards == shard) return key;
+    }
+}
+
+TEST(RateLimiter, NewKeysCountOnTheFallbackWhileTheirShardIsFullOfRefusingKeys) {
+    testing::ManualClock clock;
+    RateLimiter limiter(clock, 2, 2);  // two shards of one key each
+    const Rate two{2, 60s};
+    const std::string locked = key_in_shard(0, 2, "locked-");
+    const std::string newcomer = key_in_shard(0, 2, "new-");
+    const std::string fallback = key_in_shard(1, 2, "shared-");
+    for (int i = 0; i < 2; ++i) limiter.acquire(locked, two);
+    auto d = limiter.acquire(newcomer, two, fallback);
+    EXPECT_TRUE(d.allowed);
+    EXPECT_EQ(d.remaining, 1);
+    EXPECT_FALSE(limiter.acquire(locked, two).allowed) << "still locked";
+    EXPECT_EQ(limiter.acquire(fallback, two).remaining, 0) << "the newcomer counted on it";
+    EXPECT_FALSE(limiter.acquire(newcomer, two, fallback).allowed) << "and shares its refusal";
+}
+
+TEST(RateLimiter, AKeyThatCountedOnTheFallbackDoesNotStartAfreshWhenRoomIsMade) {
+    testing::ManualClock clock;
+    RateLimiter limiter(clock, 2, 2);
+    const Rate quick{1, 10s};
+    const Rate lockout{2, 900s};
+    const std::string busy = key_in_shard(0, 2, "busy-");
+    const std::string guessed = key_in_shard(0, 2, "guessed-");
+    const std::string shared = key_in_shard(1, 2, "shared-");
+    limiter.acquire(busy, quick);  // refuses for 10 s, and fills its shard
+    for (int i = 0; i < 2; ++i) EXPECT_TRUE(limiter.acquire(guessed, lockout, shared).allowed);
+    clock.advance(10s);  // "busy" may go now, so there is room for new keys again
+    EXPECT_FALSE(limiter.acquire(guessed, lockout, shared).allowed)
+        << "its failures are on the shared key, which still refuses";
 }
 
 TEST(RateLimiter, ManyKeysStayWithinTheBound) {

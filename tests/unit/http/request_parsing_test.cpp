@@ -49,5 +49,17 @@ TEST(ParseRequest, RefusesLikeTheConnectionDoes) {
     EXPECT_EQ(parse_request("GET / XTTP/1.1\r\n\r\n", limits).error, TransportError::malformed);
 }
 
+TEST(ParseRequest, AbsoluteFormTargetsAreRoutedByTheirPath) {
+    auto limits = chatgate::testing::default_server_limits();
+    auto parsed = parse_request(
+        "GET http://example.com:8080/healthz?x=1 HTTP/1.1\r\nHost: h\r\n\r\n", limits);
+    ASSERT_TRUE(parsed.complete);
+    EXPECT_EQ(parsed.request.path, "/healthz");
+    EXPECT_EQ(parsed.request.query, "x=1");
+    EXPECT_EQ(parse_request("GET HTTPS://h HTTP/1.1\r\nHost: h\r\n\r\n", limits).request.path, "/");
+    EXPECT_EQ(parse_request("GET http://h?q HTTP/1.1\r\nHost: h\r\n\r\n", limits).request.query,
+              "q");
+}
+
 }  // namespace
 }  // namespace chatgate::http
