@@ -117,6 +117,22 @@ std::int64_t Connection::changes() const noexcept {
     return sqlite3_changes64(db_);
 }
 
+void Connection::on_wal_commit(std::function<void(std::int64_t)> on_commit) {
+    on_wal_commit_ = std::move(on_commit);
+    sqlite3_wal_hook(
+        db_,
+        [](void* self, sqlite3*, const char*, int pages) {
+            static_cast<Connection*>(self)->on_wal_commit_(pages);
+            return SQLITE_OK;
+        },
+        this);
+}
+
+void Connection::checkpoint_passive() {
+    int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) fail(db_, "checkpoint");
+}
+
 bool Connection::in_transaction() const noexcept {
     return sqlite3_get_autocommit(db_) == 0;
 }
