@@ -7,6 +7,9 @@
 namespace chatgate::app {
 namespace {
 
+// About 100 bytes each: 10 MB at most for the sessions checked within a cache ttl.
+constexpr std::size_t kSessionCacheEntries = 100'000;
+
 std::size_t size(std::int64_t value) {
     return static_cast<std::size_t>(value);
 }
@@ -70,10 +73,13 @@ domain::SessionPolicy session_policy(const Config& c) {
     auto lifetime = std::max(c.access_token_lifetime_seconds, c.refresh_token_lifetime_seconds);
     return {.token_lifetime = std::chrono::seconds(lifetime),
             .check_access = c.session_check_enabled,
-            .on_reuse = [](UserId user, domain::SessionId session) {
-                log::warn("refresh token reused; its session is revoked",
-                          {{"user_id", user}, {"session_id", session}});
-            }};
+            .on_reuse =
+                [](UserId user, domain::SessionId session) {
+                    log::warn("refresh token reused; its session is revoked",
+                              {{"user_id", user}, {"session_id", session}});
+                },
+            .cache_ttl = std::chrono::milliseconds(c.session_cache_ms),
+            .cache_max_entries = kSessionCacheEntries};
 }
 
 }  // namespace chatgate::app
