@@ -25,6 +25,7 @@ void Checkpointer::committed(std::int64_t wal_pages) {
     if (wal_pages < threshold_) return;
     {
         std::lock_guard lock(mutex_);
+        // Also while one runs: it may have started before this commit, so another follows.
         if (due_) return;
         due_ = true;
     }
@@ -38,7 +39,7 @@ std::int64_t Checkpointer::runs() const {
 
 void Checkpointer::wait_idle() {
     std::unique_lock lock(mutex_);
-    idle_.wait(lock, [this] { return !due_ || stopping_; });
+    idle_.wait(lock, [this] { return (!due_ && !running_) || stopping_; });
 }
 
 void Checkpointer::serve() {
@@ -47,6 +48,8 @@ void Checkpointer::serve() {
     for (;;) {
         wake_.wait(lock, [this] { return due_ || stopping_; });
         if (stopping_) return;
+        due_ = false;
+        running_ = true;
         lock.unlock();
         // A failure (disk full, I/O error) leaves the WAL as it is: the next commit retries.
         try {
@@ -54,9 +57,9 @@ void Checkpointer::serve() {
         } catch (const StorageError&) {
         }
         lock.lock();
-        due_ = false;
+        running_ = false;
         ++runs_;
-        idle_.notify_all();
+        if (!due_) idle_.notify_all();
     }
 }
 

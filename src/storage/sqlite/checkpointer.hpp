@@ -42,7 +42,8 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::condition_variable idle_;
-    bool due_ = false;
+    bool due_ = false;  ///< a commit found the WAL over the threshold since the last run began
+    bool running_ = false;
     bool stopping_ = false;
     std::int64_t runs_ = 0;
     std::thread thread_;
