@@ -39,7 +39,8 @@ api::HandlerSettings handler_settings(const Config& c) {
             .max_page_size = c.max_page_size,
             .max_body_bytes = size(c.max_body_bytes),
             .stream_keepalive = std::chrono::milliseconds(c.stream_keepalive_ms),
-            .json = json_limits(c)};
+            .json = json_limits(c),
+            .metrics_token = c.metrics_token};
 }
 
 api::CorsSettings cors_settings(const Config& c) {

@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -45,6 +46,9 @@ public:
         int nice = 0;               ///< > 0 lowers the threads' CPU priority
         std::size_t max_batch = 1;  ///< jobs per batch when `hooks` are set
         BatchHooks hooks;
+        /// Told, after each job, how long it waited in the queue and how long it ran (for the
+        /// metrics). Runs on the pool's thread; may be empty.
+        std::function<void(std::chrono::nanoseconds wait, std::chrono::nanoseconds run)> on_job;
     };
 
     WorkPool(std::string name, Options options);
@@ -53,6 +57,8 @@ public:
     WorkPool& operator=(const WorkPool&) = delete;
 
     bool saturated() const noexcept { return pending_.load() >= options_.max_pending; }
+    /// Jobs queued or running now.
+    std::size_t pending() const noexcept { return pending_.load(); }
 
     /// Finishes queued jobs and joins the threads.
     void join();
@@ -101,6 +107,7 @@ private:
     struct Job {
         std::function<void()> work;
         std::function<void(std::exception_ptr)> finish;
+        std::chrono::steady_clock::time_point queued{};  ///< set only when on_job is
     };
 
     void submit(Job job);

@@ -3,6 +3,7 @@
 #include "api/routes.hpp"
 #include "api/wire/json_io.hpp"
 #include "domain/accounts/credential_rules.hpp"
+#include "observability/metrics.hpp"
 
 #include <charconv>
 
@@ -24,6 +25,11 @@ std::int64_t ceil_seconds(nanoseconds span) {
 /// One byte for the class keeps a key short: keys of different classes never meet.
 char class_byte(RateClass rate_class) {
     return static_cast<char>('a' + RateTable::index(rate_class));
+}
+
+void count_refusal(RateClass rate_class) {
+    if (!metrics::enabled()) return;
+    metrics::registry().rate_limited.with({RateTable::kNames[RateTable::index(rate_class)]}).add();
 }
 
 }  // namespace
@@ -69,6 +75,7 @@ std::optional<Error> RateLimitPolicy::admit(const Route& route, const http::Requ
         }
         ticket.decision = limiter_.acquire(std::string_view(buffer, size), rate);
         if (!ticket.decision->allowed) {
+            count_refusal(rate_class);
             return Error{ErrorCode::rate_limited,
                          "Request was throttled. Expected available in " +
                              std::to_string(ceil_seconds(ticket.decision->retry_after)) +
@@ -84,6 +91,7 @@ std::optional<Error> RateLimitPolicy::admit(const Route& route, const http::Requ
 std::optional<Error> RateLimitPolicy::admit_login(const http::Request& request,
                                                   const std::string& address, RateTicket& ticket) {
     std::optional<Decision> refused;
+    RateClass refused_by = RateClass::failed_login_user;
     const Rate& per_user = table_.at(RateClass::failed_login_user);
     const Rate& per_address = table_.at(RateClass::failed_login_address);
     if (!per_user.unlimited()) {
@@ -112,9 +120,11 @@ std::optional<Error> RateLimitPolicy::admit_login(const http::Request& request,
             ticket.held_address_key = std::move(key);
         } else {
             refused = decision;
+            refused_by = RateClass::failed_login_address;
         }
     }
     if (!refused) return std::nullopt;
+    count_refusal(refused_by);
     if (!ticket.held_user_key.empty()) limiter_.release(ticket.held_user_key, per_user);
     ticket.held_user_key.clear();
     ticket.decision = refused;
