@@ -11,6 +11,17 @@ namespace {
     throw StorageError(message, code);
 }
 
+/// Process-wide SQLite settings, before the first connection opens. Memory statistics are off:
+/// with them every sqlite3_malloc takes a global mutex, 5% of the writer thread's time in a
+/// profile of chats at 64 connections.
+void configure_sqlite_once() {
+    static const bool configured = [] {
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);  // fails harmlessly if SQLite already started
+        return true;
+    }();
+    (void)configured;
+}
+
 }  // namespace
 
 Statement::~Statement() {
@@ -71,6 +82,7 @@ std::optional<std::string> Statement::optional_text(int column) const {
 }
 
 Connection::Connection(const std::string& path, Mode mode) {
+    configure_sqlite_once();
     int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI |
                 (mode == Mode::read_only ? SQLITE_OPEN_READWRITE
                                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
