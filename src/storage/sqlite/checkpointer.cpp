@@ -9,6 +9,8 @@ namespace chatgate::storage {
 Checkpointer::Checkpointer(const std::string& path, std::int64_t wal_pages)
     : connection_(std::make_unique<Connection>(path, Connection::Mode::read_write)),
       threshold_(wal_pages),
+      next_run_at_(wal_pages),
+      next_inline_at_(kInlineFactor * wal_pages),
       thread_([this] { serve(); }) {}
 
 Checkpointer::~Checkpointer() {
@@ -21,15 +23,28 @@ Checkpointer::~Checkpointer() {
     thread_.join();
 }
 
-void Checkpointer::committed(std::int64_t wal_pages) {
-    if (wal_pages < threshold_) return;
+bool Checkpointer::committed(std::int64_t wal_pages) {
+    // The WAL starts over only when the writer begins a transaction while no checkpoint is
+    // running and the last one copied everything. So a checkpoint is not asked for again until
+    // the WAL has grown by another threshold: asking after every commit kept one running all
+    // the time, and the WAL then grew for ever.
+    if (wal_pages < last_pages_) {  // it started over
+        next_run_at_ = threshold_;
+        next_inline_at_ = kInlineFactor * threshold_;
+    }
+    last_pages_ = wal_pages;
+    if (wal_pages >= next_inline_at_) {
+        next_inline_at_ = wal_pages + threshold_;  // a reader kept it from finishing: not at once
+        return true;
+    }
+    if (wal_pages < next_run_at_) return false;
+    next_run_at_ = wal_pages + threshold_;
     {
         std::lock_guard lock(mutex_);
-        // Also while one runs: it may have started before this commit, so another follows.
-        if (due_) return;
         due_ = true;
     }
     wake_.notify_one();
+    return false;
 }
 
 std::int64_t Checkpointer::runs() const {
@@ -43,7 +58,7 @@ void Checkpointer::wait_idle() {
 }
 
 void Checkpointer::serve() {
-    pthread_setname_np(pthread_self(), "chatgate-db-ckpt");
+    pthread_setname_np(pthread_self(), "chatgate-ckpt");  // 15 characters at most
     std::unique_lock lock(mutex_);
     for (;;) {
         wake_.wait(lock, [this] { return due_ || stopping_; });

@@ -129,12 +129,15 @@ std::int64_t Connection::changes() const noexcept {
     return sqlite3_changes64(db_);
 }
 
-void Connection::on_wal_commit(std::function<void(std::int64_t)> on_commit) {
+void Connection::on_wal_commit(std::function<bool(std::int64_t)> on_commit) {
     on_wal_commit_ = std::move(on_commit);
     sqlite3_wal_hook(
         db_,
-        [](void* self, sqlite3*, const char*, int pages) {
-            static_cast<Connection*>(self)->on_wal_commit_(pages);
+        [](void* self, sqlite3* db, const char* name, int pages) {
+            if (static_cast<Connection*>(self)->on_wal_commit_(pages)) {
+                // As SQLite's own automatic checkpoint does; a busy reader only makes it partial.
+                sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+            }
             return SQLITE_OK;
         },
         this);

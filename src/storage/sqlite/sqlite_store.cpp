@@ -47,7 +47,8 @@ SqliteStore::SqliteStore(std::string path)
     migrate();
     if (!in_memory_) {
         checkpointer_ = std::make_unique<Checkpointer>(path_, kCheckpointPages);
-        writer_->on_wal_commit([this](std::int64_t pages) { checkpointer_->committed(pages); });
+        writer_->on_wal_commit(
+            [this](std::int64_t pages) { return checkpointer_->committed(pages); });
     }
 }
 
