@@ -126,6 +126,8 @@ def mean_of(runs):
 
 
 def fmt_ms(ms):
+    if ms < 0:
+        return "-" + fmt_ms(-ms)
     if ms < 1:
         return f"{ms * 1000:.0f} us"
     if ms < 100:
