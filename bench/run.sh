@@ -8,7 +8,9 @@
 # (repeated ROUNDS times), nginx once more; then GET /api/tokens/ while a second wrk floods
 # POST /api/login/. Between them, GET /api/tokens/ with rate limiting on and off (ROUNDS pairs).
 # Last, GET /api/tokens/ with the session revocation check on and off (two more servers, ROUNDS
-# pairs). Prints a Markdown report with the targets beside the numbers.
+# pairs). Then bench/hop.sh (the AI upstream hop against nginx as a reverse proxy, streams, metrics
+# on versus off) and bench/streams.py (memory with 1000 open streams). Prints Markdown reports
+# with the targets beside the numbers.
 #
 # Env:
 #   DURATION           seconds per wrk run (default 10)
@@ -308,9 +310,9 @@ esac
 echo
 "${helpers[@]}" report-sessions "$tmp/wrk" || die "could not build the sessions report"
 
-# The AI upstream hop: chat through chatgate to the fake OpenAI upstream versus the fake itself.
+# The AI upstream hop: a canned upstream directly, through nginx as a proxy and through chatgate.
 echo
-"$here/upstream.sh"
+"$here/hop.sh"
 
 # Memory with 1000 streamed chats open at once, short versus long replies.
 /usr/bin/python3 "$here/streams.py" --server "$server"

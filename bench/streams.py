@@ -3,9 +3,10 @@
 
     bench/streams.py [--server build/chatgate] [--streams 1000]
 
-Starts the fake OpenAI upstream (tests/fake_upstream) and, for each reply length, a fresh
-chatgate; opens STREAMS simultaneous `POST /api/chat/ {"stream": true}` exchanges whose
-upstream sends one word every few milliseconds, reads them all to the end, and reports
+Starts, for each reply length, the canned upstream (chatgate_canned_upstream, beside the
+server binary) and a fresh chatgate; opens STREAMS simultaneous `POST /api/chat/ {"stream":
+true}` exchanges whose upstream sends one delta every few milliseconds, reads them all to the
+end, and reports
 chatgate's resident memory when idle and its peak during the run (sampled every 50 ms; VmHWM
 would count the 64 MiB Argon2 hash of the benchmark user's login). The per-stream figure
 must stay flat, and must not grow when every reply is many times longer: chatgate holds one
@@ -30,15 +31,14 @@ import time
 import urllib.request
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-FAKE = REPO / "tests" / "fake_upstream" / "fake_openai.py"
 START_TIMEOUT_S = 20
 RUN_TIMEOUT_S = 300
-# Each phase: (label, words in the message the fake echoes back one word per delta, ms apart).
-PHASES = [("short replies (~13 deltas)", 10, 300), ("long replies (~303 deltas)", 300, 15)]
+# Each phase: (label, deltas in each reply, ms apart).
+PHASES = [("short replies (13 deltas)", 13, 300), ("long replies (303 deltas)", 303, 15)]
 
 
 def raise_fd_limit(wanted: int) -> None:
-    """Every stream holds a client and an upstream socket in chatgate, and one in the fake."""
+    """Every stream holds a client and an upstream socket in chatgate, and one upstream."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
     if soft < target:
@@ -132,9 +132,18 @@ def run_streams(address: tuple[str, int], token: str, message: str, count: int,
     return finished, total, peak_kb
 
 
-def phase(server: str, fake_url: str, streams: int, words: int, delay_ms: int, tmp: pathlib.Path) -> dict:
-    models = [{"id": "bench", "provider": "openai", "base_url": fake_url + "/v1",
-               "upstream_model": f"slow:{delay_ms}", "max_completion_tokens": 4096}]
+def phase(server: str, canned: str, streams: int, words: int, delay_ms: int, tmp: pathlib.Path) -> dict:
+    upstream, upstream_url = start([canned, "--chunks", str(words), "--gap-ms", str(delay_ms)],
+                                   dict(os.environ), tmp / f"canned-{words}.log")
+    try:
+        return measure(server, upstream_url, streams, words, tmp)
+    finally:
+        stop(upstream)
+
+
+def measure(server: str, upstream_url: str, streams: int, words: int, tmp: pathlib.Path) -> dict:
+    models = [{"id": "bench", "provider": "openai", "base_url": upstream_url + "/v1",
+               "upstream_model": "bench", "max_completion_tokens": 4096}]
     env = {**os.environ, "CHATGATE_MODELS": json.dumps(models), "CHATGATE_RATE_LIMIT_ENABLED": "false",
            "CHATGATE_MAX_CONNECTIONS_PER_ADDRESS": "0", "CHATGATE_LOG_LEVEL": "warn",
            "CHATGATE_TOP_UP_MAX_PER_REQUEST": "100000000"}
@@ -148,7 +157,7 @@ def phase(server: str, fake_url: str, streams: int, words: int, delay_ms: int, t
         token = call(base, "POST", "/api/login/", {"username": user, "password": password})["access"]
         call(base, "POST", "/api/top-up/", {"tokens": 100_000_000}, token)
         idle_kb = memory_kb(proc.pid, "VmRSS")
-        message = " ".join(f"w{i}" for i in range(words))
+        message = "Hello, how are you?"
         host, port = base.removeprefix("http://").rsplit(":", 1)
         started = time.monotonic()
         finished, read, peak_kb = run_streams((host, int(port)), token, message, streams, proc.pid)
@@ -165,18 +174,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", default=os.environ.get("CHATGATE_SERVER", str(REPO / "build" / "chatgate")))
     parser.add_argument("--streams", type=int, default=int(os.environ.get("STREAMS", "1000")))
+    parser.add_argument("--canned", default=None, help="the canned upstream (default: beside --server)")
     args = parser.parse_args()
+    canned = args.canned or str(pathlib.Path(args.server).parent / "chatgate_canned_upstream")
     raise_fd_limit(4 * args.streams + 256)
     with tempfile.TemporaryDirectory(prefix="chatgate-bench-streams.") as name:
         tmp = pathlib.Path(name)
-        fake, fake_url = start([sys.executable, str(FAKE), "--port", "0"], dict(os.environ), tmp / "fake.log")
-        try:
-            rows = [(label, phase(args.server, fake_url, args.streams, words, delay, tmp))
-                    for label, words, delay in PHASES]
-        finally:
-            stop(fake)
+        rows = [(label, phase(args.server, canned, args.streams, words, delay, tmp))
+                for label, words, delay in PHASES]
     print(f"\n{args.streams} simultaneous streamed chats (POST /api/chat/ with \"stream\": true) "
-          "through chatgate to the fake upstream:\n")
+          "through chatgate to the canned upstream:\n")
     print("| replies | finished | bytes streamed | seconds | idle RSS | peak RSS | peak - idle per stream |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for label, r in rows:

@@ -12,7 +12,8 @@ build_pkgs=(g++ make cmake ninja-build pkg-config gzip ca-certificates
 # rebuilds cheap; clang-format-14 is what the format check (and `make format`) runs.
 test_pkgs=(libgtest-dev python3 python3-pytest python3-requests python3-yaml chromium openssl
     clang-14 libclang-rt-14-dev ccache clang-format-14)
-bench_pkgs=(nginx wrk)
+# linux-perf: profiling where a request's time goes (perf record -g -p PID).
+bench_pkgs=(nginx wrk linux-perf)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

@@ -7,6 +7,7 @@
 #include "ai/openai_transport.hpp"
 #include "ai/upstream_codec.hpp"
 #include "observability/log.hpp"
+#include "observability/metrics.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -45,6 +46,25 @@ net::awaitable<Result<std::size_t>> read_body_some(Connection& connection, Parse
         co_return Error{ErrorCode::upstream_unavailable, "reading the answer: " + ec.message(), {}};
     }
     co_return got;
+}
+
+std::string_view outcome_of(const Error& error) {
+    switch (error.code) {
+        case ErrorCode::upstream_timeout:
+            return "timeout";
+        case ErrorCode::rate_limited:
+            return "rate_limited";
+        default:
+            return "error";
+    }
+}
+
+/// One exchange ended: its outcome and how long it took, from the request to the last byte.
+void count_upstream(const std::string& model, std::string_view outcome, Clock::time_point start) {
+    if (!metrics::enabled()) return;
+    auto& m = metrics::registry();
+    m.upstream_requests.with({model, outcome}).add();
+    m.upstream_duration.with({model}).observe(Clock::now() - start);
 }
 
 }  // namespace
@@ -234,23 +254,32 @@ namespace {
 class OpenAiStream final : public domain::ChatStream {
 public:
     OpenAiStream(OpenAiProvider::Impl& impl, Exchange exchange, Clock::time_point end,
-                 net::execution_context* context)
+                 net::execution_context* context, Clock::time_point start)
         : impl_(impl),
           exchange_(std::move(exchange)),
           end_(end),
           context_(context),
+          start_(start),
           decoder_(impl.settings.protocol == UpstreamProtocol::anthropic
                        ? std::unique_ptr<StreamDecoder>(std::make_unique<AnthropicStreamDecoder>())
                        : std::make_unique<CompletionStreamDecoder>()) {}
 
+    ~OpenAiStream() override {
+        if (!counted_) count_upstream(impl_.settings.model_id, "cancelled", start_);
+    }
+
     net::awaitable<Result<std::optional<domain::ChatDelta>>> next() override {
         if (failure_) co_return *failure_;
         while (true) {
-            if (decoder_->has_delta())
-                co_return std::optional<domain::ChatDelta>(decoder_->pop_delta());
+            if (decoder_->has_delta()) {
+                domain::ChatDelta delta = decoder_->pop_delta();
+                if (!delta.empty()) first_text();
+                co_return std::optional<domain::ChatDelta>(std::move(delta));
+            }
             if (finished_) co_return std::optional<domain::ChatDelta>{};
             if (decoder_->done()) {
                 co_await finish();
+                count("ok");
                 co_return std::optional<domain::ChatDelta>{};
             }
             if (exchange_.parser->is_done()) {
@@ -261,6 +290,7 @@ public:
                 }
                 finished_ = true;
                 release();
+                count("ok");
                 continue;
             }
             milliseconds deadline = phase(impl_.settings.timeouts_ms.idle, end_);
@@ -289,7 +319,21 @@ public:
     }
 
 private:
+    void first_text() {
+        if (ttft_seen_ || !metrics::enabled()) return;
+        ttft_seen_ = true;
+        metrics::registry()
+            .upstream_ttft.with({impl_.settings.model_id})
+            .observe(Clock::now() - start_);
+    }
+    void count(std::string_view outcome) {
+        if (counted_) return;
+        counted_ = true;
+        count_upstream(impl_.settings.model_id, outcome, start_);
+    }
+
     Error fail(Error error) {
+        count(cancelled_ ? "cancelled" : outcome_of(error));
         if (!cancelled_ && error.message != "cancelled") {
             log::warn("upstream stream failed",
                       {{"model", impl_.settings.model_id}, {"detail", error.message}});
@@ -328,6 +372,9 @@ private:
     Exchange exchange_;
     Clock::time_point end_;
     net::execution_context* context_;
+    Clock::time_point start_;
+    bool ttft_seen_ = false;
+    bool counted_ = false;
     std::unique_ptr<StreamDecoder> decoder_;
     std::array<char, kChunkBytes> chunk_;
     std::optional<Error> failure_;
@@ -350,20 +397,28 @@ void OpenAiProvider::close_idle_connections() {
 net::awaitable<Result<domain::ChatAnswer>> OpenAiProvider::complete(
     const domain::ChatPrompt& prompt) {
     std::string body = impl_->prompt_body(prompt, false);  // before the first suspension
-    Clock::time_point end = Clock::now() + milliseconds(impl_->settings.timeouts_ms.total);
-    auto exchange = co_await impl_->open(body, false, end);
+    Clock::time_point start = Clock::now();
+    Clock::time_point end = start + milliseconds(impl_->settings.timeouts_ms.total);
+    auto result = co_await impl_->complete_once(body, end);
+    count_upstream(impl_->settings.model_id, result ? "ok" : outcome_of(result.error()), start);
+    co_return result;
+}
+
+net::awaitable<Result<domain::ChatAnswer>> OpenAiProvider::Impl::complete_once(
+    const std::string& body, Clock::time_point end) {
+    auto exchange = co_await open(body, false, end);
     if (!exchange) co_return exchange.error();
-    auto whole = co_await impl_->read_whole(*exchange, end);
+    auto whole = co_await read_whole(*exchange, end);
     if (!whole) co_return whole.error();
     std::string& answer_text = *whole;
-    auto answer = impl_->settings.protocol == UpstreamProtocol::anthropic
+    auto answer = settings.protocol == UpstreamProtocol::anthropic
                       ? parse_anthropic_message(answer_text)
                       : parse_completion(answer_text);
     if (!answer) {
-        AttemptFailure failure{Failure::broken, 200, std::nullopt,
-                               answer.error().message + ": " +
-                                   loggable_upstream_text(answer_text, impl_->settings.api_key)};
-        co_return impl_->final_error(failure, 1);
+        AttemptFailure failure{
+            Failure::broken, 200, std::nullopt,
+            answer.error().message + ": " + loggable_upstream_text(answer_text, settings.api_key)};
+        co_return final_error(failure, 1);
     }
     co_return std::move(*answer);
 }
@@ -394,13 +449,17 @@ net::awaitable<Result<domain::EmbeddingAnswer>> OpenAiProvider::embed(
 net::awaitable<Result<std::unique_ptr<domain::ChatStream>>> OpenAiProvider::stream(
     const domain::ChatPrompt& prompt) {
     std::string body = impl_->prompt_body(prompt, true);  // before the first suspension
-    Clock::time_point end = Clock::now() + milliseconds(impl_->settings.timeouts_ms.total);
+    Clock::time_point start = Clock::now();
+    Clock::time_point end = start + milliseconds(impl_->settings.timeouts_ms.total);
     auto executor = co_await net::this_coro::executor;
     net::execution_context* context = &net::query(executor, net::execution::context);
     auto exchange = co_await impl_->open(body, true, end);
-    if (!exchange) co_return exchange.error();
+    if (!exchange) {
+        count_upstream(impl_->settings.model_id, outcome_of(exchange.error()), start);
+        co_return exchange.error();
+    }
     std::unique_ptr<domain::ChatStream> stream =
-        std::make_unique<OpenAiStream>(*impl_, std::move(*exchange), end, context);
+        std::make_unique<OpenAiStream>(*impl_, std::move(*exchange), end, context, start);
     co_return stream;
 }
 

@@ -185,6 +185,9 @@ struct OpenAiProvider::Impl {
     openai::net::awaitable<Result<std::string>> read_whole(openai::Exchange& exchange,
                                                            Clock::time_point end);
     std::string prompt_body(const domain::ChatPrompt& prompt, bool stream) const;
+    /// A non-streamed completion: the exchange, its body read and parsed.
+    openai::net::awaitable<Result<domain::ChatAnswer>> complete_once(const std::string& body,
+                                                                     Clock::time_point end);
 
     OpenAiSettings settings;
     openai::ssl::context tls_context;

@@ -40,6 +40,8 @@ struct HandlerSettings {
     std::size_t max_body_bytes;
     std::chrono::milliseconds stream_keepalive;  ///< ": ping" while an upstream is silent
     JsonLimits json;
+    /// GET /metrics on the main listener wants this bearer; empty: the route is a 404 there.
+    std::string metrics_token;
 };
 
 /// The services every handler may use, built by the composition root. Shared by all I/O

@@ -5,6 +5,7 @@
 #include "api/openai/openai_handlers.hpp"
 #include "api/openai/responses_handlers.hpp"
 #include "api/ops/health_handlers.hpp"
+#include "api/ops/metrics_handlers.hpp"
 #include "api/pages/docs_handlers.hpp"
 #include "api/seed/auth_handlers.hpp"
 #include "api/seed/chat_handlers.hpp"
@@ -158,6 +159,15 @@ const Route kRoutes[] = {
      .path = "/readyz",
      .handler = get_readyz,
      .auth = Auth::none,
+     .documented = false},
+    // Prometheus's scrapes; the handler checks the metrics token (a 404 without one: the
+    // metrics_listen address is the usual way to reach them). Limited per address like the
+    // pages, which bounds guesses of the token.
+    {.method = Method::get,
+     .path = "/metrics",
+     .handler = get_metrics,
+     .auth = Auth::none,
+     .rate = RateClass::pages,
      .documented = false},
 };
 

@@ -1,9 +1,11 @@
 #include "app/application.hpp"
 
 #include "ai/model_factory.hpp"
+#include "api/ops/metrics_handlers.hpp"
 #include "api/pages/docs_handlers.hpp"
 #include "api/pipeline/dispatcher.hpp"
 #include "app/edge_guards.hpp"
+#include "app/metrics_wiring.hpp"
 #include "app/settings.hpp"
 #include "assets/assets.hpp"
 #include "core/clock.hpp"
@@ -16,6 +18,7 @@
 #include "domain/ledger/ledger_service.hpp"
 #include "http/server.hpp"
 #include "observability/log.hpp"
+#include "observability/metrics.hpp"
 #include "security/jwt.hpp"
 #include "security/password_hasher.hpp"
 #include "security/signing_key.hpp"
@@ -92,16 +95,20 @@ struct Core {
           rules(std::string(assets::find("common-passwords.txt"))),
           db_reads("chatgate-db-read",
                    {.threads = config.db_threads > 0 ? static_cast<std::size_t>(config.db_threads)
-                                                     : std::max<std::size_t>(1, cores() / 2)}),
+                                                     : std::max<std::size_t>(1, cores() / 2),
+                    .on_job = observe_pool("reads")}),
           db_writes("chatgate-db-write",
                     {.threads = 1,
                      .max_batch = kMaxWritesPerCommit,
-                     .hooks = {[this] { store.begin_batch(); }, [this] { store.commit_batch(); },
-                               [this] { store.rollback_batch(); }}}),
+                     .hooks = {[this] { store.begin_batch(); },
+                               [this] { timed_commit([this] { store.commit_batch(); }); },
+                               [this] { store.rollback_batch(); }},
+                     .on_job = observe_pool("writes")}),
           hash_pool("chatgate-hash",
                     {.threads = static_cast<std::size_t>(config.hash_threads),
                      .max_pending = static_cast<std::size_t>(config.hash_queue_limit),
-                     .nice = kHashThreadNice}),
+                     .nice = kHashThreadNice,
+                     .on_job = observe_pool("hashing")}),
           accounts(store, hasher, rules, db(), hash_pool, config.signup_grant_tokens) {}
 
     DbPools db() { return {db_reads, db_writes}; }
@@ -159,12 +166,17 @@ int Application::create_superuser(const std::string& username, const std::string
 int Application::serve() {
     log::info("starting", {{"config", describe(config_)}});
     prepare_data_dir(config_);
+    // Counting costs little, but nothing counts unless someone can read it.
+    metrics::set_enabled(!config_.metrics_listen.empty() || !config_.metrics_token.empty());
     Core core(config_);
+    collect_pool_depths(core.db_reads, core.db_writes, core.hash_pool);
     SystemClock clock;
     security::JwtCodec jwt(security::load_signing_key(config_), clock);
     ai::ModelRegistry models(config_.models);
     domain::LedgerService ledger(core.store, core.db(), top_up_policy(config_));
-    domain::ChatService chat(core.store, models.catalog(), core.db(), chat_policy(config_));
+    domain::ChatPolicy chats = chat_policy(config_);
+    observe_chats(chats);
+    domain::ChatService chat(core.store, models.catalog(), core.db(), chats);
     // Before serving: a reservation left open by a killed process is refunded.
     if (auto recovered = chat.recover_open_reservations(); recovered > 0) {
         log::warn("refunded chat reservations left open", {{"count", recovered}});
@@ -230,6 +242,24 @@ int Application::serve() {
         std::cerr << "chatgate: cannot listen on " << config_.listen << ": " << e.what() << "\n";
         return 1;
     }
+    // The metrics listener: GET /metrics only, on an address of its own.
+    api::MetricsEndpoint metrics_endpoint;
+    std::unique_ptr<http::Server> metrics_server;
+    std::string metrics_bound;
+    if (!config_.metrics_listen.empty()) {
+        metrics_server =
+            std::make_unique<http::Server>(context_ptrs, metrics_endpoint, server_limits(config_));
+        try {
+            metrics_bound = metrics_server->listen(config_.metrics_host(), config_.metrics_port());
+        } catch (const std::exception& e) {
+            log::error("cannot listen", {{"listen", config_.metrics_listen}, {"error", e.what()}});
+            log::flush();
+            std::cerr << "chatgate: cannot listen on " << config_.metrics_listen << ": " << e.what()
+                      << "\n";
+            return 1;
+        }
+        metrics_server->start();
+    }
     server.start();
 
     net::signal_set signals(io, SIGINT, SIGTERM);
@@ -244,11 +274,14 @@ int Application::serve() {
         }
         draining = true;
         log::info("shutting down", {{"signal", signal}});
+        if (metrics_server) metrics_server->shutdown(std::chrono::milliseconds(0), [] {});
         server.shutdown(std::chrono::seconds(config_.shutdown_grace_seconds), stop_all);
         signals.async_wait(on_signal);
     };
     signals.async_wait(on_signal);
 
+    // Before "listening on", which is what scripts wait for.
+    if (metrics_server) std::cout << "metrics on http://" << metrics_bound << std::endl;
     std::cout << "listening on http://" << bound << std::endl;
     log::info("listening", {{"address", bound}, {"io_threads", io_threads}});
 

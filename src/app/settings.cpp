@@ -7,6 +7,9 @@
 namespace chatgate::app {
 namespace {
 
+// About 100 bytes each: 10 MB at most for the sessions checked within a cache ttl.
+constexpr std::size_t kSessionCacheEntries = 100'000;
+
 std::size_t size(std::int64_t value) {
     return static_cast<std::size_t>(value);
 }
@@ -37,7 +40,8 @@ api::HandlerSettings handler_settings(const Config& c) {
             .public_url = c.public_url.substr(0, c.public_url.find_last_not_of('/') + 1),
             .max_body_bytes = size(c.max_body_bytes),
             .stream_keepalive = std::chrono::milliseconds(c.stream_keepalive_ms),
-            .json = json_limits(c)};
+            .json = json_limits(c),
+            .metrics_token = c.metrics_token};
 }
 
 api::CorsSettings cors_settings(const Config& c) {
@@ -71,10 +75,13 @@ domain::SessionPolicy session_policy(const Config& c) {
     auto lifetime = std::max(c.access_token_lifetime_seconds, c.refresh_token_lifetime_seconds);
     return {.token_lifetime = std::chrono::seconds(lifetime),
             .check_access = c.session_check_enabled,
-            .on_reuse = [](UserId user, domain::SessionId session) {
-                log::warn("refresh token reused; its session is revoked",
-                          {{"user_id", user}, {"session_id", session}});
-            }};
+            .on_reuse =
+                [](UserId user, domain::SessionId session) {
+                    log::warn("refresh token reused; its session is revoked",
+                              {{"user_id", user}, {"session_id", session}});
+                },
+            .cache_ttl = std::chrono::milliseconds(c.session_cache_ms),
+            .cache_max_entries = kSessionCacheEntries};
 }
 
 }  // namespace chatgate::app

@@ -47,6 +47,9 @@ const std::array kKnobs{
     Knob{"refresh_token_lifetime_seconds", &Config::refresh_token_lifetime_seconds, 1, kYear},
     Knob{"idempotency_key_ttl_seconds", &Config::idempotency_key_ttl_seconds, 0, kYear},
     Knob{"session_check_enabled", &Config::session_check_enabled},
+    Knob{"session_cache_ms", &Config::session_cache_ms, 0, 60'000},
+    Knob{"metrics_listen", &Config::metrics_listen},
+    Knob{"metrics_token", &Config::metrics_token, 0, INT64_MAX, true},
     Knob{"signup_grant_tokens", &Config::signup_grant_tokens, 0, 1'000'000'000'000},
     Knob{"chat_cost_tokens", &Config::chat_cost_tokens, 0, 1'000'000'000'000},
     Knob{"max_message_chars", &Config::max_message_chars, 1, 10'000'000},
@@ -188,15 +191,38 @@ Result<void> apply_file(Config& config, const std::string& path,
     return {};
 }
 
-Result<void> validate(const Config& config) {
-    auto colon = config.listen.rfind(':');
+Result<void> check_address(std::string_view key, const std::string& address) {
+    auto colon = address.rfind(':');
     if (colon == std::string::npos || colon == 0) {
-        return bad_key("listen", "the configuration", "expected HOST:PORT");
+        return bad_key(key, "the configuration", "expected HOST:PORT");
     }
-    std::string_view port_text = std::string_view(config.listen).substr(colon + 1);
+    std::string_view port_text = std::string_view(address).substr(colon + 1);
     auto port = text::parse_integer<unsigned>(port_text);
     if (!port || *port > 65535) {
-        return bad_key("listen", "the configuration", "port must be a number from 0 to 65535");
+        return bad_key(key, "the configuration", "port must be a number from 0 to 65535");
+    }
+    return {};
+}
+
+std::string host_of(const std::string& address) {
+    std::string host = address.substr(0, address.rfind(':'));
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);  // [::1]:8000
+    }
+    return host;
+}
+
+std::uint16_t port_of(const std::string& address) {
+    return static_cast<std::uint16_t>(std::stoul(address.substr(address.rfind(':') + 1)));
+}
+
+Result<void> validate(const Config& config) {
+    if (auto r = check_address("listen", config.listen); !r) return r;
+    if (!config.metrics_listen.empty()) {
+        if (auto r = check_address("metrics_listen", config.metrics_listen); !r) return r;
+    }
+    if (!config.metrics_token.empty() && config.metrics_token.size() < 16) {
+        return bad_key("metrics_token", "the configuration", "must be at least 16 bytes");
     }
     if (config.log_level != "debug" && config.log_level != "info" && config.log_level != "warn" &&
         config.log_level != "error") {
@@ -224,15 +250,19 @@ std::string Config::effective_database_path() const {
 }
 
 std::string Config::listen_host() const {
-    std::string host = listen.substr(0, listen.rfind(':'));
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-        host = host.substr(1, host.size() - 2);  // [::1]:8000
-    }
-    return host;
+    return host_of(listen);
 }
 
 std::uint16_t Config::listen_port() const {
-    return static_cast<std::uint16_t>(std::stoul(listen.substr(listen.rfind(':') + 1)));
+    return port_of(listen);
+}
+
+std::string Config::metrics_host() const {
+    return host_of(metrics_listen);
+}
+
+std::uint16_t Config::metrics_port() const {
+    return port_of(metrics_listen);
 }
 
 Result<Config> load_config(const ConfigSources& sources) {

@@ -43,6 +43,14 @@ struct Config {
     /// Benchmark/testing knob, never for production: false skips the per-request check of
     /// access tokens against revoked sessions and deactivated users (logged as unsafe).
     bool session_check_enabled = true;
+    /// How long a checked session's state is reused without a database read (0: every request
+    /// reads). Revocations by this process take effect at once regardless; a direct database
+    /// edit (deactivating a user) within this bound.
+    std::int64_t session_cache_ms = 1000;
+
+    // Metrics (GET /metrics, Prometheus's text format); off unless one of these is set.
+    std::string metrics_listen;  ///< HOST:PORT of a listener serving only /metrics
+    std::string metrics_token;   ///< >= 16 bytes: /metrics on the main listener, with this bearer
 
     // The money path.
     std::int64_t signup_grant_tokens = 4000;
@@ -100,6 +108,8 @@ struct Config {
     std::string effective_database_path() const;
     std::string listen_host() const;
     std::uint16_t listen_port() const;
+    std::string metrics_host() const;  ///< of metrics_listen, when set
+    std::uint16_t metrics_port() const;
 };
 
 /// Where configuration comes from. `cli` maps knob keys to their text values.

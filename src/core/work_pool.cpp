@@ -32,6 +32,7 @@ void WorkPool::join() {
 }
 
 void WorkPool::submit(Job job, WorkLane lane) {
+    if (options_.on_job) job.queued = std::chrono::steady_clock::now();
     {
         std::lock_guard lock(mutex_);
         queue_.push(std::move(job), lane);
@@ -71,10 +72,16 @@ void WorkPool::run_batch(std::vector<Job>& batch) {
     std::vector<std::exception_ptr> failures(batch.size());
     if (!batch_failure) {
         for (std::size_t i = 0; i < batch.size(); ++i) {
+            auto started = options_.on_job ? std::chrono::steady_clock::now()
+                                           : std::chrono::steady_clock::time_point{};
             try {
                 batch[i].work();
             } catch (...) {
                 failures[i] = std::current_exception();
+            }
+            if (options_.on_job) {
+                options_.on_job(started - batch[i].queued,
+                                std::chrono::steady_clock::now() - started);
             }
         }
         if (hooks.commit) {

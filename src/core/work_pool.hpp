@@ -11,6 +11,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -50,6 +51,9 @@ public:
         int nice = 0;               ///< > 0 lowers the threads' CPU priority
         std::size_t max_batch = 1;  ///< jobs per batch when `hooks` are set
         BatchHooks hooks;
+        /// Told, after each job, how long it waited in the queue and how long it ran (for the
+        /// metrics). Runs on the pool's thread; may be empty.
+        std::function<void(std::chrono::nanoseconds wait, std::chrono::nanoseconds run)> on_job;
     };
 
     WorkPool(std::string name, Options options);
@@ -60,6 +64,8 @@ public:
     bool saturated(bool preferred = true) const noexcept {
         return pending_[preferred ? 0 : 1].load() >= options_.max_pending;
     }
+    /// Jobs queued or running now, in both lanes.
+    std::size_t pending() const noexcept { return pending_[0].load() + pending_[1].load(); }
 
     /// Finishes queued jobs and joins the threads.
     void join();
@@ -110,6 +116,7 @@ private:
     struct Job {
         std::function<void()> work;
         std::function<void(std::exception_ptr)> finish;
+        std::chrono::steady_clock::time_point queued{};  ///< set only when on_job is
     };
 
     void submit(Job job, WorkLane lane);

@@ -3,6 +3,7 @@
 #include "http/beast_request.hpp"
 #include "http/streaming.hpp"
 #include "observability/log.hpp"
+#include "observability/metrics.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -12,11 +13,26 @@
 #include <boost/beast/http.hpp>
 
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 
 namespace chatgate::http {
 namespace {
+
+/// The request counter and duration histogram, by route template (never the raw path: the
+/// label set stays the route table's size) and method. The duration runs to the answer's
+/// write (for a stream, to its end).
+void count_request(const Request& request, const Response& response,
+                   std::chrono::steady_clock::duration elapsed) {
+    if (!metrics::enabled()) return;
+    auto& m = metrics::registry();
+    std::string_view method = to_string(request.method);
+    char status[8];
+    auto [end, ec] = std::to_chars(status, status + sizeof status, response.status);
+    m.http_requests.with({response.route, method, std::string_view(status, end - status)}).add();
+    m.http_duration.with({response.route, method}).observe(elapsed);
+}
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
@@ -45,7 +61,9 @@ public:
         boost::system::error_code ec;
         auto peer = stream_.socket().remote_endpoint(ec);
         if (!ec) remote_ = peer.address().to_string();
+        metrics::registry().connections.add(1);
     }
+    ~BeastConnection() override { metrics::registry().connections.add(-1); }
 
     void start() {
         net::co_spawn(
@@ -201,6 +219,8 @@ private:
         std::string head = render_head(request, response, keep_alive, framing);
         std::array<net::const_buffer, 2> buffers{
             net::buffer(head), bodiless ? net::const_buffer() : net::buffer(payload)};
+        // Counted before the write: a client that has its answer sees it counted.
+        count_request(request, response, std::chrono::steady_clock::now() - request.received_at);
         auto [ec, n] = co_await net::async_write(stream_, buffers, kTuple);
         log_access(request, response, payload.size(), !ec);
         co_return !ec;
@@ -219,8 +239,12 @@ private:
             framing += "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n";
         }
         std::string head = render_head(request, response, keep_alive, framing);
+        metrics::Gauge* streams = metrics::enabled() ? &metrics::registry().streams : nullptr;
+        if (streams) streams->add(1);
         StreamOutcome outcome = co_await send_streamed(stream_, input, head, *response.stream,
                                                        chunked, limits_.request_timeout);
+        if (streams) streams->add(-1);
+        count_request(request, response, std::chrono::steady_clock::now() - request.received_at);
         log_access(request, response, outcome.body_bytes, !outcome.client_gone, &outcome);
         co_return keep_alive && !outcome.must_close;
     }

@@ -26,4 +26,10 @@ std::string sha256_hex(std::initializer_list<std::string_view> parts) {
     return hex;
 }
 
+bool same_secret(std::string_view presented, std::string_view expected) {
+    std::string a = sha256_hex({presented});
+    std::string b = sha256_hex({expected});
+    return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 }  // namespace chatgate::security

@@ -10,4 +10,8 @@ namespace chatgate::security {
 /// as 64 lowercase hex digits. Thread-safe.
 std::string sha256_hex(std::initializer_list<std::string_view> parts);
 
+/// Whether a presented secret equals the expected one, in time that depends on neither (both
+/// are hashed first, so even their lengths stay hidden).
+bool same_secret(std::string_view presented, std::string_view expected);
+
 }  // namespace chatgate::security

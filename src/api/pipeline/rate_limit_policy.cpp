@@ -3,6 +3,7 @@
 #include "api/routes.hpp"
 #include "api/wire/json_io.hpp"
 #include "domain/accounts/credential_rules.hpp"
+#include "observability/metrics.hpp"
 
 #include <charconv>
 
@@ -35,6 +36,11 @@ char class_byte(RateClass rate_class) {
 /// through unlimited.
 std::string shared_key(RateClass rate_class) {
     return {class_byte(rate_class), '*'};
+}
+
+void count_refusal(RateClass rate_class) {
+    if (!metrics::enabled()) return;
+    metrics::registry().rate_limited.with({RateTable::kNames[RateTable::index(rate_class)]}).add();
 }
 
 }  // namespace
@@ -82,6 +88,7 @@ std::optional<Error> RateLimitPolicy::admit(const Route& route, const http::Requ
         ticket.decision =
             limiter_.acquire(std::string_view(buffer, size), rate, shared_key(rate_class));
         if (!ticket.decision->allowed) {
+            count_refusal(rate_class);
             return Error{ErrorCode::rate_limited,
                          "Request was throttled. Expected available in " +
                              std::to_string(ceil_seconds(ticket.decision->retry_after)) +
@@ -97,6 +104,7 @@ std::optional<Error> RateLimitPolicy::admit(const Route& route, const http::Requ
 std::optional<Error> RateLimitPolicy::admit_login(const http::Request& request,
                                                   const std::string& address, RateTicket& ticket) {
     std::optional<Decision> refused;
+    RateClass refused_by = RateClass::failed_login_user;
     const Rate& per_user = table_.at(RateClass::failed_login_user);
     const Rate& per_address = table_.at(RateClass::failed_login_address);
     if (!per_user.unlimited()) {
@@ -131,10 +139,12 @@ std::optional<Error> RateLimitPolicy::admit_login(const http::Request& request,
             ticket.recent_failed_logins = held >= kSuspectAfterFailures;
         } else {
             refused = decision;
+            refused_by = RateClass::failed_login_address;
         }
     }
     ticket.client = address;
     if (!refused) return std::nullopt;
+    count_refusal(refused_by);
     if (!ticket.held_user_key.empty()) limiter_.release(ticket.held_user_key, per_user);
     ticket.held_user_key.clear();
     ticket.decision = refused;

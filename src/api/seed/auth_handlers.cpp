@@ -141,6 +141,7 @@ boost::asio::awaitable<Result<http::Response>> post_password(Services& services,
     auto changed =
         co_await services.accounts.change_password(ctx.user_id, *old_password, *new_password);
     if (!changed) co_return changed.error();
+    services.sessions.user_changed(ctx.user_id);  // its epoch moved: no cached session holds
     co_return json_response(200, json::object{{"detail", "New password has been saved."}});
 }
 

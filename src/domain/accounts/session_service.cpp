@@ -20,7 +20,11 @@ Result<UserId> judge_access(UserId user, SessionId session, std::int64_t epoch,
 
 SessionService::SessionService(SessionStore& store, DbPools db, const Clock& clock,
                                SessionPolicy policy)
-    : store_(store), db_(db), clock_(clock), policy_(policy) {}
+    : store_(store),
+      db_(db),
+      clock_(clock),
+      policy_(policy),
+      cache_(clock, {.ttl = policy.cache_ttl, .max_entries = policy.cache_max_entries}) {}
 
 std::int64_t SessionService::now_seconds() const {
     return std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch())
@@ -49,13 +53,16 @@ boost::asio::awaitable<Result<SessionGrant>> SessionService::rotate(UserId user,
         case RotateStatus::rotated:
             co_return rotated.grant;
         case RotateStatus::no_account:
+            cache_.forget_user(user);
             co_return Error{ErrorCode::no_active_account, {}, {}};
         case RotateStatus::unknown:
             co_return Error{ErrorCode::refresh_token_not_valid, kInvalid, {}};
         case RotateStatus::reused:
+            cache_.forget_session(user, session);  // the store has just revoked the family
             if (policy_.on_reuse) policy_.on_reuse(user, session);
             break;
         case RotateStatus::revoked:
+            cache_.forget_session(user, session);
             break;
     }
     co_return Error{ErrorCode::refresh_token_not_valid, kBlacklisted, {}};
@@ -64,13 +71,23 @@ boost::asio::awaitable<Result<SessionGrant>> SessionService::rotate(UserId user,
 boost::asio::awaitable<void> SessionService::end(UserId user, SessionId session) {
     std::int64_t now = now_seconds();
     co_await db_.writes.run([&] { store_.revoke_session(user, session, now); });
+    cache_.forget_session(user, session);
 }
 
 boost::asio::awaitable<Result<UserId>> SessionService::check_access(UserId user, SessionId session,
                                                                     std::int64_t epoch) {
     if (!policy_.check_access) co_return user;
+    SessionCache::Ticket ticket;
+    if (auto cached = cache_.find(user, session, ticket)) {
+        co_return judge_access(user, session, epoch, cached);
+    }
     auto state = co_await db_.reads.run([&] { return store_.access_state(user, session); });
+    if (state) cache_.store(user, session, *state, ticket);
     co_return judge_access(user, session, epoch, state);
+}
+
+void SessionService::user_changed(UserId user) {
+    cache_.forget_user(user);
 }
 
 }  // namespace chatgate::domain

@@ -99,7 +99,10 @@ std::int64_t ChatService::recover_open_reservations() {
     for (ReservationId id : chats_.open_reservations()) {
         // A killed process stored no exchange, so nothing the user can see was billed: refund
         // in full.
-        if (chats_.settle({id, 0, std::nullopt}).applied) ++settled;
+        if (chats_.settle({id, 0, std::nullopt}).applied) {
+            ++settled;
+            report({{}, SettledAs::recovered, {}, 0});
+        }
     }
     return settled;
 }
@@ -157,6 +160,7 @@ boost::asio::awaitable<Result<ChatService::Prepared>> ChatService::prepare(const
     auto reservation = co_await db_.writes.run([&] { return chats_.reserve(request); });
     if (reservation.status != ChangeStatus::applied) co_return change_error(reservation.status);
     out.reservation = reservation.id;
+    if (policy_.on_reserved) policy_.on_reserved();
     co_return out;
 }
 
@@ -174,6 +178,11 @@ boost::asio::awaitable<ChatOutcome> ChatService::settle(const Prepared& prepared
                            std::string(text), std::string(finish_reason)};
     }
     auto settled = co_await db_.writes.run([&] { return chats_.settle(request); });
+    bool whole = finish_reason != "error" && finish_reason != "cancelled";
+    if (settled.applied) {
+        report({prepared.model->id, whole ? SettledAs::full : SettledAs::partial, usage,
+                settled.cost});
+    }
     ChatOutcome outcome;
     outcome.finish_reason = std::string(finish_reason);
     outcome.model = prepared.model->id;
@@ -184,9 +193,14 @@ boost::asio::awaitable<ChatOutcome> ChatService::settle(const Prepared& prepared
     co_return outcome;
 }
 
-boost::asio::awaitable<void> ChatService::refund_in_full(ReservationId reservation) {
-    SettlementRequest request{reservation, 0, std::nullopt};
-    co_await db_.writes.run([&] { return chats_.settle(request); });
+boost::asio::awaitable<void> ChatService::refund_in_full(const Prepared& prepared) {
+    SettlementRequest request{prepared.reservation, 0, std::nullopt};
+    auto settled = co_await db_.writes.run([&] { return chats_.settle(request); });
+    if (settled.applied) report({prepared.model->id, SettledAs::refunded, {}, 0});
+}
+
+void ChatService::report(const SettledChat& settled) const {
+    if (policy_.on_settled) policy_.on_settled(settled);
 }
 
 boost::asio::awaitable<Result<ChatOutcome>> ChatService::complete(const ChatInput& input) {
@@ -203,7 +217,7 @@ boost::asio::awaitable<Result<ChatOutcome>> ChatService::complete(const ChatInpu
         failure = std::current_exception();
     }
     if (failure || !answer) {
-        co_await refund_in_full(prepared->reservation);
+        co_await refund_in_full(*prepared);
         if (failure) std::rethrow_exception(failure);
         co_return provider_error(answer.error(), false);
     }
@@ -277,7 +291,7 @@ boost::asio::awaitable<Result<std::unique_ptr<ChatExchange>>> ChatService::open_
     }
     if (failure || !opened || !first) {
         if (opened) opened->reset();
-        co_await refund_in_full(prepared->reservation);
+        co_await refund_in_full(*prepared);
         if (failure) std::rethrow_exception(failure);
         co_return provider_error(opened ? first.error() : opened.error(), false);
     }
@@ -341,7 +355,7 @@ boost::asio::awaitable<Result<ChatOutcome>> ChatExchange::pump(ChatSink& sink) {
     p.stream.reset();  // closes the upstream exchange before the database round trip
     if (failed && p.produced_bytes == 0) {
         // Failed before any text: nothing to bill.
-        co_await p.service.refund_in_full(prepared.reservation);
+        co_await p.service.refund_in_full(prepared);
         ChatOutcome refunded;
         refunded.finish_reason = "error";
         refunded.model = prepared.model->id;

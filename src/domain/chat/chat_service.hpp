@@ -20,11 +20,26 @@
 namespace chatgate::domain {
 
 /// Filled from the configuration by the composition root.
+/// How a reservation ended: the answer billed whole, billed in part (cut short upstream or by
+/// the client), refunded in full (no text), or refunded at start-up (left by a killed process).
+enum class SettledAs { full, partial, refunded, recovered };
+
+/// What a settlement reports to the policy's observer (the metrics).
+struct SettledChat {
+    std::string_view model;  ///< empty for `recovered`
+    SettledAs outcome = SettledAs::full;
+    TokenUsage usage;  ///< as billed (reported or estimated); zero when refunded
+    TokenAmount charged = 0;
+};
+
 struct ChatPolicy {
     std::size_t max_message_chars{};  ///< per turn
     /// Called when a settlement running in the background (an exchange dropped before its
     /// stream began) fails; its reservation is then refunded at the next start. May be empty.
     std::function<void(std::string_view what)> on_background_failure;
+    /// Told of each reservation made and each one settled (for the metrics). May be empty.
+    std::function<void()> on_reserved;
+    std::function<void(const SettledChat&)> on_settled;
 };
 
 /// One request for an answer.
@@ -176,7 +191,8 @@ private:
     boost::asio::awaitable<ChatOutcome> settle(const Prepared& prepared, const TokenUsage& usage,
                                                std::string_view text,
                                                std::string_view finish_reason, bool store);
-    boost::asio::awaitable<void> refund_in_full(ReservationId reservation);
+    boost::asio::awaitable<void> refund_in_full(const Prepared& prepared);
+    void report(const SettledChat& settled) const;
 
     ChatStore& chats_;
     const ModelCatalog& catalog_;

@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -88,9 +89,16 @@ public:
     bool in_transaction() const noexcept;
     /// Rows changed by the latest INSERT, UPDATE or DELETE on this connection.
     std::int64_t changes() const noexcept;
+    /// Replaces SQLite's automatic checkpoint on this connection: after each commit `on_commit`
+    /// gets the WAL's length in pages (it must not throw); when it returns true, this
+    /// connection runs a PASSIVE checkpoint there and then. Kept alive by the connection.
+    void on_wal_commit(std::function<bool(std::int64_t)> on_commit);
+    /// Copies what it can of the WAL into the database without blocking writers or readers.
+    void checkpoint_passive();
 
 private:
     sqlite3* db_ = nullptr;
+    std::function<bool(std::int64_t)> on_wal_commit_;
     std::unordered_map<const char*, sqlite3_stmt*> cache_;
 };
 

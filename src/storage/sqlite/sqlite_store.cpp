@@ -1,6 +1,7 @@
 #include "storage/sqlite/sqlite_store.hpp"
 
 #include "assets/assets.hpp"
+#include "storage/sqlite/checkpointer.hpp"
 #include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/statements.hpp"
 #include "storage/sqlite/store_scopes.hpp"
@@ -38,6 +39,9 @@ domain::LedgerKind parse_kind(const std::string& text) {
     throw StorageError("unknown ledger kind in the database: " + text, SQLITE_CORRUPT);
 }
 
+// SQLite's own automatic checkpoint threshold; the checkpoint now runs off the writer's thread.
+constexpr std::int64_t kCheckpointPages = 1000;
+
 }  // namespace
 
 SqliteStore::SqliteStore(std::string path)
@@ -45,6 +49,11 @@ SqliteStore::SqliteStore(std::string path)
       in_memory_(path_ == ":memory:"),
       writer_(std::make_unique<Connection>(path_, Connection::Mode::read_write)) {
     migrate();
+    if (!in_memory_) {
+        checkpointer_ = std::make_unique<Checkpointer>(path_, kCheckpointPages);
+        writer_->on_wal_commit(
+            [this](std::int64_t pages) { return checkpointer_->committed(pages); });
+    }
 }
 
 SqliteStore::~SqliteStore() = default;

@@ -15,6 +15,7 @@
 
 namespace chatgate::storage {
 
+class Checkpointer;
 class Connection;
 
 /// The domain's Store on SQLite in WAL mode. Writes go through one writer connection under a
@@ -114,6 +115,7 @@ private:
     bool in_memory_;
     std::mutex writer_mutex_;
     std::atomic<std::thread::id> batch_thread_{};  ///< the thread holding the writer for a batch
+    std::unique_ptr<Checkpointer> checkpointer_;   ///< before writer_: its commit hook calls it
     std::unique_ptr<Connection> writer_;
     std::mutex readers_mutex_;
     std::vector<std::unique_ptr<Connection>> idle_readers_;

@@ -25,9 +25,14 @@ protected:
         store_ = std::make_unique<storage::SqliteStore>(path_);
         sessions_ = std::make_unique<domain::SessionService>(
             *store_, DbPools{reads_, writes_}, clock_,
-            domain::SessionPolicy{3600s, true, [this](UserId user, domain::SessionId session) {
-                                      reuses_.emplace_back(user, session);
-                                  }});
+            domain::SessionPolicy{.token_lifetime = 3600s,
+                                  .check_access = true,
+                                  .on_reuse =
+                                      [this](UserId user, domain::SessionId session) {
+                                          reuses_.emplace_back(user, session);
+                                      },
+                                  .cache_ttl = 1000ms,  // as in production: the rules hold
+                                  .cache_max_entries = 64});
         user_ = *store_->create_user({"alice", "old-hash", 4000, false, false});
     }
     void TearDown() override {
@@ -127,6 +132,7 @@ TEST_F(SessionTest, PasswordChangeBumpsTheEpochAndRevokesEverySession) {
     EXPECT_FALSE(store_->replace_password(user_, "stale-hash", "new-hash"));
     EXPECT_TRUE(check(a));
     EXPECT_TRUE(store_->replace_password(user_, "old-hash", "new-hash"));
+    sessions_->user_changed(user_);  // what the password handler does after the change
     EXPECT_EQ(store_->find_login(user_)->password_hash, "new-hash");
     for (const auto& g : {a, b}) {
         EXPECT_FALSE(check(g));
@@ -139,6 +145,15 @@ TEST_F(SessionTest, PasswordChangeBumpsTheEpochAndRevokesEverySession) {
     auto fresh = start();
     EXPECT_EQ(fresh.epoch, 1);
     EXPECT_TRUE(check(fresh));
+}
+
+TEST_F(SessionTest, AChangeOutsideTheServiceIsSeenWithinTheCacheTtl) {
+    auto family = start();
+    EXPECT_TRUE(check(family));                   // now cached
+    store_->revoke_session(user_, family.id, 0);  // as a direct database edit would
+    EXPECT_TRUE(check(family));                   // the cached state, within its ttl
+    clock_.advance(1001ms);
+    EXPECT_FALSE(check(family));
 }
 
 TEST_F(SessionTest, JudgeAccess) {
