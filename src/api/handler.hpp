@@ -6,8 +6,10 @@
 #include "core/work_pool.hpp"
 #include "domain/accounts/account_service.hpp"
 #include "domain/accounts/session_service.hpp"
+#include "domain/admin/admin_service.hpp"
 #include "domain/chat/chat_service.hpp"
 #include "domain/chat/conversation_service.hpp"
+#include "domain/keys/key_service.hpp"
 #include "domain/ledger/ledger_service.hpp"
 #include "domain/store.hpp"
 #include "http/message.hpp"
@@ -48,6 +50,8 @@ struct Services {
     domain::LedgerService& ledger;
     domain::ChatService& chat;
     domain::ConversationService& conversations;
+    domain::KeyService& keys;
+    domain::AdminService& admin;
     const security::JwtCodec& jwt;
     domain::Store& store;
     WorkPool& db_pool;
@@ -83,6 +87,8 @@ struct RequestContext {
     std::string_view request_id;
     UserId user_id = 0;  ///< set for routes that require a bearer token
     PathParams path;
+    /// Set when the request came with an API key instead of an access token.
+    std::optional<domain::KeyGrant> key;
 };
 
 using Handler = boost::asio::awaitable<Result<http::Response>> (*)(Services&, RequestContext&);

@@ -1,5 +1,6 @@
 #include "api/routes.hpp"
 
+#include "api/keys/key_handlers.hpp"
 #include "api/openai/openai_handlers.hpp"
 #include "api/ops/health_handlers.hpp"
 #include "api/pages/docs_handlers.hpp"
@@ -55,6 +56,7 @@ const Route kRoutes[] = {
     {.method = Method::post,
      .path = "/api/password/",
      .handler = post_password,
+     .auth = Auth::session,
      .rate = RateClass::login},
     {.method = Method::post,
      .path = "/api/chat/",
@@ -84,6 +86,18 @@ const Route kRoutes[] = {
      .handler = delete_conversation,
      .rate = RateClass::write},
     {.method = Method::get, .path = "/api/models/", .handler = get_models, .rate = RateClass::read},
+
+    // API keys: listed and revoked with a key or a token, created with an access token only.
+    {.method = Method::post,
+     .path = "/api/keys/",
+     .handler = post_key,
+     .auth = Auth::session,
+     .rate = RateClass::write},
+    {.method = Method::get, .path = "/api/keys/", .handler = get_keys, .rate = RateClass::read},
+    {.method = Method::del,
+     .path = "/api/keys/{id:int}/",
+     .handler = delete_key,
+     .rate = RateClass::write},
 
     // The OpenAI-compatible surface: a chatgate access token is the API key. Completions count
     // against the same rate limit as /api/chat/.

@@ -17,6 +17,7 @@
 #include "http/server.hpp"
 #include "observability/log.hpp"
 #include "security/jwt.hpp"
+#include "security/key_crypto.hpp"
 #include "security/password_hasher.hpp"
 #include "security/signing_key.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
@@ -72,7 +73,10 @@ struct Core {
                     {.threads = static_cast<std::size_t>(config.hash_threads),
                      .max_pending = static_cast<std::size_t>(config.hash_queue_limit),
                      .nice = kHashThreadNice}),
-          accounts(store, hasher, rules, db(), hash_pool, config.signup_grant_tokens) {}
+          accounts(store, hasher, rules, db(), hash_pool, config.signup_grant_tokens),
+          keys(store, key_crypto, db(), clock, key_policy(config)),
+          admin(store, store, store, keys, hasher, rules, key_crypto, db(), hash_pool,
+                admin_policy(config)) {}
 
     DbPools db() { return {db_reads, db_writes}; }
 
@@ -83,6 +87,10 @@ struct Core {
     WorkPool db_writes;
     WorkPool hash_pool;
     domain::AccountService accounts;
+    SystemClock clock;
+    security::SodiumKeyCrypto key_crypto;
+    domain::KeyService keys;
+    domain::AdminService admin;
 };
 
 }  // namespace
@@ -127,7 +135,7 @@ int Application::serve() {
     log::info("starting", {{"config", describe(config_)}});
     prepare_data_dir(config_);
     Core core(config_);
-    SystemClock clock;
+    const Clock& clock = core.clock;
     security::JwtCodec jwt(security::load_signing_key(config_), clock);
     ai::ModelRegistry models(config_.models);
     domain::LedgerService ledger(core.store, core.db(), top_up_policy(config_));
@@ -150,6 +158,8 @@ int Application::serve() {
                            .ledger = ledger,
                            .chat = chat,
                            .conversations = conversations,
+                           .keys = core.keys,
+                           .admin = core.admin,
                            .jwt = jwt,
                            .store = core.store,
                            .db_pool = core.db_reads,

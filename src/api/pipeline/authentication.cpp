@@ -23,12 +23,28 @@ std::vector<std::string_view> words(std::string_view header) {
 
 }  // namespace
 
-Result<security::TokenClaims> authenticate_bearer(const http::Request& request,
-                                                  const security::JwtCodec& jwt) {
+Result<std::string_view> bearer_token(const http::Request& request) {
     auto parts = words(request.header("Authorization"));
     if (parts.empty() || parts[0] != "Bearer") return Error{ErrorCode::not_authenticated, {}, {}};
     if (parts.size() != 2) return Error{ErrorCode::bad_authorization_header, {}, {}};
-    auto claims = jwt.verify(parts[1], security::TokenType::access);
+    return parts[1];
+}
+
+boost::asio::awaitable<Result<domain::KeyAccess>> authenticate_api_key(std::string_view raw_key,
+                                                                       domain::KeyService& keys) {
+    co_return co_await keys.authenticate(raw_key);
+}
+
+Result<security::TokenClaims> authenticate_bearer(const http::Request& request,
+                                                  const security::JwtCodec& jwt) {
+    auto token = bearer_token(request);
+    if (!token) return token.error();
+    return verify_access_token(*token, jwt);
+}
+
+Result<security::TokenClaims> verify_access_token(std::string_view token,
+                                                  const security::JwtCodec& jwt) {
+    auto claims = jwt.verify(token, security::TokenType::access);
     if (!claims) {
         bool wrong_type = claims.error() == security::TokenRejection::wrong_type;
         return Error{ErrorCode::token_not_valid,

@@ -84,6 +84,7 @@ boost::asio::awaitable<Result<http::Response>> post_chat(Services& services, Req
     input.turns.push_back({domain::ChatRole::user, std::string(message->get_string())});
     input.conversation_id = options->conversation_id;
     input.keep_history = true;
+    input.key = ctx.key;
 
     if (options->stream) {
         auto exchange = co_await services.chat.open_stream(input);

@@ -108,6 +108,12 @@ boost::asio::awaitable<Result<ChatService::Prepared>> ChatService::prepare(const
             {{"model", {"\"" + input.model + "\" is not a valid choice."}}});
     }
 
+    if (input.key && !input.key->allows(model->id)) {
+        co_return Error{ErrorCode::permission_denied,
+                        "This API key may not use the model \"" + model->id + "\".",
+                        {}};
+    }
+
     Prepared out;
     out.user = input.user;
     out.model = model;
@@ -133,7 +139,7 @@ boost::asio::awaitable<Result<ChatService::Prepared>> ChatService::prepare(const
     }
     out.reserved = max_cost(*model, out.prompt);
 
-    ReservationRequest request{input.user, out.reserved};
+    ReservationRequest request{input.user, out.reserved, input.key ? input.key->id : 0, model->id};
     auto reservation = co_await db_.writes.run([&] { return chats_.reserve(request); });
     if (reservation.status != ChangeStatus::applied) co_return change_error(reservation.status);
     out.reservation = reservation.id;
@@ -147,7 +153,7 @@ boost::asio::awaitable<ChatOutcome> ChatService::settle(const Prepared& prepared
                                                         bool store) {
     SettlementRequest request{prepared.reservation,
                               price_of(prepared.model->price, usage, prepared.reserved),
-                              std::nullopt};
+                              std::nullopt, usage.prompt_tokens, usage.completion_tokens};
     if (prepared.keep_history && store) {
         request.exchange =
             ExchangeRecord{prepared.conversation, prepared.model->id, prepared.message,

@@ -6,6 +6,7 @@
 #include "domain/chat/chat_provider.hpp"
 #include "domain/chat/chat_store.hpp"
 #include "domain/chat/model_catalog.hpp"
+#include "domain/keys/key_grant.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -39,6 +40,9 @@ struct ChatInput {
     /// keeps history; the OpenAI-compatible surface does not (its clients send the history).
     bool keep_history = true;
     std::int64_t max_completion_tokens = 0;  ///< 0 or above the model's cap: the model's cap
+    /// The API key the request came with: its `models` limit the choice, and its token_limit
+    /// is reserved against like the balance. Nothing for an access token.
+    std::optional<KeyGrant> key;
 };
 
 /// How an exchange ended, after it was billed.
@@ -123,7 +127,8 @@ public:
 
     /// Asks for the whole answer at once. Errors: invalid_argument (blank or too long
     /// message; unknown model as a `model` field error), not_found (conversation),
-    /// insufficient_tokens, user_not_found, user_inactive, upstream_unavailable,
+    /// permission_denied (a model the API key may not use), insufficient_tokens,
+    /// key_limit_reached, user_not_found, user_inactive, upstream_unavailable,
     /// upstream_timeout, rate_limited; every error refunds the reservation in full.
     boost::asio::awaitable<Result<ChatOutcome>> complete(const ChatInput& input);
 

@@ -8,6 +8,7 @@
 #include "assets/assets.hpp"
 #include "domain/accounts/credential_rules.hpp"
 #include "domain/idempotency/idempotency_service.hpp"
+#include "security/key_crypto.hpp"
 #include "security/password_hasher.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 #include "support/manual_clock.hpp"
@@ -107,11 +108,18 @@ protected:
     domain::ConversationService conversations_{store_, db_};
     domain::SessionService sessions_{store_, db_, clock_, app::session_policy(config_)};
     domain::IdempotencyService keys_{store_, db_, clock_, app::idempotency_policy(config_), "t"};
+    security::SodiumKeyCrypto key_crypto_;
+    domain::KeyService api_keys_{store_, key_crypto_, db_, clock_, app::key_policy(config_)};
+    domain::AdminService admin_{
+        store_,           store_,      store_, api_keys_, hasher_,
+        password_rules(), key_crypto_, db_,    hashes_,   app::admin_policy(config_)};
     Services services_{.accounts = accounts_,
                        .sessions = sessions_,
                        .ledger = ledger_,
                        .chat = chat_,
                        .conversations = conversations_,
+                       .keys = api_keys_,
+                       .admin = admin_,
                        .jwt = jwt_,
                        .store = store_,
                        .db_pool = reads_,
