@@ -1,5 +1,6 @@
 #include "api/routes.hpp"
 
+#include "api/admin/admin_handlers.hpp"
 #include "api/keys/key_handlers.hpp"
 #include "api/openai/openai_handlers.hpp"
 #include "api/ops/health_handlers.hpp"
@@ -28,6 +29,22 @@ constexpr Route page(std::string_view path, std::string_view asset, std::string_
             .documented = false,
             .asset = asset,
             .content_type = type};
+}
+
+constexpr Route staff_read(std::string_view path, Handler handler) {
+    return {.method = Method::get,
+            .path = path,
+            .handler = handler,
+            .auth = Auth::staff,
+            .rate = RateClass::read};
+}
+
+constexpr Route staff_action(std::string_view path, Handler handler) {
+    return {.method = Method::post,
+            .path = path,
+            .handler = handler,
+            .auth = Auth::staff,
+            .rate = RateClass::write};
 }
 
 const Route kRoutes[] = {
@@ -99,6 +116,24 @@ const Route kRoutes[] = {
      .handler = delete_key,
      .rate = RateClass::write},
 
+    // The admin API: staff only, checked in the database on every request.
+    staff_read("/api/admin/users/", admin_list_users),
+    staff_read("/api/admin/users/{id:int}/", admin_get_user),
+    staff_action("/api/admin/users/{id:int}/grant/", admin_grant),
+    staff_action("/api/admin/users/{id:int}/deduct/", admin_deduct),
+    staff_action("/api/admin/users/{id:int}/activate/", admin_activate),
+    staff_action("/api/admin/users/{id:int}/deactivate/", admin_deactivate),
+    staff_action("/api/admin/users/{id:int}/revoke/", admin_revoke),
+    staff_action("/api/admin/users/{id:int}/password/", admin_reset_password),
+    staff_action("/api/admin/users/{id:int}/staff/", admin_set_staff),
+    staff_read("/api/admin/users/{id:int}/conversations/", admin_list_conversations),
+    staff_read("/api/admin/users/{id:int}/conversations/{conversation:int}/",
+               admin_get_conversation),
+    staff_read("/api/admin/usage/", admin_usage),
+    staff_read("/api/admin/usage/top-spenders/", admin_top_spenders),
+    staff_read("/api/admin/audit/", admin_audit),
+    staff_read("/api/admin/transactions/", admin_transactions),
+
     // The OpenAI-compatible surface: a chatgate access token is the API key. Completions count
     // against the same rate limit as /api/chat/.
     {.method = Method::get,
@@ -159,7 +194,8 @@ std::string openapi_path(const Route& route) {
         auto close = path.find('}');
         if (colon < close && close != std::string_view::npos) {
             out += path.substr(0, colon);
-            path.remove_prefix(close);  // keeps the '}'
+            out += '}';
+            path.remove_prefix(close + 1);
         } else {
             out += path;
             break;

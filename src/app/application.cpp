@@ -3,6 +3,7 @@
 #include "ai/model_factory.hpp"
 #include "api/pages/docs_handlers.hpp"
 #include "api/pipeline/dispatcher.hpp"
+#include "app/core_services.hpp"
 #include "app/edge_guards.hpp"
 #include "app/settings.hpp"
 #include "assets/assets.hpp"
@@ -40,58 +41,12 @@ namespace {
 
 namespace net = boost::asio;
 
-constexpr int kHashThreadNice = 10;  // a login flood must not slow every other request
-// Writes waiting together share one commit; the bound keeps a commit's latency small.
-constexpr std::size_t kMaxWritesPerCommit = 64;
 // How long a repeated Idempotency-Key request waits for the first one's answer before a 409.
 constexpr std::chrono::seconds kIdempotencyWait{25};
 
 std::size_t cores() {
     return std::max(1u, std::thread::hardware_concurrency());
 }
-
-void prepare_data_dir(const Config& config) {
-    std::filesystem::create_directories(config.data_dir);
-    auto db = std::filesystem::path(config.effective_database_path()).parent_path();
-    if (!db.empty()) std::filesystem::create_directories(db);
-}
-
-/// The services every command shares, wired in dependency order.
-struct Core {
-    explicit Core(const Config& config)
-        : store(config.effective_database_path()),
-          rules(std::string(assets::find("common-passwords.txt"))),
-          db_reads("chatgate-db-read",
-                   {.threads = config.db_threads > 0 ? static_cast<std::size_t>(config.db_threads)
-                                                     : std::max<std::size_t>(1, cores() / 2)}),
-          db_writes("chatgate-db-write",
-                    {.threads = 1,
-                     .max_batch = kMaxWritesPerCommit,
-                     .hooks = {[this] { store.begin_batch(); }, [this] { store.commit_batch(); },
-                               [this] { store.rollback_batch(); }}}),
-          hash_pool("chatgate-hash",
-                    {.threads = static_cast<std::size_t>(config.hash_threads),
-                     .max_pending = static_cast<std::size_t>(config.hash_queue_limit),
-                     .nice = kHashThreadNice}),
-          accounts(store, hasher, rules, db(), hash_pool, config.signup_grant_tokens),
-          keys(store, key_crypto, db(), clock, key_policy(config)),
-          admin(store, store, store, keys, hasher, rules, key_crypto, db(), hash_pool,
-                admin_policy(config)) {}
-
-    DbPools db() { return {db_reads, db_writes}; }
-
-    storage::SqliteStore store;
-    security::Argon2PasswordHasher hasher;
-    domain::PasswordRules rules;
-    WorkPool db_reads;
-    WorkPool db_writes;
-    WorkPool hash_pool;
-    domain::AccountService accounts;
-    SystemClock clock;
-    security::SodiumKeyCrypto key_crypto;
-    domain::KeyService keys;
-    domain::AdminService admin;
-};
 
 }  // namespace
 

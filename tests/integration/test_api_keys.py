@@ -19,6 +19,7 @@ from client import (
     new_user,
     top_up,
 )
+from test_operators_cli import run_ok
 
 KEY_RE = re.compile(r"^sk-cg-[A-Za-z0-9_-]{12}_[A-Za-z0-9_-]{43}$")
 KEY_FIELDS = {"id", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at",
@@ -210,3 +211,18 @@ def test_token_limit_under_50_concurrent_requests(base_url, api):
     assert listed[0]["spent"] == limit
     assert get_balance(api, user.access) == SIGNUP_GRANT + 10_000 - limit
     assert_ledger_consistent(api, user.access)
+
+
+def test_deactivated_owner_is_refused_at_the_next_request(start_server, server_binary):
+    """Deactivation through the command line takes effect on the key at once."""
+
+    srv = start_server()
+    with Http(srv.base_url) as api:
+        user = new_user(api, "keydeact")
+        key = create_key(api, user)["key"]
+        expect(api.get("/api/tokens/", headers=as_key(key)), 200)
+        run_ok(server_binary, srv, "users", "deactivate", user.username)
+        r = api.get("/api/tokens/", headers=as_key(key))
+        assert r.status_code == 401 and r.json()["code"] == "user_inactive", describe(r)
+        run_ok(server_binary, srv, "users", "activate", user.username)
+        expect(api.get("/api/tokens/", headers=as_key(key)), 200)

@@ -242,4 +242,9 @@ boost::asio::awaitable<std::vector<SpenderRow>> AdminService::top_spenders(const
     co_return co_await db_.reads.run([&] { return admin_.top_spenders(range, limit); });
 }
 
+boost::asio::awaitable<std::vector<LedgerExportRow>> AdminService::export_page(
+    const LedgerExportQuery& query) {
+    co_return co_await db_.reads.run([&] { return admin_.export_ledger(query); });
+}
+
 }  // namespace chatgate::domain

@@ -88,10 +88,13 @@ public:
     boost::asio::awaitable<std::vector<UsageRow>> usage(const DayRange& range);
     boost::asio::awaitable<std::vector<SpenderRow>> top_spenders(const DayRange& range,
                                                                  std::int64_t limit);
+    /// One page of a ledger export (a user's own, or everyone's for staff).
+    boost::asio::awaitable<std::vector<LedgerExportRow>> export_page(
+        const LedgerExportQuery& query);
 
-private:
     boost::asio::awaitable<bool> exists(UserId user);
 
+private:
     AdminStore& admin_;
     Store& store_;
     ChatStore& chats_;

@@ -106,6 +106,22 @@ struct DayRange {
 struct StaffRole {
     bool is_staff = false;
     bool is_superuser = false;
+    std::string username;  ///< empty when there is no such user
+};
+
+/// A page of ledger rows for an export, oldest first, after the row `after` (keyset paging,
+/// so every page costs the same however deep the export is).
+struct LedgerExportQuery {
+    std::optional<UserId> user;  ///< nothing: every user's
+    DayRange range;
+    LedgerEntryId after = 0;
+    std::int64_t limit = 1000;
+};
+
+struct LedgerExportRow {
+    LedgerEntry entry;
+    UserId user = 0;
+    std::string username;
 };
 
 struct RevokeCounts {
@@ -128,6 +144,7 @@ public:
     virtual std::vector<UsageRow> spend_per_model(UserId user) = 0;
     virtual std::vector<UsageRow> usage_by_day(const DayRange& range, std::int64_t limit) = 0;
     virtual std::vector<SpenderRow> top_spenders(const DayRange& range, std::int64_t limit) = 0;
+    virtual std::vector<LedgerExportRow> export_ledger(const LedgerExportQuery& query) = 0;
 
     /// The balance change, its ledger row and the audit row (before/after balances filled in).
     virtual ChangeResult admin_change_balance(const BalanceChange& change, AuditEntry audit) = 0;

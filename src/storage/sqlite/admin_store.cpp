@@ -89,7 +89,26 @@ domain::StaffRole SqliteStore::staff_role(UserId user) {
     auto stmt = db->prepare(sql::kStaffRole);
     stmt.bind(1, user);
     if (!stmt.step()) return {};
-    return {stmt.int64(0) != 0, stmt.int64(1) != 0};
+    return {stmt.int64(0) != 0, stmt.int64(1) != 0, stmt.text(2)};
+}
+
+std::vector<domain::LedgerExportRow> SqliteStore::export_ledger(
+    const domain::LedgerExportQuery& query) {
+    auto db = read();
+    auto stmt = db->prepare(query.user ? sql::kExportUserLedger : sql::kExportAllLedger);
+    stmt.bind(1, query.user)
+        .bind(2, query.after)
+        .bind(3, query.range.from)
+        .bind(4, query.range.to)
+        .bind(5, query.limit);
+    std::vector<domain::LedgerExportRow> out;
+    while (stmt.step()) {
+        domain::LedgerEntry entry{stmt.int64(0),         stmt.int64(1),
+                                  stmt.int64(2),         parse_kind(stmt.text(3)),
+                                  stmt.optional_text(4), stmt.text(5)};
+        out.push_back({std::move(entry), stmt.int64(6), stmt.text(7)});
+    }
+    return out;
 }
 
 std::int64_t SqliteStore::count_users(const domain::UserQuery& query) {

@@ -26,6 +26,8 @@ constexpr std::array kMigrations{
     Migration{4, "migrations/sqlite/0004_operators.sql"},
 };
 
+}  // namespace
+
 domain::LedgerKind parse_kind(const std::string& text) {
     using domain::LedgerKind;
     for (auto kind : {LedgerKind::signup_grant, LedgerKind::chat_charge, LedgerKind::chat_refund,
@@ -34,8 +36,6 @@ domain::LedgerKind parse_kind(const std::string& text) {
     }
     throw StorageError("unknown ledger kind in the database: " + text, SQLITE_CORRUPT);
 }
-
-}  // namespace
 
 SqliteStore::SqliteStore(std::string path)
     : path_(std::move(path)),

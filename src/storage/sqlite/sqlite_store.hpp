@@ -112,6 +112,8 @@ public:
                                                std::int64_t limit) override;
     std::vector<domain::SpenderRow> top_spenders(const domain::DayRange& range,
                                                  std::int64_t limit) override;
+    std::vector<domain::LedgerExportRow> export_ledger(
+        const domain::LedgerExportQuery& query) override;
     domain::ChangeResult admin_change_balance(const domain::BalanceChange& change,
                                               domain::AuditEntry audit) override;
     bool set_active(UserId user, bool active, domain::AuditEntry audit) override;

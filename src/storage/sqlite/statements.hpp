@@ -188,7 +188,19 @@ inline constexpr const char* kReserveOnKey =
 inline constexpr const char* kRefundOnKey = "UPDATE api_keys SET spent = spent - ?2 WHERE id = ?1";
 
 // The admin API and the command line (migration 0004).
-inline constexpr const char* kStaffRole = "SELECT is_staff, is_superuser FROM users WHERE id = ?1";
+inline constexpr const char* kStaffRole =
+    "SELECT is_staff, is_superuser, username FROM users WHERE id = ?1";
+/// Export pages by keyset: one user's along ledger_by_user, everyone's along the primary key.
+inline constexpr const char* kExportUserLedger =
+    "SELECT l.id, l.delta, l.balance_after, l.kind, l.reference, l.created_at, l.user_id,"
+    " u.username FROM ledger l JOIN users u ON u.id = l.user_id"
+    " WHERE l.user_id = ?1 AND l.id > ?2 AND l.created_at >= ?3"
+    " AND l.created_at < date(?4, '+1 day') ORDER BY l.id LIMIT ?5";
+inline constexpr const char* kExportAllLedger =
+    "SELECT l.id, l.delta, l.balance_after, l.kind, l.reference, l.created_at, l.user_id,"
+    " u.username FROM ledger l JOIN users u ON u.id = l.user_id"
+    " WHERE l.id > ?2 AND l.created_at >= ?3 AND l.created_at < date(?4, '+1 day')"
+    " AND ?1 IS NULL ORDER BY l.id LIMIT ?5";
 /// ?1 a LIKE pattern ('' for everyone), ?2/?3 the is_active/is_staff filters (NULL: either),
 /// ?4 the sort column by name, ?5 1 for descending; the sort keys are bound, never spliced.
 #define CHATGATE_USER_FILTER                                                              \
@@ -260,5 +272,14 @@ inline constexpr const char* kListAudit =
     "SELECT id, created_at, actor_user_id, actor, action, target_user_id, before, after, reason,"
     " request_id FROM audit_log" CHATGATE_AUDIT_FILTER " ORDER BY id DESC LIMIT ?4 OFFSET ?5";
 #undef CHATGATE_AUDIT_FILTER
+
+// Backups (chatgate backup --verify).
+inline constexpr const char* kIntegrityCheck = "PRAGMA integrity_check(1)";
+inline constexpr const char* kCountAllUsers = "SELECT count(*) FROM users";
+inline constexpr const char* kCountAllLedger = "SELECT count(*) FROM ledger";
+/// Users whose balance is negative or differs from the sum of their ledger.
+inline constexpr const char* kCountLedgerMismatches =
+    "SELECT count(*) FROM users u WHERE u.tokens < 0 OR u.tokens <>"
+    " (SELECT coalesce(sum(l.delta), 0) FROM ledger l WHERE l.user_id = u.id)";
 
 }  // namespace chatgate::storage::sql

@@ -118,6 +118,8 @@ TEST(OpenApi, PathParameterTypesMatchTheRouteTable) {
 TEST(RouteTable, OpenApiPathsDropTheParameterTypes) {
     Route route{.method = http::Method::get, .path = "/a/{id:int}/b/{name}/", .handler = nullptr};
     EXPECT_EQ(openapi_path(route), "/a/{id}/b/{name}/");
+    Route two{.method = http::Method::get, .path = "/a/{id:int}/b/{c:int}/", .handler = nullptr};
+    EXPECT_EQ(openapi_path(two), "/a/{id}/b/{c}/");
 }
 
 }  // namespace
