@@ -253,3 +253,71 @@ TEST_F(PipelineTest, ErrorsUnderV1UseOpenAisShape) {
 
 }  // namespace
 }  // namespace chatgate::api
+
+// ---- API keys and staff routes ----------------------------------------------------------------
+
+namespace chatgate::api {
+namespace {
+
+class OperatorPipelineTest : public PipelineTest {
+protected:
+    http::Request with_bearer(http::Request r, const std::string& credential) {
+        bearer_ = "Bearer " + credential;
+        r.headers.push_back({"Authorization", bearer_});
+        return r;
+    }
+    std::string new_key() {
+        auto created = testing::run_sync(api_keys_.create(user_, {"k", {}, {}, {}}));
+        EXPECT_TRUE(created);
+        key_id_ = created->info.id;
+        return created->key;
+    }
+    domain::ApiKeyId key_id_ = 0;
+};
+
+TEST_F(OperatorPipelineTest, AKeyAuthenticatesLikeATokenUntilItIsRevoked) {
+    std::string key = new_key();
+    auto ok = handle(with_bearer(request(http::Method::get, "GET", "/api/tokens/"), key));
+    EXPECT_EQ(ok.status, 200);
+    EXPECT_EQ(ok.user_id, user_);
+    ASSERT_TRUE(testing::run_sync(api_keys_.revoke(user_, key_id_)));
+    auto refused = handle(with_bearer(request(http::Method::get, "GET", "/api/tokens/"), key));
+    EXPECT_EQ(refused.status, 401);
+    EXPECT_EQ(json(refused).at("code"), "token_not_valid");
+}
+
+TEST_F(OperatorPipelineTest, AKeyCannotMakeKeysOrReachTheAdminApi) {
+    std::string key = new_key();
+    auto make = handle(
+        with_bearer(request(http::Method::post, "POST", "/api/keys/", R"({"name":"again"})"), key));
+    EXPECT_EQ(make.status, 403);
+    auto admin = handle(with_bearer(request(http::Method::get, "GET", "/api/admin/users/"), key));
+    EXPECT_EQ(admin.status, 403);
+}
+
+TEST_F(OperatorPipelineTest, StaffRoutesAskTheDatabaseOnEveryRequest) {
+    auto refused = handle(authorized(request(http::Method::get, "GET", "/api/admin/users/")));
+    EXPECT_EQ(refused.status, 403);
+    EXPECT_EQ(json(refused).at("error"), "You do not have permission to perform this action.");
+    domain::Actor cli{std::nullopt, "os:test", ""};
+    ASSERT_TRUE(testing::run_sync(admin_.set_staff(cli, user_, true)));
+    auto allowed = handle(authorized(request(http::Method::get, "GET", "/api/admin/users/")));
+    EXPECT_EQ(allowed.status, 200);
+    ASSERT_TRUE(testing::run_sync(admin_.set_staff(cli, user_, false)));
+    EXPECT_EQ(handle(authorized(request(http::Method::get, "GET", "/api/admin/users/"))).status,
+              403);
+}
+
+TEST_F(OperatorPipelineTest, AnAdminGrantMovesTheBalanceWithItsLedgerRow) {
+    domain::Actor cli{std::nullopt, "os:test", ""};
+    ASSERT_TRUE(testing::run_sync(admin_.set_staff(cli, user_, true)));
+    auto granted = handle(authorized(
+        request(http::Method::post, "POST", "/api/admin/users/" + std::to_string(user_) + "/grant/",
+                R"({"tokens": 25, "reason": "test"})")));
+    EXPECT_EQ(granted.status, 200);
+    EXPECT_EQ(balance(), 4025);
+    expect_ledger_matches_balance();
+}
+
+}  // namespace
+}  // namespace chatgate::api
