@@ -86,6 +86,10 @@ def test_list_users_search_filters_sorting_pagination(api, staff_headers):
     page = expect(api.get("/api/admin/users/?search=zlist&ordering=-tokens&page_size=2", headers=staff_headers), 200)
     assert page["count"] >= 3 and len(page["results"]) == 2 and page["next"]
     assert page["results"][0]["id"] == users[0].user_id
+    # The next link keeps the search and the ordering.
+    assert "search=zlist" in page["next"] and "ordering=-tokens" in page["next"]
+    following = expect(api.get(page["next"], headers=staff_headers), 200)
+    assert following["results"][0]["tokens"] <= page["results"][-1]["tokens"]
     assert set(page["results"][0]) == {"id", "username", "tokens", "is_active", "is_staff", "is_superuser", "date_joined"}
     one = expect(api.get(f"/api/admin/users/?search={users[1].username}", headers=staff_headers), 200)
     assert [u["id"] for u in one["results"]] == [users[1].user_id]
