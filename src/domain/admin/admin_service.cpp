@@ -9,6 +9,7 @@ namespace chatgate::domain {
 namespace {
 
 constexpr std::size_t kGeneratedPasswordBytes = 12;  // 16 characters of URL-safe base64
+constexpr int kMaxDraws = 8;
 
 Error no_such_user() {
     return {ErrorCode::not_found, "Not found.", {}};
@@ -200,6 +201,11 @@ boost::asio::awaitable<Result<std::string>> AdminService::reset_password(
     if (!row) co_return no_such_user();
     std::string chosen = password ? *password : crypto_.random_text(kGeneratedPasswordBytes);
     auto problems = rules_.problems(chosen, row->username);
+    // A generated password failing the rules (all digits, say) is astronomically rare: draw again.
+    for (int draw = 0; !password && !problems.empty() && draw < kMaxDraws; ++draw) {
+        chosen = crypto_.random_text(kGeneratedPasswordBytes);
+        problems = rules_.problems(chosen, row->username);
+    }
     if (!problems.empty()) co_return Error::fields_invalid({{"password", std::move(problems)}});
     if (hash_pool_.saturated()) co_return Error{ErrorCode::busy, "Server busy, retry later.", {}};
     std::string hash = co_await hash_pool_.run([&] { return hasher_.hash(chosen); });
