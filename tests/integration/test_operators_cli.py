@@ -165,3 +165,14 @@ def test_backup_during_chat_load_verifies(server_binary, start_server, tmp_path)
     with Http(srv.base_url) as api:
         for user in users:
             assert_ledger_consistent(api, user.access)
+    # Restored: a server on the copy answers with balances that equal their ledgers.
+    restored_dir = tmp_path / "restored"
+    restored_dir.mkdir(mode=0o700)
+    for name, data in (("chatgate.sqlite3", dest.read_bytes()), ("jwt.key", (srv.data_dir / "jwt.key").read_bytes())):
+        (restored_dir / name).write_bytes(data)
+        os.chmod(restored_dir / name, 0o600)
+    restored = start_server(data_dir=restored_dir, name="restored")
+    with Http(restored.base_url) as api:
+        for user in users:
+            access = login(api, user.username, user.password)["access"]
+            assert_ledger_consistent(api, access)
