@@ -193,6 +193,12 @@ def test_staff_flag_needs_a_superuser(api, server_binary, main_server, staff_hea
     # Unmade: refused at the very next request.
     expect(api.get("/api/admin/users/", headers=user.headers), 403, FORBIDDEN)
     expect(api.post(f"/api/admin/users/{user.user_id}/staff/", json={"is_staff": "yes"}, headers=staff_headers), 400)
+    entries = expect(api.get(f"/api/admin/audit/?target={user.user_id}", headers=staff_headers), 200)["results"]
+    assert [(e["action"], e["before"], e["after"]) for e in entries] == [
+        ("user.unmake_staff", {"is_staff": True}, {"is_staff": False}),
+        ("user.make_staff", {"is_staff": False}, {"is_staff": True}),
+    ]
+    assert expect(api.get(f"/api/admin/audit/?target={other.user_id}", headers=staff_headers), 200)["count"] == 0
 
 
 def test_conversations_are_browsable(api, staff_headers):
