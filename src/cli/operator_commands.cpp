@@ -61,6 +61,13 @@ void print_user(const domain::UserRow& u) {
               << '\t' << u.date_joined << '\n';
 }
 
+void print_key(const domain::ApiKeyInfo& k) {
+    std::cout << k.id << '\t' << domain::KeyService::kPrefix << k.public_id << '\t' << k.name
+              << '\t' << (k.revoked_at ? "revoked " + *k.revoked_at : "live") << "\tspent "
+              << k.spent << (k.token_limit ? " of " + std::to_string(*k.token_limit) : "")
+              << "\tlast used " << k.last_used_at.value_or("never") << '\n';
+}
+
 void print_detail(const domain::UserDetail& d) {
     const auto& u = d.user;
     std::cout << "id: " << u.id << "\nusername: " << u.username << "\ntokens: " << u.tokens
@@ -124,12 +131,20 @@ OperatorCommands::OperatorCommands(CLI::App& app,
     keys_ = app.add_subcommand("keys", "API keys");
     keys_->require_subcommand(1);
     CLI::App* create = keys_->add_subcommand("create", "Create a key for a user (printed once)");
+    keys_create_ = create;
     create->add_option("USERNAME", username_)->required();
     create->add_option("--name", key_name_, "What the key is for")->required();
     create->add_option("--token-limit", token_limit_, "The most the key may spend in all");
     create->add_option("--model", models_, "A model the key may use (repeat; default: all)");
     create->add_option("--expires-at", expires_at_, "UTC expiry, YYYY-MM-DDTHH:MM:SSZ");
     add_config_options(*create);
+    keys_list_ = keys_->add_subcommand("list", "A user's keys (never their secrets)");
+    keys_list_->add_option("USERNAME", username_)->required();
+    add_config_options(*keys_list_);
+    keys_revoke_ = keys_->add_subcommand("revoke", "Revoke one of a user's keys");
+    keys_revoke_->add_option("USERNAME", username_)->required();
+    keys_revoke_->add_option("KEY_ID", key_id_)->required();
+    add_config_options(*keys_revoke_);
 
     audit_ = app.add_subcommand("audit", "Recent operator actions, newest first");
     audit_->add_option("--limit", limit_, "At most this many (default 50)")
@@ -202,6 +217,19 @@ int OperatorCommands::run_tokens(const Config& config) {
 }
 
 int OperatorCommands::run_keys(const Config& config) {
+    if (!keys_create_->parsed()) {
+        app::Core core(config);
+        auto user = find(core, username_);
+        if (!user) return 1;
+        if (keys_revoke_->parsed()) {
+            auto revoked = run_sync(core.admin.revoke_key(actor(), user->id, key_id_));
+            if (!revoked) return report(revoked.error());
+            std::cout << "key " << key_id_ << " of " << username_ << " revoked" << std::endl;
+            return 0;
+        }
+        for (const auto& key : run_sync(core.admin.keys_of(user->id))) print_key(key);
+        return 0;
+    }
     domain::KeyRequest request{key_name_, std::nullopt, token_limit_, std::nullopt};
     if (!models_.empty()) request.models = models_;
     if (!expires_at_.empty()) {

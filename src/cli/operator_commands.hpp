@@ -39,6 +39,9 @@ private:
     CLI::App* tokens_grant_ = nullptr;
     CLI::App* tokens_deduct_ = nullptr;
     CLI::App* keys_ = nullptr;
+    CLI::App* keys_create_ = nullptr;
+    CLI::App* keys_list_ = nullptr;
+    CLI::App* keys_revoke_ = nullptr;
     CLI::App* audit_ = nullptr;
     CLI::App* backup_ = nullptr;
 
@@ -54,6 +57,7 @@ private:
     std::vector<std::string> models_;
     std::string expires_at_;
     std::string action_;
+    std::int64_t key_id_ = 0;
     std::string dest_;
     bool verify_ = false;
 };

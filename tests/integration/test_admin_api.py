@@ -35,6 +35,7 @@ ROUTES = [
     ("POST", "/api/admin/users/{id}/revoke/", {}),
     ("POST", "/api/admin/users/{id}/password/", {}),
     ("POST", "/api/admin/users/{id}/staff/", {"is_staff": True}),
+    ("DELETE", "/api/admin/users/{id}/keys/1/", None),
     ("GET", "/api/admin/users/{id}/conversations/", None),
     ("GET", "/api/admin/users/{id}/conversations/1/", None),
     ("GET", "/api/admin/usage/", None),
@@ -337,3 +338,19 @@ def test_csv_of_100000_rows_streams_in_flat_memory(start_server, server_binary, 
         # Far less than the ~10 MB of CSV: only one page of rows is held at a time.
         assert size > 8_000_000, size
         assert growth_kb < 4_000, f"server memory grew {growth_kb} KB while streaming {size} bytes"
+
+
+def test_staff_revoke_one_key(api, staff_headers):
+    user = new_user(api, "onekey")
+    keep = expect(api.post("/api/keys/", json={"name": "keep"}, headers=user.headers), 201)
+    drop = expect(api.post("/api/keys/", json={"name": "drop"}, headers=user.headers), 201)
+    r = api.delete(f"/api/admin/users/{user.user_id}/keys/{drop['id']}/", headers=staff_headers)
+    assert r.status_code == 204, describe(r)
+    assert api.get("/api/tokens/", headers=bearer(drop["key"])).status_code == 401
+    expect(api.get("/api/tokens/", headers=bearer(keep["key"])), 200)
+    # Another user's key id, or one revoked already: 404.
+    other = new_user(api, "onekey2")
+    expect(api.delete(f"/api/admin/users/{other.user_id}/keys/{keep['id']}/", headers=staff_headers), 404)
+    expect(api.delete(f"/api/admin/users/{user.user_id}/keys/{drop['id']}/", headers=staff_headers), 404)
+    entries = expect(api.get(f"/api/admin/audit/?target={user.user_id}&action=key.revoke", headers=staff_headers), 200)
+    assert entries["count"] == 1 and entries["results"][0]["after"] == {"key_id": drop["id"], "revoked": True}

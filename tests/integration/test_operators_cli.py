@@ -117,6 +117,13 @@ def test_keys_create_prints_the_key_once(server_binary, main_server, api):
     listed = expect(api.get("/api/keys/", headers=user.headers), 200)["results"]
     assert [(k["name"], k["token_limit"]) for k in listed] == [("batch", 300)]
     assert "key.create" in run_ok(server_binary, main_server, "audit", "--action", "key.create")
+    listed = run_ok(server_binary, main_server, "keys", "list", user.username)
+    key_id = listed.split("\t")[0]
+    assert "batch" in listed and "live" in listed and key not in listed
+    run_ok(server_binary, main_server, "keys", "revoke", user.username, key_id)
+    assert api.get("/api/tokens/", headers=bearer(key)).status_code == 401
+    assert "revoked" in run_ok(server_binary, main_server, "keys", "list", user.username)
+    assert "key.revoke" in run_ok(server_binary, main_server, "audit", "--action", "key.revoke")
 
 
 def test_backup_during_chat_load_verifies(server_binary, start_server, tmp_path):

@@ -319,6 +319,18 @@ boost::asio::awaitable<Result<http::Response>> admin_set_staff(Services& service
     co_return json_response(200, json::object{{"user_id", user}, {"is_staff", staff->get_bool()}});
 }
 
+boost::asio::awaitable<Result<http::Response>> admin_revoke_key(Services& services,
+                                                                RequestContext& ctx) {
+    auto actor = co_await actor_of(services, ctx);
+    auto revoked =
+        co_await services.admin.revoke_key(actor, ctx.path.integer("id"), ctx.path.integer("key"));
+    if (!revoked) co_return revoked.error();
+    http::Response response;
+    response.status = 204;
+    response.content_type.clear();
+    co_return response;
+}
+
 boost::asio::awaitable<Result<http::Response>> admin_list_conversations(Services& services,
                                                                         RequestContext& ctx) {
     UserId user = ctx.path.integer("id");

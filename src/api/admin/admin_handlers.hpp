@@ -26,6 +26,8 @@ boost::asio::awaitable<Result<http::Response>> admin_reset_password(Services& se
                                                                     RequestContext& ctx);
 boost::asio::awaitable<Result<http::Response>> admin_set_staff(Services& services,
                                                                RequestContext& ctx);
+boost::asio::awaitable<Result<http::Response>> admin_revoke_key(Services& services,
+                                                                RequestContext& ctx);
 
 // A user's conversations, read-only.
 boost::asio::awaitable<Result<http::Response>> admin_list_conversations(Services& services,

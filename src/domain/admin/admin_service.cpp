@@ -232,6 +232,21 @@ boost::asio::awaitable<Result<CreatedKey>> AdminService::create_key(const Actor&
     co_return std::move(*created);
 }
 
+boost::asio::awaitable<Result<void>> AdminService::revoke_key(const Actor& actor, UserId user,
+                                                              ApiKeyId key) {
+    auto revoked = co_await keys_.revoke(user, key);
+    if (!revoked) co_return revoked.error();
+    AuditEntry audit = entry(actor, "key.revoke", user);
+    audit.before = Facts().add("key_id", key).add_bool("revoked", false).json();
+    audit.after = Facts().add("key_id", key).add_bool("revoked", true).json();
+    co_await db_.writes.run([&] { admin_.append_audit(audit); });
+    co_return Result<void>{};
+}
+
+boost::asio::awaitable<std::vector<ApiKeyInfo>> AdminService::keys_of(UserId user) {
+    co_return co_await keys_.list(user);
+}
+
 boost::asio::awaitable<AuditPage> AdminService::audit(const AuditQuery& query) {
     co_return co_await db_.reads.run([&] {
         return AuditPage{admin_.count_audit(query), admin_.list_audit(query)};

@@ -84,6 +84,10 @@ public:
     boost::asio::awaitable<Result<CreatedKey>> create_key(const Actor& actor, UserId user,
                                                           const KeyRequest& request);
 
+    /// Revokes one of the user's keys, audited. Errors: not_found (no such live key of theirs).
+    boost::asio::awaitable<Result<void>> revoke_key(const Actor& actor, UserId user, ApiKeyId key);
+    boost::asio::awaitable<std::vector<ApiKeyInfo>> keys_of(UserId user);
+
     boost::asio::awaitable<AuditPage> audit(const AuditQuery& query);
     boost::asio::awaitable<std::vector<UsageRow>> usage(const DayRange& range);
     boost::asio::awaitable<std::vector<SpenderRow>> top_spenders(const DayRange& range,
