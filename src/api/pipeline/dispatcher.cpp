@@ -75,12 +75,12 @@ boost::asio::awaitable<Result<http::Response>> Dispatcher::run_steps(const Bound
         // (No co_await inside ?: or an if condition here: GCC 12 miscompiles temporaries in
         // those forms.)
         Caller caller;
-        std::optional<Error> refused = authenticate(ctx, caller);  // 3
-        if (!refused) refused = co_await check_key(caller);
-        if (!refused) refused = limit_rate(ctx, caller, ticket);  // 4
-        if (!refused) refused = co_await check_session(caller);   // 5
-        if (!refused) refused = co_await check_staff(ctx, caller);
-        if (!refused) refused = check_path_types(ctx);  // 6
+        std::optional<Error> refused = authenticate(ctx, caller);   // 3
+        if (!refused) refused = co_await check_key(caller);         // 3, for API keys
+        if (!refused) refused = limit_rate(ctx, caller, ticket);    // 4
+        if (!refused) refused = co_await check_session(caller);     // 5
+        if (!refused) refused = co_await check_staff(ctx, caller);  // 5, for staff routes
+        if (!refused) refused = check_path_types(ctx);              // 6
         if (refused) {
             result = std::move(*refused);
         } else {
