@@ -7,6 +7,8 @@
   helpers.py report DIR IDLE_KB HWM_KB         parse the wrk outputs in DIR and print the Markdown report
   helpers.py report-sessions DIR               the session revocation check: on versus off
   helpers.py report-hop DIR CONNS STREAMS GAP  bench/hop.sh's tables: the hop, streams, metrics on/off
+  helpers.py report-auth DIR                   API key versus access token authentication
+  helpers.py api-key BASE ACCESS               create an API key for the token's user; print it
 """
 import glob
 import json
@@ -225,14 +227,19 @@ def report(directory, idle_kb, hwm_kb):
     return missed
 
 
+def measure_with_cpu(directory, label):
+    """The mean of a label's wrk runs, with the server CPU time per request from its .cpu file."""
+    files = sorted(glob.glob(os.path.join(directory, f"{label}.*.txt")))
+    r = mean_of([parse_wrk(f) for f in files])
+    ticks = sum(int(line) for line in open(os.path.join(directory, f"{label}.cpu")) if line.strip())
+    r["cpu_us"] = ticks / os.sysconf("SC_CLK_TCK") * 1e6 / max(1, r["requests"])
+    return r
+
+
 def report_sessions(directory):
     """GET /api/tokens/ on two servers that differ only in session_check_enabled."""
     def measure(label):
-        files = sorted(glob.glob(os.path.join(directory, f"{label}.*.txt")))
-        r = mean_of([parse_wrk(f) for f in files])
-        ticks = sum(int(line) for line in open(os.path.join(directory, f"{label}.cpu")) if line.strip())
-        r["cpu_us"] = ticks / os.sysconf("SC_CLK_TCK") * 1e6 / max(1, r["requests"])
-        return r
+        return measure_with_cpu(directory, label)
 
     on, off = measure("session-on"), measure("session-off")
     out = ["| GET /api/tokens/, revocation check (mean of %d runs each) | req/s | p50 | p99 | server CPU per request |"
@@ -315,6 +322,29 @@ def report_hop(directory, connections, streams, gap_ms):
     print("\n".join(out))
 
 
+def report_auth(directory):
+    """GET /api/tokens/ on one server, authenticated with an API key versus an access token."""
+    key, jwt = measure_with_cpu(directory, "auth-key"), measure_with_cpu(directory, "auth-jwt")
+    out = ["| GET /api/tokens/, authenticated with (mean of %d runs each) | req/s | p50 | p99 | server CPU per request |"
+           % key["runs"],
+           "| --- | ---: | ---: | ---: | ---: |"]
+    for name, r in (("API key (sk-cg-...)", key), ("access token (JWT + session check)", jwt)):
+        out.append(f"| {name} | {fmt_rps(r['rps'])} | {fmt_ms(r['p50'])} | {fmt_ms(r['p99'])} | "
+                   f"{r['cpu_us']:.1f} us |")
+    out.append(f"| key / JWT | {key['rps'] / jwt['rps']:.1%} | {key['p50'] / jwt['p50']:.2f}x | "
+               f"{key['p99'] / jwt['p99']:.2f}x | {key['cpu_us'] - jwt['cpu_us']:+.1f} us |")
+    for name, r in (("API key", key), ("access token", jwt)):
+        if r["non2xx"] or r["socket_errors"]:
+            out.append(f"\nWarning: {name}: {r['non2xx']} non-2xx answers, {r['socket_errors']} socket errors")
+    print("\n".join(out))
+
+
+def api_key(base, access):
+    """Creates an API key for the token's user and prints it."""
+    created = expect("api key", *request("POST", base + "/api/keys/", {"name": "bench"}, access), 201)
+    print(created["key"])
+
+
 def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__)
@@ -333,6 +363,10 @@ def main(argv):
         report_sessions(*args)
     elif cmd == "report-hop" and len(args) == 4:
         report_hop(*args)
+    elif cmd == "report-auth" and len(args) == 1:
+        report_auth(*args)
+    elif cmd == "api-key" and len(args) == 2:
+        api_key(*args)
     else:
         sys.exit(__doc__)
 

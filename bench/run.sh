@@ -8,9 +8,10 @@
 # (repeated ROUNDS times), nginx once more; then GET /api/tokens/ while a second wrk floods
 # POST /api/login/. Between them, GET /api/tokens/ with rate limiting on and off (ROUNDS pairs).
 # Last, GET /api/tokens/ with the session revocation check on and off (two more servers, ROUNDS
-# pairs). Then bench/hop.sh (the AI upstream hop against nginx as a reverse proxy, streams, metrics
-# on versus off) and bench/streams.py (memory with 1000 open streams). Prints Markdown reports
-# with the targets beside the numbers.
+# pairs), and on the first of them authenticated with an API key versus the access token
+# (ROUNDS pairs). Then bench/hop.sh (the AI upstream hop against nginx as a reverse proxy,
+# streams, metrics on versus off) and bench/streams.py (memory with 1000 open streams). Prints
+# Markdown reports with the targets beside the numbers.
 #
 # Env:
 #   DURATION           seconds per wrk run (default 10)
@@ -273,7 +274,10 @@ check_on_token=$("${helpers[@]}" setup "$check_on_url" "$user" "$password" "$top
     die "could not set up the user of the session-on server"
 check_off_token=$("${helpers[@]}" setup "$check_off_url" "$user" "$password" "$top_up") ||
     die "could not set up the user of the session-off server"
-runs_total=$((runs_total + 2 * rounds))
+# An API key of the same user, for the key-versus-JWT runs below.
+check_on_key=$("${helpers[@]}" api-key "$check_on_url" "$check_on_token") ||
+    die "could not create an API key on the session-on server"
+runs_total=$((runs_total + 4 * rounds))
 # CPU time the server spent (user + system, clock ticks), which other load on the machine does not
 # inflate the way it does req/s: the report divides it by the requests answered.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -284,6 +288,16 @@ for ((r = 0; r < rounds; r++)); do
     before=$(cpu_ticks "$check_off_pid")
     token=$check_off_token wrk_run session-off "$check_off_url/api/tokens/" GET ""
     echo $(($(cpu_ticks "$check_off_pid") - before)) >>"$tmp/wrk/session-off.cpu"
+done
+# Key authentication (one indexed read by public id, SHA-256, constant-time compare) against the
+# access token (JWT verification plus the session check's read), same server, alternating.
+for ((r = 0; r < rounds; r++)); do
+    before=$(cpu_ticks "$check_on_pid")
+    token=$check_on_key wrk_run auth-key "$check_on_url/api/tokens/" GET ""
+    echo $(($(cpu_ticks "$check_on_pid") - before)) >>"$tmp/wrk/auth-key.cpu"
+    before=$(cpu_ticks "$check_on_pid")
+    token=$check_on_token wrk_run auth-jwt "$check_on_url/api/tokens/" GET ""
+    echo $(($(cpu_ticks "$check_on_pid") - before)) >>"$tmp/wrk/auth-jwt.cpu"
 done
 for pid in "$check_on_pid" "$check_off_pid"; do
     stop_pid "$pid"
@@ -309,6 +323,8 @@ case $report_rc in
 esac
 echo
 "${helpers[@]}" report-sessions "$tmp/wrk" || die "could not build the sessions report"
+echo
+"${helpers[@]}" report-auth "$tmp/wrk" || die "could not build the key authentication report"
 
 # The AI upstream hop: a canned upstream directly, through nginx as a proxy and through chatgate.
 echo

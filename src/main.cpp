@@ -1,5 +1,6 @@
 #include "api/pages/docs_handlers.hpp"
 #include "app/application.hpp"
+#include "cli/operator_commands.hpp"
 #include "config/config.hpp"
 #include "observability/log.hpp"
 
@@ -82,6 +83,8 @@ int main(int argc, char** argv) {
     superuser->add_option("--username", username, "Name of the new user")->required();
 
     cli.add_subcommand("openapi", "Print the OpenAPI document (JSON)");
+    chatgate::cli::OperatorCommands operations(
+        cli, [&sources](CLI::App& command) { add_config_options(command, sources); });
 
     CLI11_PARSE(cli, argc, argv);
 
@@ -92,6 +95,7 @@ int main(int argc, char** argv) {
     auto config = load(sources);
     if (!config) return 2;
     try {
+        if (operations.parsed()) return operations.run(*config);
         chatgate::app::Application app(*config);
         if (serve->parsed()) return app.serve();
         if (migrate->parsed()) return app.migrate();

@@ -6,9 +6,11 @@
 #include "core/work_pool.hpp"
 #include "domain/accounts/account_service.hpp"
 #include "domain/accounts/session_service.hpp"
+#include "domain/admin/admin_service.hpp"
 #include "domain/chat/chat_service.hpp"
 #include "domain/chat/conversation_service.hpp"
 #include "domain/chat/response_archive.hpp"
+#include "domain/keys/key_service.hpp"
 #include "domain/ledger/ledger_service.hpp"
 #include "domain/store.hpp"
 #include "http/message.hpp"
@@ -53,6 +55,8 @@ struct Services {
     domain::ChatService& chat;
     domain::ConversationService& conversations;
     domain::ResponseArchive& responses;  ///< stored responses of /v1/responses
+    domain::KeyService& keys;
+    domain::AdminService& admin;
     const security::JwtCodec& jwt;
     domain::Store& store;
     WorkPool& db_pool;
@@ -92,6 +96,8 @@ struct RequestContext {
     /// recent failed logins from it). Empty key: the peer address.
     std::string hash_lane_key;
     bool hash_lane_preferred = true;
+    /// Set when the request came with an API key instead of an access token.
+    std::optional<domain::KeyGrant> key;
 };
 
 using Handler = boost::asio::awaitable<Result<http::Response>> (*)(Services&, RequestContext&);

@@ -1,6 +1,8 @@
 #include "api/routes.hpp"
 
+#include "api/admin/admin_handlers.hpp"
 #include "api/anthropic/messages_handlers.hpp"
+#include "api/keys/key_handlers.hpp"
 #include "api/openai/embeddings.hpp"
 #include "api/openai/openai_handlers.hpp"
 #include "api/openai/responses_handlers.hpp"
@@ -33,6 +35,22 @@ constexpr Route page(std::string_view path, std::string_view asset, std::string_
             .content_type = type};
 }
 
+constexpr Route staff_read(std::string_view path, Handler handler) {
+    return {.method = Method::get,
+            .path = path,
+            .handler = handler,
+            .auth = Auth::staff,
+            .rate = RateClass::read};
+}
+
+constexpr Route staff_action(std::string_view path, Handler handler) {
+    return {.method = Method::post,
+            .path = path,
+            .handler = handler,
+            .auth = Auth::staff,
+            .rate = RateClass::write};
+}
+
 const Route kRoutes[] = {
     // The seed API (documented in openapi/openapi.json).
     {.method = Method::post,
@@ -59,6 +77,7 @@ const Route kRoutes[] = {
     {.method = Method::post,
      .path = "/api/password/",
      .handler = post_password,
+     .auth = Auth::session,
      .rate = RateClass::login},
     {.method = Method::post,
      .path = "/api/chat/",
@@ -88,6 +107,41 @@ const Route kRoutes[] = {
      .handler = delete_conversation,
      .rate = RateClass::write},
     {.method = Method::get, .path = "/api/models/", .handler = get_models, .rate = RateClass::read},
+
+    // API keys: listed and revoked with a key or a token, created with an access token only.
+    {.method = Method::post,
+     .path = "/api/keys/",
+     .handler = post_key,
+     .auth = Auth::session,
+     .rate = RateClass::write},
+    {.method = Method::get, .path = "/api/keys/", .handler = get_keys, .rate = RateClass::read},
+    {.method = Method::del,
+     .path = "/api/keys/{id:int}/",
+     .handler = delete_key,
+     .rate = RateClass::write},
+
+    // The admin API: staff only, checked in the database on every request.
+    staff_read("/api/admin/users/", admin_list_users),
+    staff_read("/api/admin/users/{id:int}/", admin_get_user),
+    staff_action("/api/admin/users/{id:int}/grant/", admin_grant),
+    staff_action("/api/admin/users/{id:int}/deduct/", admin_deduct),
+    staff_action("/api/admin/users/{id:int}/activate/", admin_activate),
+    staff_action("/api/admin/users/{id:int}/deactivate/", admin_deactivate),
+    staff_action("/api/admin/users/{id:int}/revoke/", admin_revoke),
+    staff_action("/api/admin/users/{id:int}/password/", admin_reset_password),
+    staff_action("/api/admin/users/{id:int}/staff/", admin_set_staff),
+    {.method = Method::del,
+     .path = "/api/admin/users/{id:int}/keys/{key:int}/",
+     .handler = admin_revoke_key,
+     .auth = Auth::staff,
+     .rate = RateClass::write},
+    staff_read("/api/admin/users/{id:int}/conversations/", admin_list_conversations),
+    staff_read("/api/admin/users/{id:int}/conversations/{conversation:int}/",
+               admin_get_conversation),
+    staff_read("/api/admin/usage/", admin_usage),
+    staff_read("/api/admin/usage/top-spenders/", admin_top_spenders),
+    staff_read("/api/admin/audit/", admin_audit),
+    staff_read("/api/admin/transactions/", admin_transactions),
 
     // The OpenAI-compatible surface: a chatgate access token is the API key. Completions count
     // against the same rate limit as /api/chat/.
@@ -185,7 +239,8 @@ std::string openapi_path(const Route& route) {
         auto close = path.find('}');
         if (colon < close && close != std::string_view::npos) {
             out += path.substr(0, colon);
-            path.remove_prefix(close);  // keeps the '}'
+            out += '}';
+            path.remove_prefix(close + 1);
         } else {
             out += path;
             break;

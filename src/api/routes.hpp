@@ -12,7 +12,10 @@
 
 namespace chatgate::api {
 
-enum class Auth { none, bearer };
+/// `bearer`: an access token or an API key. `session`: an access token only (keys cannot create
+/// keys or change the password). `staff`: an access token of a user who is staff at the time of
+/// the request (checked in the database on every request).
+enum class Auth { none, bearer, session, staff };
 
 /// `idempotency_key`: a request sent with an Idempotency-Key header runs once per user and key;
 /// repeats get its first answer (api/pipeline/idempotency.hpp wraps the handler).

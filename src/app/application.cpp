@@ -4,6 +4,7 @@
 #include "api/ops/metrics_handlers.hpp"
 #include "api/pages/docs_handlers.hpp"
 #include "api/pipeline/dispatcher.hpp"
+#include "app/core_services.hpp"
 #include "app/edge_guards.hpp"
 #include "app/metrics_wiring.hpp"
 #include "app/settings.hpp"
@@ -20,6 +21,7 @@
 #include "observability/log.hpp"
 #include "observability/metrics.hpp"
 #include "security/jwt.hpp"
+#include "security/key_crypto.hpp"
 #include "security/password_hasher.hpp"
 #include "security/signing_key.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
@@ -44,83 +46,12 @@ namespace {
 
 namespace net = boost::asio;
 
-constexpr int kHashThreadNice = 10;  // a login flood must not slow every other request
-// Writes waiting together share one commit; the bound keeps a commit's latency small.
-constexpr std::size_t kMaxWritesPerCommit = 64;
 // How long a repeated Idempotency-Key request waits for the first one's answer before a 409.
 constexpr std::chrono::seconds kIdempotencyWait{25};
 
 std::size_t cores() {
     return std::max(1u, std::thread::hardware_concurrency());
 }
-
-/// Warns about a directory others may enter; its files are made private below.
-void check_private_dir(const std::filesystem::path& dir) {
-    struct stat st {};
-    if (::stat(dir.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-        char mode[8];
-        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-        log::warn("data directory is open to other users; chmod 700 it",
-                  {{"path", dir.string()}, {"mode", std::string(mode)}});
-    }
-}
-
-/// The database and its -wal and -shm files hold password hashes and sessions: 0600, like the
-/// JWT key. SQLite gives new -wal and -shm files the database file's mode.
-void make_private(const std::filesystem::path& file) {
-    struct stat st {};
-    if (::stat(file.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return;
-    log::warn("file is readable by others; fixing its mode to 0600", {{"path", file.string()}});
-    ::chmod(file.c_str(), 0600);
-}
-
-void prepare_data_dir(const Config& config) {
-    std::filesystem::create_directories(config.data_dir);  // 0700, by the umask
-    check_private_dir(config.data_dir);
-    auto db_file = std::filesystem::path(config.effective_database_path());
-    auto db = db_file.parent_path();
-    if (!db.empty() && db != std::filesystem::path(config.data_dir)) {
-        std::filesystem::create_directories(db);
-        check_private_dir(db);
-    }
-    for (const char* suffix : {"", "-wal", "-shm"}) make_private(db_file.string() + suffix);
-}
-
-/// The services every command shares, wired in dependency order.
-struct Core {
-    explicit Core(const Config& config)
-        : store(config.effective_database_path()),
-          hasher(static_cast<std::uint64_t>(config.password_hash_iterations),
-                 static_cast<std::size_t>(config.password_hash_memory_kib)),
-          rules(std::string(assets::find("common-passwords.txt"))),
-          db_reads("chatgate-db-read",
-                   {.threads = config.db_threads > 0 ? static_cast<std::size_t>(config.db_threads)
-                                                     : std::max<std::size_t>(1, cores() / 2),
-                    .on_job = observe_pool("reads")}),
-          db_writes("chatgate-db-write",
-                    {.threads = 1,
-                     .max_batch = kMaxWritesPerCommit,
-                     .hooks = {[this] { store.begin_batch(); },
-                               [this] { timed_commit([this] { store.commit_batch(); }); },
-                               [this] { store.rollback_batch(); }},
-                     .on_job = observe_pool("writes")}),
-          hash_pool("chatgate-hash",
-                    {.threads = static_cast<std::size_t>(config.hash_threads),
-                     .max_pending = static_cast<std::size_t>(config.hash_queue_limit),
-                     .nice = kHashThreadNice,
-                     .on_job = observe_pool("hashing")}),
-          accounts(store, hasher, rules, db(), hash_pool, config.signup_grant_tokens) {}
-
-    DbPools db() { return {db_reads, db_writes}; }
-
-    storage::SqliteStore store;
-    security::Argon2PasswordHasher hasher;
-    domain::PasswordRules rules;
-    WorkPool db_reads;
-    WorkPool db_writes;
-    WorkPool hash_pool;
-    domain::AccountService accounts;
-};
 
 }  // namespace
 
@@ -170,7 +101,7 @@ int Application::serve() {
     metrics::set_enabled(!config_.metrics_listen.empty() || !config_.metrics_token.empty());
     Core core(config_);
     collect_pool_depths(core.db_reads, core.db_writes, core.hash_pool);
-    SystemClock clock;
+    const Clock& clock = core.clock;
     security::JwtCodec jwt(security::load_signing_key(config_), clock);
     ai::ModelRegistry models(config_.models);
     domain::LedgerService ledger(core.store, core.db(), top_up_policy(config_));
@@ -204,6 +135,8 @@ int Application::serve() {
                            .chat = chat,
                            .conversations = conversations,
                            .responses = responses,
+                           .keys = core.keys,
+                           .admin = core.admin,
                            .jwt = jwt,
                            .store = core.store,
                            .db_pool = core.db_reads,

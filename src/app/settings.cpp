@@ -56,6 +56,16 @@ domain::TopUpPolicy top_up_policy(const Config& c) {
             .balance_cap = c.balance_cap};
 }
 
+domain::KeyPolicy key_policy(const Config& c) {
+    return {.max_keys_per_user = c.api_keys_per_user,
+            .last_used_resolution = std::chrono::seconds(c.api_key_last_used_resolution_seconds)};
+}
+
+domain::AdminPolicy admin_policy(const Config& c) {
+    // One operator action may move at most the cap, either way.
+    return {.balance_cap = c.balance_cap, .max_grant = c.balance_cap};
+}
+
 domain::ChatPolicy chat_policy(const Config& c) {
     return {.max_message_chars = size(c.max_message_chars),
             .on_background_failure = [](std::string_view what) {

@@ -21,6 +21,8 @@ api::HandlerSettings handler_settings(const Config& config);
 api::CorsSettings cors_settings(const Config& config);
 
 domain::TopUpPolicy top_up_policy(const Config& config);
+domain::KeyPolicy key_policy(const Config& config);
+domain::AdminPolicy admin_policy(const Config& config);
 /// Background settlement failures are logged.
 domain::ChatPolicy chat_policy(const Config& config);
 domain::IdempotencyPolicy idempotency_policy(const Config& config);

@@ -61,6 +61,11 @@ struct Config {
     std::int64_t top_up_max_per_request = 1'000'000;
     std::int64_t balance_cap = 1'000'000'000;
 
+    // Operators.
+    std::int64_t api_keys_per_user = 50;  ///< live (unrevoked) keys a user may hold
+    /// How often a key's last_used_at is written at most (the rest of its uses cost no write).
+    std::int64_t api_key_last_used_resolution_seconds = 60;
+
     // HTTP limits and deadlines.
     std::int64_t max_body_bytes = 1024 * 1024;
     std::int64_t max_header_bytes = 16 * 1024;

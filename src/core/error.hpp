@@ -24,6 +24,7 @@ enum class ErrorCode {
     user_inactive,            ///< a valid token whose user was deactivated
     invalid_credentials,      ///< login with a wrong username or password
     insufficient_tokens,
+    key_limit_reached,  ///< the API key's token_limit cannot cover the request
     permission_denied,
     not_found,
     already_exists,

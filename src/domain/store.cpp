@@ -12,6 +12,10 @@ std::string_view to_string(LedgerKind kind) {
             return "chat_refund";
         case LedgerKind::top_up:
             return "top_up";
+        case LedgerKind::admin_grant:
+            return "admin_grant";
+        case LedgerKind::admin_deduct:
+            return "admin_deduct";
     }
     return "unknown";
 }

@@ -11,7 +11,14 @@
 
 namespace chatgate::domain {
 
-enum class LedgerKind { signup_grant, chat_charge, chat_refund, top_up };
+enum class LedgerKind {
+    signup_grant,
+    chat_charge,
+    chat_refund,
+    top_up,
+    admin_grant,   ///< an operator's grant, with its reason (and the audit row)
+    admin_deduct,  ///< an operator's deduction, with its reason (and the audit row)
+};
 std::string_view to_string(LedgerKind kind);
 
 struct NewUser {
@@ -62,7 +69,8 @@ struct BalanceChange {
     bool require_active = true;   ///< refunds still apply to a user deactivated mid-request
 };
 
-enum class ChangeStatus { applied, insufficient, over_cap, no_user, inactive };
+/// `key_limit`: the API key the request came with would pass its token_limit.
+enum class ChangeStatus { applied, insufficient, over_cap, no_user, inactive, key_limit };
 
 struct ChangeResult {
     ChangeStatus status = ChangeStatus::no_user;

@@ -209,3 +209,44 @@ def test_many_users_many_concurrent_chats(api, base_url):
         assert get_balance(api, u.access) == 0
         rows = assert_ledger_consistent(api, u.access)
         assert len(rows) == 41
+
+
+# ---- API keys and operators --------------------------------------------------------------------
+
+
+def test_a_keys_token_limit_holds_under_fifty_concurrent_chats(api, base_url):
+    """50 chats released together on a key whose limit covers 12, by a user whose balance
+    covers all 50: exactly 12 are served, the key's spent is exactly its limit."""
+    user = new_user(api, "keyrace")
+    expect(api.post("/api/top-up/", json={"tokens": 10_000}, headers=user.headers), 200)
+    limit = 12 * CHAT_COST
+    created = expect(api.post("/api/keys/", json={"name": "race", "token_limit": limit}, headers=user.headers), 201)
+    responses = run_together(base_url, [chat_task(created["key"], f"k{i}") for i in range(50)])
+    counts = statuses(responses)
+    assert counts == {200: 12, 403: 38}, counts
+    for r in responses:
+        if r.status_code == 403:
+            assert r.json() == {"error": "API key token limit reached"}, describe(r)
+    keys = expect(api.get("/api/keys/", headers=user.headers), 200)["results"]
+    assert keys[0]["spent"] == limit
+    assert get_balance(api, user.access) == SIGNUP_GRANT + 10_000 - limit
+    assert_ledger_consistent(api, user.access)
+
+
+def test_operator_deductions_race_chats_without_overdraft(api, base_url, server_binary, main_server):
+    """Deductions of 300 and chats of 100 released together on a 4000 balance: whatever wins,
+    the balance never goes below zero and equals its ledger."""
+    from test_operators_cli import make_superuser
+
+    staff = make_superuser(server_binary, main_server, api)
+    user = new_user(api, "oprace")
+    deduct = lambda http: http.post(f"/api/admin/users/{user.user_id}/deduct/",  # noqa: E731
+                                    json={"tokens": 300, "reason": "race"}, headers=staff.headers)
+    tasks = [deduct] * 10 + [chat_task(user.access, f"c{i}") for i in range(20)]
+    responses = run_together(base_url, tasks)
+    taken = sum(300 for r in responses[:10] if r.status_code == 200)
+    taken += sum(CHAT_COST for r in responses[10:] if r.status_code == 200)
+    assert all(r.status_code in (200, 400) for r in responses[:10]), statuses(responses[:10])
+    assert all(r.status_code in (200, 403) for r in responses[10:]), statuses(responses[10:])
+    assert get_balance(api, user.access) == SIGNUP_GRANT - taken >= 0
+    assert_ledger_consistent(api, user.access)

@@ -72,6 +72,14 @@ def test_no_secret_appears_in_any_log_line(start_server):
             f"GET /api/tokens/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {user.access}\r\n"
             f"X-Filler: {'f' * 40000}\r\n\r\n").encode())
         expect(http.get("/api/tokens/", headers=bearer(refreshed["access"])), 200)
+        # An API key: created, used on /api and /v1, refused with a wrong secret, revoked.
+        created = expect(http.post("/api/keys/", json={"name": "log"}, headers=bearer(refreshed["access"])), 201)
+        api_key = created["key"]
+        expect(http.get("/api/tokens/", headers=bearer(api_key)), 200)
+        expect(http.get("/v1/models", headers=bearer(api_key)), 200)
+        expect(http.get("/api/tokens/", headers=bearer(api_key[:-3] + "xyz")), 401)
+        expect(http.delete(f"/api/keys/{created['id']}/", headers=bearer(refreshed["access"])), 204)
+        expect(http.get("/api/tokens/", headers=bearer(api_key)), 401)
         assert_ledger_consistent(http, user.access)
 
     key_file = srv.data_dir / "jwt.key"
@@ -91,6 +99,8 @@ def test_no_secret_appears_in_any_log_line(start_server):
         "refreshed access token": refreshed["access"],
         "forged token": FORGED_TOKEN,
         "signing key": signing_key,
+        "API key": api_key,
+        "API key secret": api_key[-43:],
     }
     for what, secret in secrets.items():
         assert secret not in output, f"the log contains the {what}"

@@ -40,7 +40,7 @@ EXTERNAL = {
     "icu": ["unicode/"],
 }
 POSIX = re.compile(r"^(sys|arpa|netinet|net)/[a-z_]+\.h$|^(unistd|fcntl|pthread|termios|errno|"
-                   r"signal|poll|netdb|dlfcn|time|string|stdlib|stdio|stdint)\.h$")
+                   r"signal|poll|netdb|dlfcn|time|string|stdlib|stdio|stdint|pwd)\.h$")
 
 # layer -> (src/ layers it may include, external groups it may include,
 #           {external group: file patterns where only that group is allowed}).
@@ -73,6 +73,10 @@ RULES = {
     "api": ({"core", "config", "domain", "http", "security", "guards", "assets", "observability",
              "api"}, {"std", "json", "asio-coro", "asio", "boost-util"}, {}),
     "app": (ANY, ANY, {}),
+    # The operator's command line: the composition root's services, the store's backup, and
+    # the API's time format.
+    "cli": ({"core", "config", "domain", "app", "storage", "api", "cli"},
+            {"std", "cli11", "asio-coro", "asio", "boost-util"}, {}),
     "main.cpp": (ANY, ANY, {}),
 }
 

@@ -121,6 +121,7 @@ boost::asio::awaitable<Result<http::Response>> post_completions(Services& servic
     input.keep_history = false;  // OpenAI's clients send the whole history every time
     input.max_completion_tokens = request->max_completion_tokens;
     input.options = std::move(request->options);
+    input.key = ctx.key;
     openai::CompletionHead head{openai::new_completion_id(), unix_now(), request->model->id};
 
     if (!request->stream) {

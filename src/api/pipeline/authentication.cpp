@@ -23,18 +23,31 @@ std::vector<std::string_view> words(std::string_view header) {
 
 }  // namespace
 
-Result<security::TokenClaims> authenticate_bearer(const http::Request& request,
-                                                  const security::JwtCodec& jwt, bool x_api_key) {
+Result<std::string_view> bearer_token(const http::Request& request, bool x_api_key) {
     std::string_view header = request.header("Authorization");
-    std::string from_key;
-    if (x_api_key && header.empty() && !request.header("x-api-key").empty()) {
-        from_key = "Bearer " + std::string(request.header("x-api-key"));
-        header = from_key;
+    if (x_api_key && header.empty()) {
+        // Anthropic's libraries send their key bare in x-api-key.
+        std::string_view key = request.header("x-api-key");
+        if (!key.empty()) {
+            auto parts = words(key);
+            if (parts.size() != 1) return Error{ErrorCode::bad_authorization_header, {}, {}};
+            return parts[0];
+        }
     }
     auto parts = words(header);
     if (parts.empty() || parts[0] != "Bearer") return Error{ErrorCode::not_authenticated, {}, {}};
     if (parts.size() != 2) return Error{ErrorCode::bad_authorization_header, {}, {}};
-    auto claims = jwt.verify(parts[1], security::TokenType::access);
+    return parts[1];
+}
+
+boost::asio::awaitable<Result<domain::KeyAccess>> authenticate_api_key(std::string_view raw_key,
+                                                                       domain::KeyService& keys) {
+    co_return co_await keys.authenticate(raw_key);
+}
+
+Result<security::TokenClaims> verify_access_token(std::string_view token,
+                                                  const security::JwtCodec& jwt) {
+    auto claims = jwt.verify(token, security::TokenType::access);
     if (!claims) {
         bool wrong_type = claims.error() == security::TokenRejection::wrong_type;
         return Error{ErrorCode::token_not_valid,

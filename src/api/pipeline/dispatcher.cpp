@@ -75,16 +75,19 @@ boost::asio::awaitable<Result<http::Response>> Dispatcher::run_steps(const Bound
         // (No co_await inside ?: or an if condition here: GCC 12 miscompiles temporaries in
         // those forms.)
         Caller caller;
-        std::optional<Error> refused = authenticate(ctx, caller);  // 3
-        if (!refused) refused = limit_rate(ctx, caller, ticket);   // 4
-        if (!refused) refused = co_await check_session(caller);    // 5
-        if (!refused) refused = check_path_types(ctx);             // 6
+        std::optional<Error> refused = authenticate(ctx, caller);   // 3
+        if (!refused) refused = co_await check_key(caller);         // 3, for API keys
+        if (!refused) refused = limit_rate(ctx, caller, ticket);    // 4
+        if (!refused) refused = co_await check_session(caller);     // 5
+        if (!refused) refused = co_await check_staff(ctx, caller);  // 5, for staff routes
+        if (!refused) refused = check_path_types(ctx);              // 6
         if (refused) {
             result = std::move(*refused);
         } else {
             ctx.user_id = caller.user;
             ctx.hash_lane_key = std::move(ticket.client);
             ctx.hash_lane_preferred = !ticket.recent_failed_logins;
+            ctx.key = std::move(caller.key);
             result = co_await bound.run(services_, ctx);  // 7
         }
     } catch (const ErrorException& e) {
@@ -99,12 +102,42 @@ boost::asio::awaitable<Result<http::Response>> Dispatcher::run_steps(const Bound
 
 std::optional<Error> Dispatcher::authenticate(const RequestContext& ctx, Caller& caller) const {
     if (ctx.route.auth == Auth::none) return std::nullopt;
-    auto claims =
-        authenticate_bearer(ctx.request, services_.jwt, ctx.route.errors == ErrorStyle::anthropic);
+    auto token = bearer_token(ctx.request, ctx.route.errors == ErrorStyle::anthropic);
+    if (!token) return token.error();
+    if (domain::KeyService::looks_like_key(*token)) {
+        if (ctx.route.auth != Auth::bearer) {
+            return Error{ErrorCode::permission_denied,
+                         "API keys cannot be used here: log in with a password.",
+                         {}};
+        }
+        caller.key_text = *token;
+        return std::nullopt;
+    }
+    auto claims = verify_access_token(*token, services_.jwt);
     if (!claims) return claims.error();
     caller.user = claims->user_id;
     caller.claims = std::move(*claims);
     return std::nullopt;
+}
+
+boost::asio::awaitable<std::optional<Error>> Dispatcher::check_key(Caller& caller) const {
+    if (caller.key_text.empty()) co_return std::nullopt;
+    auto access = co_await authenticate_api_key(caller.key_text, services_.keys);
+    if (!access) co_return access.error();
+    caller.user = access->user;
+    caller.key = std::move(access->grant);
+    co_return std::nullopt;
+}
+
+boost::asio::awaitable<std::optional<Error>> Dispatcher::check_staff(const RequestContext& ctx,
+                                                                     const Caller& caller) const {
+    if (ctx.route.auth != Auth::staff) co_return std::nullopt;
+    auto role = co_await services_.admin.role(caller.user);
+    if (!role.is_staff) {
+        co_return Error{
+            ErrorCode::permission_denied, "You do not have permission to perform this action.", {}};
+    }
+    co_return std::nullopt;
 }
 
 std::optional<Error> Dispatcher::limit_rate(const RequestContext& ctx, const Caller& caller,

@@ -28,12 +28,15 @@ struct EdgePolicies {
 ///  1. request id     First, so every answer below, refusals included, carries it.
 ///  2. route match    404, 405 with Allow, and OPTIONS (with the CORS preflight) are answered
 ///                    here: a path that does not exist costs no token check.
-///  3. authentication Bearer routes verify the access token (no I/O). Before the rate limits,
-///                    so that authenticated routes count per user, not per address.
+///  3. authentication Bearer routes verify the access token (no I/O), or look an API key up
+///                    (one indexed read, which also answers revocation, expiry and the owner's
+///                    is_active). Before the rate limits, so that authenticated routes count
+///                    per user, not per address.
 ///  4. rate limits    Before the session check and the handler, so a throttled request costs
 ///                    no database read.
 ///  5. session check  Revoked sessions, password changes and deactivated users: one indexed
-///                    read, after the cheap refusals.
+///                    read, after the cheap refusals. Staff routes then read the user's
+///                    is_staff: a 403 that says nothing about the route's subject.
 ///  6. path types     A `{id:int}` segment that is no integer names nothing: 404, after the
 ///                    checks above so an anonymous caller learns nothing from it.
 ///  7. handler        As bound when the pipeline is built: routes marked
@@ -64,10 +67,13 @@ private:
     boost::asio::awaitable<http::Response> answer_route(const http::Request& request,
                                                         std::string_view request_id,
                                                         http::Router::Match& match);
-    /// Who is asking, once authenticated: user 0 and no claims on anonymous routes.
+    /// Who is asking, once authenticated: user 0 and no claims on anonymous routes. An API key
+    /// is kept as presented until it is checked, then as its grant.
     struct Caller {
         UserId user = 0;
         std::optional<security::TokenClaims> claims;
+        std::string_view key_text;
+        std::optional<domain::KeyGrant> key;
     };
 
     boost::asio::awaitable<Result<http::Response>> run_steps(const BoundRoute& bound,
@@ -76,9 +82,12 @@ private:
     // The steps between the route match and the handler, in order: each answers the Error
     // that refuses the request, or nothing to let it on.
     std::optional<Error> authenticate(const RequestContext& ctx, Caller& caller) const;
+    boost::asio::awaitable<std::optional<Error>> check_key(Caller& caller) const;
     std::optional<Error> limit_rate(const RequestContext& ctx, const Caller& caller,
                                     RateTicket& ticket) const;
     boost::asio::awaitable<std::optional<Error>> check_session(const Caller& caller) const;
+    boost::asio::awaitable<std::optional<Error>> check_staff(const RequestContext& ctx,
+                                                             const Caller& caller) const;
     std::optional<Error> check_path_types(const RequestContext& ctx) const;
     http::Response answer_unrouted(const http::Request& request, std::string_view request_id,
                                    const http::Router::Match& match) const;

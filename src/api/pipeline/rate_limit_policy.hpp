@@ -25,8 +25,8 @@ struct RateTicket {
     /// Also OpenAI's x-ratelimit-* headers, which its libraries read (routes answering in
     /// OpenAI's error style).
     bool openai_headers = false;
-    std::string client;                        ///< a login's client key, for its hash lane
-    bool recent_failed_logins = false;         ///< failures from that client not yet forgotten
+    std::string client;                 ///< a login's client key, for its hash lane
+    bool recent_failed_logins = false;  ///< failures from that client not yet forgotten
 };
 
 /// A span as OpenAI writes it in x-ratelimit-reset-*: "1s", "6m0s", "1h2m3s" (whole seconds,

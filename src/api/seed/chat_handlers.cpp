@@ -84,6 +84,7 @@ boost::asio::awaitable<Result<http::Response>> post_chat(Services& services, Req
     input.turns.push_back({domain::ChatRole::user, std::string(message->get_string())});
     input.conversation_id = options->conversation_id;
     input.keep_history = true;
+    input.key = ctx.key;
 
     if (options->stream) {
         auto exchange = co_await services.chat.open_stream(input);
@@ -101,9 +102,14 @@ boost::asio::awaitable<Result<http::Response>> post_chat(Services& services, Req
 
 boost::asio::awaitable<Result<http::Response>> get_conversations(Services& services,
                                                                  RequestContext& ctx) {
+    co_return co_await conversations_of(services, ctx, ctx.user_id);
+}
+
+boost::asio::awaitable<Result<http::Response>> conversations_of(Services& services,
+                                                                RequestContext& ctx, UserId user) {
     auto page = read_page(ctx, services.settings);
     if (!page) co_return page.error();
-    auto loaded = co_await services.conversations.list(ctx.user_id, page->page, page->size);
+    auto loaded = co_await services.conversations.list(user, page->page, page->size);
     if (!loaded) co_return loaded.error();
     json::array results;
     for (const auto& conversation : loaded->conversations) {
@@ -114,8 +120,12 @@ boost::asio::awaitable<Result<http::Response>> get_conversations(Services& servi
 
 boost::asio::awaitable<Result<http::Response>> get_conversation(Services& services,
                                                                 RequestContext& ctx) {
-    domain::ConversationId id = ctx.path.integer("id");
-    auto loaded = co_await services.conversations.get(ctx.user_id, id);
+    co_return co_await conversation_of(services, ctx.user_id, ctx.path.integer("id"));
+}
+
+boost::asio::awaitable<Result<http::Response>> conversation_of(Services& services, UserId user,
+                                                               domain::ConversationId id) {
+    auto loaded = co_await services.conversations.get(user, id);
     if (!loaded) co_return loaded.error();
     json::array messages;
     for (const auto& m : loaded->messages) {

@@ -20,4 +20,11 @@ boost::asio::awaitable<Result<http::Response>> delete_conversation(Services& ser
 /// GET /api/models/ -> 200 {"default", "results": [{"id","owned_by","price",...}]}
 boost::asio::awaitable<Result<http::Response>> get_models(Services& services, RequestContext& ctx);
 
+/// The bodies of GET /api/conversations/ and GET /api/conversations/{id}/ for any user (the
+/// admin API shows them for the user it names).
+boost::asio::awaitable<Result<http::Response>> conversations_of(Services& services,
+                                                                RequestContext& ctx, UserId user);
+boost::asio::awaitable<Result<http::Response>> conversation_of(Services& services, UserId user,
+                                                               domain::ConversationId id);
+
 }  // namespace chatgate::api

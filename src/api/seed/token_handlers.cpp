@@ -1,5 +1,6 @@
 #include "api/seed/token_handlers.hpp"
 
+#include "api/export/ledger_csv.hpp"
 #include "api/wire/json_io.hpp"
 #include "api/wire/pagination.hpp"
 
@@ -48,6 +49,11 @@ boost::asio::awaitable<Result<http::Response>> post_top_up(Services& services,
 
 boost::asio::awaitable<Result<http::Response>> get_transactions(Services& services,
                                                                 RequestContext& ctx) {
+    auto format = query_param(ctx.request.query, "format");
+    if (format && *format == "csv") co_return ledger_csv(services, ctx, ctx.user_id);
+    if (format && *format != "json") {
+        co_return Error::fields_invalid({{"format", {"Expected csv or json."}}});
+    }
     auto page = read_page(ctx, services.settings);
     if (!page) co_return page.error();
     auto loaded = co_await services.ledger.history(ctx.user_id, page->page, page->size);

@@ -8,7 +8,8 @@ namespace chatgate::api {
 boost::asio::awaitable<Result<http::Response>> get_tokens(Services& services, RequestContext& ctx);
 /// POST /api/top-up/ {"tokens"} -> 200 {"message","total_tokens"}
 boost::asio::awaitable<Result<http::Response>> post_top_up(Services& services, RequestContext& ctx);
-/// GET /api/transactions/?page=&page_size= -> 200 a page of the caller's ledger, newest first
+/// GET /api/transactions/?page=&page_size= -> 200 a page of the caller's ledger, newest first;
+/// with ?format=csv (&from=&to=) the whole ledger in the range as CSV, oldest first
 boost::asio::awaitable<Result<http::Response>> get_transactions(Services& services,
                                                                 RequestContext& ctx);
 

@@ -69,6 +69,7 @@ Mapped map(const Error& e, std::string_view request_id) {
         case ErrorCode::invalid_credentials:
             return {401, detail(m)};
         case ErrorCode::insufficient_tokens:
+        case ErrorCode::key_limit_reached:
         case ErrorCode::permission_denied:
             return {403, {{"error", m}}};
         case ErrorCode::not_found:
@@ -163,6 +164,10 @@ Mapped map_openai(const Error& e, std::string_view request_id) {
                                       "cannot cover this request. Top it up with POST "
                                       "/api/top-up/.",
                                       "insufficient_quota", {}, "insufficient_quota")};
+        case ErrorCode::key_limit_reached:
+            return {429, openai_error("You exceeded your current quota: this API key's "
+                                      "token_limit cannot cover this request.",
+                                      "insufficient_quota", {}, "insufficient_quota")};
         case ErrorCode::permission_denied:
             return {403, openai_error(m, "permission_error")};
         case ErrorCode::not_found: {
@@ -246,7 +251,9 @@ http::Response error_response(const Error& error, std::string_view request_id, E
                                                            : map(error, request_id);
     http::Response response = json_response(status, body);
     if (status == 401) response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"api\"");
-    if (style != ErrorStyle::seed && error.code == ErrorCode::insufficient_tokens) {
+    bool quota =
+        error.code == ErrorCode::insufficient_tokens || error.code == ErrorCode::key_limit_reached;
+    if (style != ErrorStyle::seed && quota) {
         // Waiting does not refill a balance: tell OpenAI's libraries not to retry this 429.
         response.headers.emplace_back("x-should-retry", "false");
     } else if (error.retry_after_seconds > 0) {

@@ -19,12 +19,28 @@ std::optional<std::int64_t> parse_int(const std::optional<std::string>& text) {
     return text::parse_integer<std::int64_t>(*text);
 }
 
+/// The request's other query parameters (filters, ordering), as sent, so that following a link
+/// keeps them.
+std::string other_params(std::string_view query) {
+    std::string out;
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        std::string_view item = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+        std::string_view name = item.substr(0, item.find('='));
+        if (item.empty() || name == "page" || name == "page_size") continue;
+        out += out.empty() ? "" : "&";
+        out += item;
+    }
+    return out;
+}
+
 json::value page_link(const RequestContext& ctx, std::string_view public_url, std::int64_t page,
                       std::int64_t page_size, bool page_size_given) {
     std::string url(public_url);
     url += ctx.request.path;
-    std::string query;
-    if (page > 1) query = "page=" + std::to_string(page);
+    std::string query = other_params(ctx.request.query);
+    if (page > 1) query += (query.empty() ? "page=" : "&page=") + std::to_string(page);
     if (page_size_given) {
         query += query.empty() ? "" : "&";
         query += "page_size=" + std::to_string(page_size);

@@ -130,6 +130,12 @@ boost::asio::awaitable<Result<ChatService::Prepared>> ChatService::prepare(const
             {{"model", {"The model `" + model->id + "` does not support chat."}}});
     }
 
+    if (input.key && !input.key->allows(model->id)) {
+        co_return Error{ErrorCode::permission_denied,
+                        "This API key may not use the model \"" + model->id + "\".",
+                        {}};
+    }
+
     Prepared out;
     out.user = input.user;
     out.model = model;
@@ -156,7 +162,7 @@ boost::asio::awaitable<Result<ChatService::Prepared>> ChatService::prepare(const
     for (const auto& turn : out.prompt.turns) out.prompt_bytes += turn_bytes(turn);
     out.reserved = max_cost(*model, out.prompt);
 
-    ReservationRequest request{input.user, out.reserved};
+    ReservationRequest request{input.user, out.reserved, input.key ? input.key->id : 0, model->id};
     auto reservation = co_await db_.writes.run([&] { return chats_.reserve(request); });
     if (reservation.status != ChangeStatus::applied) co_return change_error(reservation.status);
     out.reservation = reservation.id;
@@ -171,7 +177,7 @@ boost::asio::awaitable<ChatOutcome> ChatService::settle(const Prepared& prepared
                                                         bool store) {
     SettlementRequest request{prepared.reservation,
                               price_of(prepared.model->price, usage, prepared.reserved),
-                              std::nullopt};
+                              std::nullopt, usage.prompt_tokens, usage.completion_tokens};
     if (prepared.keep_history && store) {
         request.exchange =
             ExchangeRecord{prepared.conversation, prepared.model->id, prepared.message,
@@ -194,9 +200,14 @@ boost::asio::awaitable<ChatOutcome> ChatService::settle(const Prepared& prepared
 }
 
 boost::asio::awaitable<void> ChatService::refund_in_full(const Prepared& prepared) {
-    SettlementRequest request{prepared.reservation, 0, std::nullopt};
+    co_await refund_in_full(prepared.reservation, *prepared.model);
+}
+
+boost::asio::awaitable<void> ChatService::refund_in_full(ReservationId reservation,
+                                                         const ChatModel& model) {
+    SettlementRequest request{reservation, 0, std::nullopt};
     auto settled = co_await db_.writes.run([&] { return chats_.settle(request); });
-    if (settled.applied) report({prepared.model->id, SettledAs::refunded, {}, 0});
+    if (settled.applied) report({model.id, SettledAs::refunded, {}, 0});
 }
 
 void ChatService::report(const SettledChat& settled) const {
@@ -239,11 +250,17 @@ boost::asio::awaitable<Result<EmbeddingOutcome>> ChatService::embed(const Embedd
         co_return Error::fields_invalid(
             {{"model", {"The model `" + input.model + "` does not support embeddings."}}});
     }
+    if (input.key && !input.key->allows(model->id)) {
+        co_return Error{ErrorCode::permission_denied,
+                        "This API key may not use the model \"" + model->id + "\".",
+                        {}};
+    }
     const TokenAmount reserved =
         reservation_for(model->price, std::max<std::int64_t>(1, input.input_token_bound), 0);
-    ReservationRequest request{input.user, reserved};
+    ReservationRequest request{input.user, reserved, input.key ? input.key->id : 0, model->id};
     auto reservation = co_await db_.writes.run([&] { return chats_.reserve(request); });
     if (reservation.status != ChangeStatus::applied) co_return change_error(reservation.status);
+    if (policy_.on_reserved) policy_.on_reserved();
 
     EmbeddingPrompt prompt{model->upstream_model, input.fields};
     Result<EmbeddingAnswer> answer = Error{ErrorCode::upstream_unavailable, "no answer", {}};
@@ -254,7 +271,7 @@ boost::asio::awaitable<Result<EmbeddingOutcome>> ChatService::embed(const Embedd
         failure = std::current_exception();
     }
     if (failure || !answer) {
-        co_await refund_in_full(reservation.id);
+        co_await refund_in_full(reservation.id, *model);
         if (failure) std::rethrow_exception(failure);
         co_return provider_error(answer.error(), false);
     }
@@ -265,6 +282,7 @@ boost::asio::awaitable<Result<EmbeddingOutcome>> ChatService::embed(const Embedd
     SettlementRequest settlement{reservation.id, price_of(model->price, usage, reserved),
                                  std::nullopt};
     auto settled = co_await db_.writes.run([&] { return chats_.settle(settlement); });
+    if (settled.applied) report({model->id, SettledAs::full, usage, settled.cost});
     co_return EmbeddingOutcome{std::move(answer->data), model->id, usage, settled.cost};
 }
 

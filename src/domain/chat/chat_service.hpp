@@ -6,6 +6,7 @@
 #include "domain/chat/chat_provider.hpp"
 #include "domain/chat/chat_store.hpp"
 #include "domain/chat/model_catalog.hpp"
+#include "domain/keys/key_grant.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -55,6 +56,9 @@ struct ChatInput {
     bool keep_history = true;
     std::int64_t max_completion_tokens = 0;  ///< 0 or above the model's cap: the model's cap
     std::string options;  ///< further request fields for the provider (ChatPrompt::options)
+    /// The API key the request came with: its `models` limit the choice, and its token_limit
+    /// is reserved against like the balance. Nothing for an access token.
+    std::optional<KeyGrant> key;
 };
 
 /// One request for embeddings.
@@ -64,6 +68,7 @@ struct EmbeddingInput {
     std::string fields;  ///< EmbeddingPrompt::fields
     /// A bound of the input's tokens (its bytes; one per token id): what is reserved for.
     std::int64_t input_token_bound = 0;
+    std::optional<KeyGrant> key;  ///< as ChatInput::key
 };
 
 struct EmbeddingOutcome {
@@ -157,7 +162,8 @@ public:
 
     /// Asks for the whole answer at once. Errors: invalid_argument (blank or too long
     /// message; unknown model as a `model` field error), not_found (conversation),
-    /// insufficient_tokens, user_not_found, user_inactive, upstream_unavailable,
+    /// permission_denied (a model the API key may not use), insufficient_tokens,
+    /// key_limit_reached, user_not_found, user_inactive, upstream_unavailable,
     /// upstream_timeout, rate_limited; every error refunds the reservation in full.
     boost::asio::awaitable<Result<ChatOutcome>> complete(const ChatInput& input);
 
@@ -192,6 +198,7 @@ private:
                                                std::string_view text,
                                                std::string_view finish_reason, bool store);
     boost::asio::awaitable<void> refund_in_full(const Prepared& prepared);
+    boost::asio::awaitable<void> refund_in_full(ReservationId reservation, const ChatModel& model);
     void report(const SettledChat& settled) const;
 
     ChatStore& chats_;

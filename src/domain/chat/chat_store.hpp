@@ -18,10 +18,14 @@ using ReservationId = std::int64_t;
 struct ReservationRequest {
     UserId user = 0;
     TokenAmount amount = 0;  ///< the most the exchange can cost; 0 still checks the user
+    /// The API key the request came with (0: none): the amount counts against its limit too.
+    std::int64_t api_key = 0;
+    std::string model;  ///< the catalog id, kept for usage reports
 };
 
 struct Reservation {
-    ChangeStatus status = ChangeStatus::no_user;  ///< applied, insufficient, no_user, inactive
+    ChangeStatus status = ChangeStatus::no_user;  ///< applied, insufficient, no_user, inactive,
+                                                  ///< key_limit
     ReservationId id = 0;
     TokenAmount balance = 0;  ///< after the charge
 };
@@ -41,6 +45,8 @@ struct SettlementRequest {
     ReservationId reservation = 0;
     TokenAmount cost = 0;  ///< clamped to [0, reserved amount]
     std::optional<ExchangeRecord> exchange;
+    std::int64_t prompt_tokens = 0;  ///< as reported or estimated, for usage reports
+    std::int64_t completion_tokens = 0;
 };
 
 struct Settlement {

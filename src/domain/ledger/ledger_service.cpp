@@ -12,6 +12,8 @@ Error change_error(ChangeStatus status) {
             return {ErrorCode::user_not_found, "User not found", {}};
         case ChangeStatus::inactive:
             return {ErrorCode::user_inactive, "User is inactive", {}};
+        case ChangeStatus::key_limit:
+            return {ErrorCode::key_limit_reached, "API key token limit reached", {}};
         case ChangeStatus::over_cap:
         case ChangeStatus::applied:
             break;

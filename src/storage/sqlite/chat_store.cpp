@@ -15,6 +15,12 @@ domain::Reservation SqliteStore::reserve(const domain::ReservationRequest& reque
     WriteScope tx(*this);
     std::optional<LedgerEntryId> charge_entry;
     TokenAmount balance = 0;
+    if (request.api_key != 0) {
+        // Nothing is committed unless the balance covers it too (the scope rolls back).
+        auto on_key = writer_->prepare(sql::kReserveOnKey);
+        on_key.bind(1, request.api_key).bind(2, request.amount);
+        if (!on_key.step()) return {ChangeStatus::key_limit, 0, 0};
+    }
     if (request.amount == 0) {
         // Free models charge nothing, but the user must still be allowed to chat.
         auto account = writer_->prepare(sql::kFindAccount);
@@ -35,6 +41,10 @@ domain::Reservation SqliteStore::reserve(const domain::ReservationRequest& reque
     {
         auto insert = writer_->prepare(sql::kInsertReservation);
         insert.bind(1, request.user).bind(2, request.amount).bind(4, balance);
+        insert
+            .bind(5, request.api_key != 0 ? std::optional<std::int64_t>(request.api_key)
+                                          : std::nullopt)
+            .bind(6, request.model);
         if (charge_entry) {
             insert.bind(3, *charge_entry);
         } else {
@@ -53,10 +63,14 @@ domain::Settlement SqliteStore::settle(const domain::SettlementRequest& request)
     TokenAmount amount = 0;
     TokenAmount cost = 0;
     std::optional<LedgerEntryId> charge_entry;
+    std::int64_t api_key = 0;
     domain::Settlement out{true, 0, 0, 0};
     {
         auto close = writer_->prepare(sql::kCloseReservation);
-        close.bind(1, request.reservation).bind(2, request.cost);
+        close.bind(1, request.reservation)
+            .bind(2, request.cost)
+            .bind(3, request.prompt_tokens)
+            .bind(4, request.completion_tokens);
         if (!close.step()) return {};  // settled before: the guard that makes it exactly once
         user = close.int64(0);
         amount = close.int64(1);
@@ -65,6 +79,7 @@ domain::Settlement SqliteStore::settle(const domain::SettlementRequest& request)
         // Nothing to give back: the balance this exchange left is its charge's, so concurrent
         // exchanges each report their own step of the ledger.
         out.balance = close.int64(4);
+        api_key = close.int64(5);
     }
     out.cost = cost;
     if (amount > cost) {
@@ -81,6 +96,10 @@ domain::Settlement SqliteStore::settle(const domain::SettlementRequest& request)
             throw StorageError("chat refund refused", SQLITE_CONSTRAINT);
         }
         out.balance = refunded.balance;
+        // The key's limit gets back what its reservation held beyond the cost.
+        if (api_key != 0) {
+            writer_->prepare(sql::kRefundOnKey).bind(1, api_key).bind(2, amount - cost).run();
+        }
     }
 
     if (const auto& exchange = request.exchange) {

@@ -76,6 +76,12 @@ Statement& Statement::bind(int index, const std::optional<std::string>& value) {
     return *this;
 }
 
+Statement& Statement::bind(int index, const std::optional<std::int64_t>& value) {
+    if (value) return bind(index, *value);
+    if (sqlite3_bind_null(stmt_, index) != SQLITE_OK) fail(sqlite3_db_handle(stmt_), "bind");
+    return *this;
+}
+
 bool Statement::step() {
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;

@@ -51,6 +51,7 @@ public:
         return bind(index, std::string_view(value));
     }
     Statement& bind(int index, const std::optional<std::string>& value);
+    Statement& bind(int index, const std::optional<std::int64_t>& value);
 
     /// True when a row is available; false when done. Throws StorageError on failure, except
     /// for constraint violations, which are reported through `constraint_failed`.

@@ -27,22 +27,23 @@ constexpr std::array kMigrations{
     Migration{1, "migrations/sqlite/0001_init.sql"},
     Migration{2, "migrations/sqlite/0002_sessions.sql"},
     Migration{3, "migrations/sqlite/0003_conversations.sql"},
+    Migration{4, "migrations/sqlite/0004_operators.sql"},
     Migration{5, "migrations/sqlite/0005_responses.sql"},
 };
-
-domain::LedgerKind parse_kind(const std::string& text) {
-    using domain::LedgerKind;
-    for (auto kind : {LedgerKind::signup_grant, LedgerKind::chat_charge, LedgerKind::chat_refund,
-                      LedgerKind::top_up}) {
-        if (domain::to_string(kind) == text) return kind;
-    }
-    throw StorageError("unknown ledger kind in the database: " + text, SQLITE_CORRUPT);
-}
 
 // SQLite's own automatic checkpoint threshold; the checkpoint now runs off the writer's thread.
 constexpr std::int64_t kCheckpointPages = 1000;
 
 }  // namespace
+
+domain::LedgerKind parse_kind(const std::string& text) {
+    using domain::LedgerKind;
+    for (auto kind : {LedgerKind::signup_grant, LedgerKind::chat_charge, LedgerKind::chat_refund,
+                      LedgerKind::top_up, LedgerKind::admin_grant, LedgerKind::admin_deduct}) {
+        if (domain::to_string(kind) == text) return kind;
+    }
+    throw StorageError("unknown ledger kind in the database: " + text, SQLITE_CORRUPT);
+}
 
 SqliteStore::SqliteStore(std::string path)
     : path_(std::move(path)),
@@ -76,7 +77,22 @@ void SqliteStore::migrate() {
     {
         std::lock_guard lock(writer_mutex_);
         writer_->exec(sql::kCreateVersionTable);
+        // Off for the migrations (it cannot change inside a transaction), as SQLite's procedure
+        // for rebuilding a table asks; the references are checked before the COMMIT instead.
+        writer_->exec(sql::kForeignKeysOff);
     }
+    try {
+        apply_migrations();
+    } catch (...) {
+        std::lock_guard lock(writer_mutex_);
+        writer_->exec(sql::kForeignKeysOn);
+        throw;
+    }
+    std::lock_guard lock(writer_mutex_);
+    writer_->exec(sql::kForeignKeysOn);
+}
+
+void SqliteStore::apply_migrations() {
     WriteScope tx(*this);
     for (const auto& migration : kMigrations) {
         // Versions are checked one by one, not against the highest: branches reserve numbers,
@@ -86,6 +102,9 @@ void SqliteStore::migrate() {
         std::string text(assets::find(migration.asset));
         writer_->exec(text.c_str());
         writer_->prepare(sql::kRecordVersion).bind(1, migration.version).run();
+    }
+    if (writer_->prepare(sql::kForeignKeyCheck).step()) {
+        throw StorageError("a migration left a dangling reference", SQLITE_CONSTRAINT);
     }
     tx.commit();
 }

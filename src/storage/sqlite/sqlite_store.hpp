@@ -1,9 +1,11 @@
 #pragma once
 
 #include "domain/accounts/session_store.hpp"
+#include "domain/admin/admin_store.hpp"
 #include "domain/chat/chat_store.hpp"
 #include "domain/chat/response_store.hpp"
 #include "domain/idempotency/idempotency_store.hpp"
+#include "domain/keys/api_key_store.hpp"
 #include "domain/store.hpp"
 
 #include <atomic>
@@ -26,7 +28,9 @@ class SqliteStore final : public domain::Store,
                           public domain::ChatStore,
                           public domain::SessionStore,
                           public domain::IdempotencyStore,
-                          public domain::ResponseStore {
+                          public domain::ResponseStore,
+                          public domain::ApiKeyStore,
+                          public domain::AdminStore {
 public:
     /// Opens (creating if needed) and applies pending migrations.
     explicit SqliteStore(std::string path);
@@ -99,8 +103,42 @@ public:
     std::optional<domain::StoredResponse> find_response(UserId user, std::string_view id) override;
     std::optional<std::string> find_response_item(UserId user, std::string_view id) override;
     bool delete_response(UserId user, std::string_view id) override;
+    // domain::ApiKeyStore, in key_store.cpp.
+    Result<domain::ApiKeyId> create_api_key(const domain::NewApiKey& key,
+                                            std::int64_t max_keys) override;
+    std::vector<domain::ApiKeyInfo> list_api_keys(UserId user) override;
+    std::optional<domain::ApiKeyInfo> find_api_key_info(UserId user, domain::ApiKeyId key) override;
+    bool revoke_api_key(UserId user, domain::ApiKeyId key) override;
+    std::optional<domain::KeyRecord> find_api_key(std::string_view public_id) override;
+    void touch_api_key(domain::ApiKeyId key) override;
+
+    // domain::AdminStore, in admin_store.cpp.
+    domain::StaffRole staff_role(UserId user) override;
+    std::int64_t count_users(const domain::UserQuery& query) override;
+    std::vector<domain::UserRow> list_users(const domain::UserQuery& query) override;
+    std::optional<domain::UserRow> find_user(UserId user) override;
+    std::optional<domain::UserRow> find_user_by_name(std::string_view username) override;
+    std::vector<domain::SessionRow> list_sessions(UserId user, std::int64_t limit) override;
+    std::vector<domain::UsageRow> spend_per_model(UserId user) override;
+    std::vector<domain::UsageRow> usage_by_day(const domain::DayRange& range,
+                                               std::int64_t limit) override;
+    std::vector<domain::SpenderRow> top_spenders(const domain::DayRange& range,
+                                                 std::int64_t limit) override;
+    std::vector<domain::LedgerExportRow> export_ledger(
+        const domain::LedgerExportQuery& query) override;
+    domain::ChangeResult admin_change_balance(const domain::BalanceChange& change,
+                                              domain::AuditEntry audit) override;
+    bool set_active(UserId user, bool active, domain::AuditEntry audit) override;
+    bool set_staff(UserId user, bool staff, domain::AuditEntry audit) override;
+    std::optional<domain::RevokeCounts> revoke_all(UserId user, domain::AuditEntry audit) override;
+    bool set_password(UserId user, const std::string& hash, domain::AuditEntry audit) override;
+    void append_audit(const domain::AuditEntry& audit) override;
+    std::int64_t count_audit(const domain::AuditQuery& query) override;
+    std::vector<domain::AuditRecord> list_audit(const domain::AuditQuery& query) override;
 
 private:
+    /// The audit row of an action, inside the action's write scope.
+    void insert_audit(const domain::AuditEntry& audit);
     /// change_balance inside a write scope the caller holds (so a reservation and its ledger
     /// row commit together). Writes nothing unless applied.
     domain::ChangeResult apply_balance_change(const domain::BalanceChange& change);
@@ -110,6 +148,7 @@ private:
     bool in_batch() const noexcept { return batch_thread_.load() == std::this_thread::get_id(); }
     void migrate();
     bool room_to_write() const;
+    void apply_migrations();
 
     std::string path_;
     bool in_memory_;

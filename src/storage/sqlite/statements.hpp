@@ -19,6 +19,9 @@ inline constexpr const char* kCurrentVersion =
     "SELECT coalesce(max(version), 0) FROM schema_version";
 inline constexpr const char* kRecordVersion = "INSERT INTO schema_version (version) VALUES (?1)";
 inline constexpr const char* kVersionApplied = "SELECT 1 FROM schema_version WHERE version = ?1";
+inline constexpr const char* kForeignKeysOff = "PRAGMA foreign_keys = OFF";
+inline constexpr const char* kForeignKeysOn = "PRAGMA foreign_keys = ON";
+inline constexpr const char* kForeignKeyCheck = "PRAGMA foreign_key_check";
 
 inline constexpr const char* kInsertUser =
     "INSERT INTO users (username, password_hash, tokens, is_staff, is_superuser, date_joined)"
@@ -138,15 +141,18 @@ inline constexpr const char* kDeleteStoredResponse =
 
 // Chat reservations and conversations (migration 0003).
 inline constexpr const char* kInsertReservation =
-    "INSERT INTO chat_reservations (user_id, amount, charge_entry_id, balance_after, created_at)"
-    " VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) RETURNING id";
+    "INSERT INTO chat_reservations (user_id, amount, charge_entry_id, balance_after, created_at,"
+    " api_key_id, model)"
+    " VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?5, ?6) RETURNING id";
 /// The exactly-once guard: only an open reservation is closed, and the caller learns whether
 /// this statement was the one that closed it.
 inline constexpr const char* kCloseReservation =
     "UPDATE chat_reservations SET cost = min(max(?2, 0), amount),"
-    " settled_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+    " settled_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), prompt_tokens = ?3,"
+    " completion_tokens = ?4"
     " WHERE id = ?1 AND cost IS NULL"
-    " RETURNING user_id, amount, cost, coalesce(charge_entry_id, 0), balance_after";
+    " RETURNING user_id, amount, cost, coalesce(charge_entry_id, 0), balance_after,"
+    " coalesce(api_key_id, 0)";
 inline constexpr const char* kOpenReservations =
     "SELECT id FROM chat_reservations WHERE cost IS NULL ORDER BY id";
 
@@ -186,5 +192,129 @@ inline constexpr const char* kDeleteConversationMessages =
     " (SELECT id FROM conversations WHERE id = ?1 AND user_id = ?2)";
 inline constexpr const char* kDeleteConversation =
     "DELETE FROM conversations WHERE id = ?1 AND user_id = ?2 RETURNING id";
+
+// API keys (migration 0004).
+inline constexpr const char* kCountLiveKeys =
+    "SELECT count(*) FROM api_keys WHERE user_id = ?1 AND revoked_at IS NULL";
+inline constexpr const char* kInsertApiKey =
+    "INSERT INTO api_keys (user_id, public_id, secret_hash, name, models, token_limit,"
+    " expires_at, created_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) RETURNING id";
+inline constexpr const char* kListApiKeys =
+    "SELECT id, public_id, name, models, token_limit, spent, created_at, expires_at,"
+    " last_used_at, revoked_at FROM api_keys WHERE user_id = ?1 ORDER BY id DESC LIMIT 1000";
+inline constexpr const char* kFindApiKeyInfo =
+    "SELECT id, public_id, name, models, token_limit, spent, created_at, expires_at,"
+    " last_used_at, revoked_at FROM api_keys WHERE user_id = ?1 AND id = ?2";
+inline constexpr const char* kRevokeApiKey =
+    "UPDATE api_keys SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+    " WHERE id = ?2 AND user_id = ?1 AND revoked_at IS NULL RETURNING id";
+/// The per-request lookup of a key: the unique index on public_id, then the owner's row.
+inline constexpr const char* kFindApiKey =
+    "SELECT k.id, k.user_id, k.secret_hash, k.models, k.expires_at, k.revoked_at IS NOT NULL,"
+    " u.is_active FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.public_id = ?1";
+inline constexpr const char* kTouchApiKey =
+    "UPDATE api_keys SET last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1";
+/// A reservation made with a key counts against its limit at once: one conditional UPDATE, so
+/// concurrent reservations can never take the key past token_limit together.
+inline constexpr const char* kReserveOnKey =
+    "UPDATE api_keys SET spent = spent + ?2 WHERE id = ?1 AND revoked_at IS NULL"
+    " AND (token_limit IS NULL OR spent + ?2 <= token_limit) RETURNING spent";
+inline constexpr const char* kRefundOnKey = "UPDATE api_keys SET spent = spent - ?2 WHERE id = ?1";
+
+// The admin API and the command line (migration 0004).
+inline constexpr const char* kStaffRole =
+    "SELECT is_staff, is_superuser, username FROM users WHERE id = ?1";
+/// Export pages by keyset: one user's along ledger_by_user, everyone's along the primary key.
+inline constexpr const char* kExportUserLedger =
+    "SELECT l.id, l.delta, l.balance_after, l.kind, l.reference, l.created_at, l.user_id,"
+    " u.username FROM ledger l JOIN users u ON u.id = l.user_id"
+    " WHERE l.user_id = ?1 AND l.id > ?2 AND l.created_at >= ?3"
+    " AND l.created_at < date(?4, '+1 day') ORDER BY l.id LIMIT ?5";
+inline constexpr const char* kExportAllLedger =
+    "SELECT l.id, l.delta, l.balance_after, l.kind, l.reference, l.created_at, l.user_id,"
+    " u.username FROM ledger l JOIN users u ON u.id = l.user_id"
+    " WHERE l.id > ?2 AND l.created_at >= ?3 AND l.created_at < date(?4, '+1 day')"
+    " AND ?1 IS NULL ORDER BY l.id LIMIT ?5";
+/// ?1 a LIKE pattern ('' for everyone), ?2/?3 the is_active/is_staff filters (NULL: either),
+/// ?4 the sort column by name, ?5 1 for descending; the sort keys are bound, never spliced.
+#define CHATGATE_USER_FILTER                                                              \
+    " WHERE (?1 = '' OR username LIKE ?1 ESCAPE '\\') AND (?2 IS NULL OR is_active = ?2)" \
+    " AND (?3 IS NULL OR is_staff = ?3)"
+inline constexpr const char* kCountUsers = "SELECT count(*) FROM users" CHATGATE_USER_FILTER;
+inline constexpr const char* kListUsers =
+    "SELECT id, username, tokens, is_active, is_staff, is_superuser, date_joined FROM "
+    "users" CHATGATE_USER_FILTER
+    " ORDER BY"
+    " CASE WHEN ?5 = 0 THEN CASE ?4 WHEN 'username' THEN username WHEN 'date_joined'"
+    " THEN date_joined END END ASC,"
+    " CASE WHEN ?5 = 1 THEN CASE ?4 WHEN 'username' THEN username WHEN 'date_joined'"
+    " THEN date_joined END END DESC,"
+    " CASE WHEN ?5 = 0 AND ?4 = 'tokens' THEN tokens END ASC,"
+    " CASE WHEN ?5 = 1 AND ?4 = 'tokens' THEN tokens END DESC,"
+    " CASE WHEN ?5 = 0 THEN id END ASC, CASE WHEN ?5 = 1 THEN id END DESC"
+    " LIMIT ?6 OFFSET ?7";
+#undef CHATGATE_USER_FILTER
+inline constexpr const char* kFindUserRow =
+    "SELECT id, username, tokens, is_active, is_staff, is_superuser, date_joined FROM users"
+    " WHERE id = ?1";
+inline constexpr const char* kFindUserRowByName =
+    "SELECT id, username, tokens, is_active, is_staff, is_superuser, date_joined FROM users"
+    " WHERE username = ?1";
+inline constexpr const char* kListSessions =
+    "SELECT id, created_at, last_used_at, revoked_at, revoke_reason FROM sessions"
+    " WHERE user_id = ?1 ORDER BY last_used_at DESC, id DESC LIMIT ?2";
+inline constexpr const char* kSpendPerModel =
+    "SELECT coalesce(model, 'unknown'), count(*), coalesce(sum(prompt_tokens), 0),"
+    " coalesce(sum(completion_tokens), 0), sum(cost) FROM chat_reservations"
+    " WHERE user_id = ?1 AND cost IS NOT NULL GROUP BY 1 ORDER BY 5 DESC, 1 LIMIT 1000";
+/// From the covering index chat_reservations_usage: a range scan over settled_at.
+inline constexpr const char* kUsageByDay =
+    "SELECT substr(settled_at, 1, 10), coalesce(model, 'unknown'), count(*),"
+    " coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), sum(cost)"
+    " FROM chat_reservations WHERE cost IS NOT NULL AND settled_at >= ?1"
+    " AND settled_at < date(?2, '+1 day') GROUP BY 1, 2 ORDER BY 1, 2 LIMIT ?3";
+inline constexpr const char* kTopSpenders =
+    "SELECT r.user_id, u.username, r.requests, r.charged FROM"
+    " (SELECT user_id, count(*) AS requests, sum(cost) AS charged FROM chat_reservations"
+    "  WHERE cost IS NOT NULL AND settled_at >= ?1 AND settled_at < date(?2, '+1 day')"
+    "  GROUP BY user_id ORDER BY charged DESC, user_id LIMIT ?3) r"
+    " JOIN users u ON u.id = r.user_id ORDER BY r.charged DESC, r.user_id";
+inline constexpr const char* kSetActive =
+    "UPDATE users SET is_active = ?2 WHERE id = ?1 RETURNING id";
+inline constexpr const char* kSetStaff =
+    "UPDATE users SET is_staff = ?2 WHERE id = ?1 RETURNING id";
+inline constexpr const char* kBumpEpoch =
+    "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?1 RETURNING id";
+inline constexpr const char* kAdminRevokeSessions =
+    "UPDATE sessions SET revoked_at = CAST(strftime('%s', 'now') AS INTEGER),"
+    " revoke_reason = 'admin' WHERE user_id = ?1 AND revoked_at IS NULL";
+inline constexpr const char* kRevokeUserKeys =
+    "UPDATE api_keys SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+    " WHERE user_id = ?1 AND revoked_at IS NULL";
+inline constexpr const char* kSetPassword =
+    "UPDATE users SET password_hash = ?2, session_epoch = session_epoch + 1 WHERE id = ?1"
+    " RETURNING id";
+inline constexpr const char* kInsertAudit =
+    "INSERT INTO audit_log (created_at, actor_user_id, actor, action, target_user_id, before,"
+    " after, reason, request_id)"
+    " VALUES (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+#define CHATGATE_AUDIT_FILTER                                                           \
+    " WHERE (?1 IS NULL OR actor_user_id = ?1) AND (?2 IS NULL OR target_user_id = ?2)" \
+    " AND (?3 IS NULL OR action = ?3)"
+inline constexpr const char* kCountAudit = "SELECT count(*) FROM audit_log" CHATGATE_AUDIT_FILTER;
+inline constexpr const char* kListAudit =
+    "SELECT id, created_at, actor_user_id, actor, action, target_user_id, before, after, reason,"
+    " request_id FROM audit_log" CHATGATE_AUDIT_FILTER " ORDER BY id DESC LIMIT ?4 OFFSET ?5";
+#undef CHATGATE_AUDIT_FILTER
+
+// Backups (chatgate backup --verify).
+inline constexpr const char* kIntegrityCheck = "PRAGMA integrity_check(1)";
+inline constexpr const char* kCountAllUsers = "SELECT count(*) FROM users";
+inline constexpr const char* kCountAllLedger = "SELECT count(*) FROM ledger";
+/// Users whose balance is negative or differs from the sum of their ledger.
+inline constexpr const char* kCountLedgerMismatches =
+    "SELECT count(*) FROM users u WHERE u.tokens < 0 OR u.tokens <>"
+    " (SELECT coalesce(sum(l.delta), 0) FROM ledger l WHERE l.user_id = u.id)";
 
 }  // namespace chatgate::storage::sql

@@ -13,6 +13,9 @@
 
 namespace chatgate::storage {
 
+/// A ledger kind as the database spells it; StorageError for a word it does not know.
+domain::LedgerKind parse_kind(const std::string& text);
+
 inline constexpr const char* kBatchLost = "the database rolled back the batch transaction";
 
 /// One write operation on the writer connection: its own transaction, or a savepoint inside the

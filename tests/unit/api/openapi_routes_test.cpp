@@ -44,13 +44,21 @@ TEST(OpenApi, AuthenticatedRoutesDeclareBearerSecurity) {
                              .at(openapi_path(route))
                              .at(lower(http::to_string(route.method)))
                              .as_object();
-        bool declares_bearer = false;
+        bool declares_jwt = false;
+        bool declares_key = false;
         if (auto security = op.if_contains("security")) {
             for (const auto& requirement : security->as_array()) {
-                declares_bearer |= requirement.as_object().contains("jwtAuth");
+                declares_jwt |= requirement.as_object().contains("jwtAuth");
+                declares_key |= requirement.as_object().contains("apiKeyAuth");
             }
         }
-        EXPECT_EQ(declares_bearer, route.auth == Auth::bearer) << route.path;
+        // Access tokens everywhere authentication is asked for; API keys only on `bearer`
+        // routes; staff routes say so.
+        EXPECT_EQ(declares_jwt, route.auth != Auth::none) << route.path;
+        EXPECT_EQ(declares_key, route.auth == Auth::bearer) << route.path;
+        const auto* staff = op.if_contains("x-requires-staff");
+        EXPECT_EQ(staff && staff->is_bool() && staff->as_bool(), route.auth == Auth::staff)
+            << route.path;
     }
 }
 
@@ -110,6 +118,8 @@ TEST(OpenApi, PathParameterTypesMatchTheRouteTable) {
 TEST(RouteTable, OpenApiPathsDropTheParameterTypes) {
     Route route{.method = http::Method::get, .path = "/a/{id:int}/b/{name}/", .handler = nullptr};
     EXPECT_EQ(openapi_path(route), "/a/{id}/b/{name}/");
+    Route two{.method = http::Method::get, .path = "/a/{id:int}/b/{c:int}/", .handler = nullptr};
+    EXPECT_EQ(openapi_path(two), "/a/{id}/b/{c}/");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "assets/assets.hpp"
 #include "domain/accounts/credential_rules.hpp"
 #include "domain/idempotency/idempotency_service.hpp"
+#include "security/key_crypto.hpp"
 #include "security/password_hasher.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 #include "support/manual_clock.hpp"
@@ -108,12 +109,19 @@ protected:
     domain::ResponseArchive responses_{store_, db_};
     domain::SessionService sessions_{store_, db_, clock_, app::session_policy(config_)};
     domain::IdempotencyService keys_{store_, db_, clock_, app::idempotency_policy(config_), "t"};
+    security::SodiumKeyCrypto key_crypto_;
+    domain::KeyService api_keys_{store_, key_crypto_, db_, clock_, app::key_policy(config_)};
+    domain::AdminService admin_{
+        store_,           store_,      store_, api_keys_, hasher_,
+        password_rules(), key_crypto_, db_,    hashes_,   app::admin_policy(config_)};
     Services services_{.accounts = accounts_,
                        .sessions = sessions_,
                        .ledger = ledger_,
                        .chat = chat_,
                        .conversations = conversations_,
                        .responses = responses_,
+                       .keys = api_keys_,
+                       .admin = admin_,
                        .jwt = jwt_,
                        .store = store_,
                        .db_pool = reads_,
@@ -243,6 +251,74 @@ TEST_F(PipelineTest, ErrorsUnderV1UseOpenAisShape) {
     auto missing = handle(request(http::Method::get, "GET", "/v1/nothing"));
     EXPECT_EQ(missing.status, 404);
     EXPECT_TRUE(json(missing).at("error").is_object());
+}
+
+}  // namespace
+}  // namespace chatgate::api
+
+// ---- API keys and staff routes ----------------------------------------------------------------
+
+namespace chatgate::api {
+namespace {
+
+class OperatorPipelineTest : public PipelineTest {
+protected:
+    http::Request with_bearer(http::Request r, const std::string& credential) {
+        bearer_ = "Bearer " + credential;
+        r.headers.push_back({"Authorization", bearer_});
+        return r;
+    }
+    std::string new_key() {
+        auto created = testing::run_sync(api_keys_.create(user_, {"k", {}, {}, {}}));
+        EXPECT_TRUE(created);
+        key_id_ = created->info.id;
+        return created->key;
+    }
+    domain::ApiKeyId key_id_ = 0;
+};
+
+TEST_F(OperatorPipelineTest, AKeyAuthenticatesLikeATokenUntilItIsRevoked) {
+    std::string key = new_key();
+    auto ok = handle(with_bearer(request(http::Method::get, "GET", "/api/tokens/"), key));
+    EXPECT_EQ(ok.status, 200);
+    EXPECT_EQ(ok.user_id, user_);
+    ASSERT_TRUE(testing::run_sync(api_keys_.revoke(user_, key_id_)));
+    auto refused = handle(with_bearer(request(http::Method::get, "GET", "/api/tokens/"), key));
+    EXPECT_EQ(refused.status, 401);
+    EXPECT_EQ(json(refused).at("code"), "token_not_valid");
+}
+
+TEST_F(OperatorPipelineTest, AKeyCannotMakeKeysOrReachTheAdminApi) {
+    std::string key = new_key();
+    auto make = handle(
+        with_bearer(request(http::Method::post, "POST", "/api/keys/", R"({"name":"again"})"), key));
+    EXPECT_EQ(make.status, 403);
+    auto admin = handle(with_bearer(request(http::Method::get, "GET", "/api/admin/users/"), key));
+    EXPECT_EQ(admin.status, 403);
+}
+
+TEST_F(OperatorPipelineTest, StaffRoutesAskTheDatabaseOnEveryRequest) {
+    auto refused = handle(authorized(request(http::Method::get, "GET", "/api/admin/users/")));
+    EXPECT_EQ(refused.status, 403);
+    EXPECT_EQ(json(refused).at("error"), "You do not have permission to perform this action.");
+    domain::Actor cli{std::nullopt, "os:test", ""};
+    ASSERT_TRUE(testing::run_sync(admin_.set_staff(cli, user_, true)));
+    auto allowed = handle(authorized(request(http::Method::get, "GET", "/api/admin/users/")));
+    EXPECT_EQ(allowed.status, 200);
+    ASSERT_TRUE(testing::run_sync(admin_.set_staff(cli, user_, false)));
+    EXPECT_EQ(handle(authorized(request(http::Method::get, "GET", "/api/admin/users/"))).status,
+              403);
+}
+
+TEST_F(OperatorPipelineTest, AnAdminGrantMovesTheBalanceWithItsLedgerRow) {
+    domain::Actor cli{std::nullopt, "os:test", ""};
+    ASSERT_TRUE(testing::run_sync(admin_.set_staff(cli, user_, true)));
+    auto granted = handle(authorized(
+        request(http::Method::post, "POST", "/api/admin/users/" + std::to_string(user_) + "/grant/",
+                R"({"tokens": 25, "reason": "test"})")));
+    EXPECT_EQ(granted.status, 200);
+    EXPECT_EQ(balance(), 4025);
+    expect_ledger_matches_balance();
 }
 
 }  // namespace

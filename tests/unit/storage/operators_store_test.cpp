@@ -1,0 +1,186 @@
+// The operators' storage: key limits reserved and settled exactly, admin balance changes with
+// their audit rows, the usage reports' plans, and the upgrade of a version-3 database.
+
+#include "assets/assets.hpp"
+#include "domain/admin/admin_service.hpp"
+#include "storage/sqlite/connection.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
+#include "storage/sqlite/statements.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+namespace chatgate {
+namespace {
+
+using domain::ChangeStatus;
+
+class OperatorsStoreTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        path_ = ::testing::TempDir() + "chatgate-ops-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".sqlite3";
+        remove_files();
+    }
+    void TearDown() override {
+        store_.reset();
+        remove_files();
+    }
+    void remove_files() {
+        for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+    }
+    storage::SqliteStore& store() {
+        if (!store_) store_ = std::make_unique<storage::SqliteStore>(path_);
+        return *store_;
+    }
+    UserId make_user(const std::string& name, TokenAmount grant = 4000) {
+        auto id = store().create_user({name, "hash", grant, false, false});
+        EXPECT_TRUE(id);
+        return *id;
+    }
+    domain::ApiKeyId make_key(UserId user, std::optional<TokenAmount> limit) {
+        auto id = store().create_api_key(
+            {user, "pub" + std::to_string(user), "digest", "k", std::nullopt, limit, std::nullopt},
+            10);
+        EXPECT_TRUE(id);
+        return *id;
+    }
+    void expect_consistent(UserId user) {
+        EXPECT_EQ(store().ledger_sum(user), store().find_account(user)->balance);
+    }
+
+    std::string path_;
+    std::unique_ptr<storage::SqliteStore> store_;
+};
+
+TEST_F(OperatorsStoreTest, AKeyLimitCountsReservationsAndGetsTheUnusedPartBack) {
+    auto user = make_user("alice");
+    auto key = make_key(user, 250);
+    auto first = store().reserve({user, 200, key, "m"});
+    ASSERT_EQ(first.status, ChangeStatus::applied);
+    // 200 of 250 is held: a second reservation of 100 would pass the limit.
+    EXPECT_EQ(store().reserve({user, 100, key, "m"}).status, ChangeStatus::key_limit);
+    EXPECT_EQ(store().find_account(user)->balance, 3800);  // the refused one took nothing
+    ASSERT_TRUE(store().settle({first.id, 120, std::nullopt, 10, 20}).applied);
+    EXPECT_EQ(store().find_api_key_info(user, key)->spent, 120);
+    EXPECT_EQ(store().reserve({user, 100, key, "m"}).status, ChangeStatus::applied);
+    EXPECT_EQ(store().find_api_key_info(user, key)->spent, 220);
+    expect_consistent(user);
+}
+
+TEST_F(OperatorsStoreTest, ConcurrentReservationsNeverPassTheKeyLimit) {
+    auto user = make_user("bob", 100000);
+    auto key = make_key(user, 1000);
+    std::atomic<int> applied = 0;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 10; ++i) {
+                if (store().reserve({user, 100, key, "m"}).status == ChangeStatus::applied) {
+                    ++applied;
+                }
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(applied.load(), 10);
+    EXPECT_EQ(store().find_api_key_info(user, key)->spent, 1000);
+    EXPECT_EQ(store().find_account(user)->balance, 100000 - 1000);
+    expect_consistent(user);
+}
+
+TEST_F(OperatorsStoreTest, ARevokedKeyReservesNothing) {
+    auto user = make_user("carol");
+    auto key = make_key(user, std::nullopt);
+    ASSERT_TRUE(store().revoke_api_key(user, key));
+    EXPECT_FALSE(store().revoke_api_key(user, key));
+    EXPECT_EQ(store().reserve({user, 100, key, "m"}).status, ChangeStatus::key_limit);
+    EXPECT_TRUE(store().find_api_key(std::string("pub") + std::to_string(user))->revoked);
+}
+
+TEST_F(OperatorsStoreTest, AdminChangesWriteLedgerAndAuditTogether) {
+    auto user = make_user("dave", 100);
+    domain::AuditEntry audit{{std::nullopt, "os:root", ""}, "tokens.deduct", user, "", "", "why"};
+    domain::BalanceChange deduct{
+        user, -150, domain::LedgerKind::admin_deduct, "by os:root: why", INT64_MAX, false};
+    EXPECT_EQ(store().admin_change_balance(deduct, audit).status, ChangeStatus::insufficient);
+    EXPECT_EQ(store().count_audit({}), 0);  // refused: no audit row either
+    deduct.delta = -60;
+    EXPECT_EQ(store().admin_change_balance(deduct, audit).status, ChangeStatus::applied);
+    auto rows = store().list_audit({});
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].before, R"({"tokens":100})");
+    EXPECT_EQ(rows[0].after.substr(0, 13), R"({"tokens":40,)");
+    EXPECT_EQ(rows[0].reason, "why");
+    EXPECT_EQ(store().list_ledger(user, 0, 1)[0].kind, domain::LedgerKind::admin_deduct);
+    expect_consistent(user);
+}
+
+TEST_F(OperatorsStoreTest, UsageReportsReadCoveringIndexes) {
+    store();
+    storage::Connection db(path_, storage::Connection::Mode::read_only);
+    auto plan_of = [&](std::string sql) {
+        std::string plan;
+        auto stmt = db.prepare(sql.c_str());
+        while (stmt.step()) plan += stmt.text(3) + "\n";
+        return plan;
+    };
+    // (Prepared from copies: the statement cache is keyed by address.)
+    auto by_day = std::string("EXPLAIN QUERY PLAN ") + storage::sql::kUsageByDay;
+    auto spend = std::string("EXPLAIN QUERY PLAN ") + storage::sql::kSpendPerModel;
+    auto top = std::string("EXPLAIN QUERY PLAN ") + storage::sql::kTopSpenders;
+    std::string plans[] = {plan_of(by_day), plan_of(spend), plan_of(top)};
+    EXPECT_NE(plans[0].find("COVERING INDEX chat_reservations_usage"), std::string::npos)
+        << plans[0];
+    EXPECT_NE(plans[1].find("COVERING INDEX chat_reservations_user_usage"), std::string::npos)
+        << plans[1];
+    EXPECT_NE(plans[2].find("COVERING INDEX chat_reservations_usage"), std::string::npos)
+        << plans[2];
+}
+
+TEST_F(OperatorsStoreTest, AVersion3DatabaseUpgradesKeepingEveryRowAndTheSessionCounter) {
+    {
+        storage::Connection db(path_, storage::Connection::Mode::read_write);
+        db.exec(storage::sql::kCreateVersionTable);
+        for (auto name : {"migrations/sqlite/0001_init.sql", "migrations/sqlite/0002_sessions.sql",
+                          "migrations/sqlite/0003_conversations.sql"}) {
+            db.exec(std::string(assets::find(name)).c_str());
+        }
+        db.exec(
+            "INSERT INTO schema_version (version) VALUES (1), (2), (3);"
+            "INSERT INTO users (username, password_hash, tokens, date_joined)"
+            " VALUES ('old', 'h', 4000, 't');"
+            "INSERT INTO ledger (user_id, delta, balance_after, kind, created_at)"
+            " VALUES (1, 4100, 4100, 'signup_grant', 't'), (1, -100, 4000, 'chat_charge', 't');"
+            "INSERT INTO chat_messages (user_id, message, response, cost, charge_entry_id,"
+            " created_at) VALUES (1, 'm', 'r', 100, 2, 't');"
+            "INSERT INTO sessions (user_id, created_at, last_used_at) VALUES (1, 1, 1), (1, 2, 2);"
+            "DELETE FROM sessions WHERE id = 2;");
+    }
+    EXPECT_GE(store().schema_version(), 4);  // and any later migration after it
+    EXPECT_EQ(store().list_ledger(1, 0, 10).size(), 2u);
+    expect_consistent(1);
+    // The purged family's id is never handed out again.
+    auto started = store().start_session(1, 10, 0);
+    EXPECT_EQ(started.grant.id, 3);
+    // The rebuilt ledger is still append-only and takes the new kinds.
+    domain::BalanceChange grant{1,         5,    domain::LedgerKind::admin_grant, "by os:x: y",
+                                INT64_MAX, false};
+    EXPECT_EQ(store().change_balance(grant).status, ChangeStatus::applied);
+    store().append_audit({{std::nullopt, "os:x", ""}, "key.create", 1, "{}", "{}", std::nullopt});
+    storage::Connection db(path_, storage::Connection::Mode::read_write);
+    EXPECT_THROW(db.exec("DELETE FROM ledger"), storage::StorageError);
+    EXPECT_THROW(db.exec("UPDATE ledger SET delta = 1"), storage::StorageError);
+    EXPECT_THROW(db.exec("DELETE FROM audit_log"), storage::StorageError);
+}
+
+TEST(AuditFacts, AreJsonWithEscapedText) {
+    auto text = domain::Facts().add("n", 5).add_bool("b", false).add("s", "a\"b\\c\n").json();
+    EXPECT_EQ(text, R"({"n":5,"b":false,"s":"a\"b\\c\u000a"})");
+}
+
+}  // namespace
+}  // namespace chatgate
