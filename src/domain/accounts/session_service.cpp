@@ -82,8 +82,11 @@ boost::asio::awaitable<Result<UserId>> SessionService::check_access(UserId user,
         co_return judge_access(user, session, epoch, cached);
     }
     auto state = co_await db_.reads.run([&] { return store_.access_state(user, session); });
-    if (state) cache_.store(user, session, *state, ticket);
-    co_return judge_access(user, session, epoch, state);
+    auto judged = judge_access(user, session, epoch, state);
+    // Only a session that passes is kept: a refusal is read again next time, so that a user
+    // reactivated from another process (the command line) is let back in at once.
+    if (judged) cache_.store(user, session, *state, ticket);
+    co_return judged;
 }
 
 void SessionService::user_changed(UserId user) {
