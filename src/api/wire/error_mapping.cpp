@@ -213,6 +213,10 @@ http::Response error_response(const Error& error, std::string_view request_id, E
     } else if (status == 503 || status == 429) {
         response.headers.emplace_back("Retry-After", "1");
     }
+    if (error.retried && (status == 502 || status == 504)) {
+        // chatgate's own attempts are spent: a client's retries on top would multiply them.
+        response.headers.emplace_back("x-should-retry", "false");
+    }
     return response;
 }
 
