@@ -240,6 +240,8 @@ Error transport_error(http::TransportError kind, std::size_t max_body_bytes) {
         case http::TransportError::bad_host:
             return {
                 ErrorCode::malformed_request, "A request needs exactly one valid Host header.", {}};
+        case http::TransportError::too_many_connections:
+            return {ErrorCode::busy, "Too many connections; retry later.", {}, 1};
         case http::TransportError::malformed:
             break;
     }
