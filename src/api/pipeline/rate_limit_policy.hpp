@@ -21,8 +21,8 @@ struct RateTicket {
     std::optional<guards::Decision> decision;  ///< reported in the RateLimit-* headers
     std::string held_user_key;                 ///< failed-login reservations to hand back unless
     std::string held_address_key;              ///< the login turns out to have failed
-    std::string client;                        ///< a login's client key, for its hash lane
-    bool recent_failed_logins = false;         ///< failures from that client not yet forgotten
+    std::string client;                 ///< an anonymous request's client key, for its hashing lane
+    bool recent_failed_logins = false;  ///< failures from that client not yet forgotten
 };
 
 /// How chatgate applies its rate limits to requests: per-route limits keyed on the user (bearer
