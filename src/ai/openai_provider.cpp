@@ -162,7 +162,11 @@ Error OpenAiProvider::Impl::final_error(const AttemptFailure& failure, int attem
                                   {"detail", failure.detail}});
     switch (failure.kind) {
         case Failure::timeout:
-            return {ErrorCode::upstream_timeout, "The AI provider did not answer in time.", {}};
+            return {ErrorCode::upstream_timeout,
+                    "The AI provider did not answer in time.",
+                    {},
+                    0,
+                    attempts > 1};
         case Failure::status:
             if (failure.status == 429) {
                 Error error{
@@ -176,7 +180,8 @@ Error OpenAiProvider::Impl::final_error(const AttemptFailure& failure, int attem
         default:
             break;
     }
-    return {ErrorCode::upstream_unavailable, "The AI provider could not answer.", {}};
+    return {
+        ErrorCode::upstream_unavailable, "The AI provider could not answer.", {}, 0, attempts > 1};
 }
 
 net::awaitable<Result<Exchange>> OpenAiProvider::Impl::open(const std::string& body, bool stream,

@@ -56,6 +56,9 @@ struct Error {
     std::string message;
     std::vector<FieldError> fields;
     std::int64_t retry_after_seconds = 0;  ///< > 0: sent as Retry-After (429 and 503 answers)
+    /// chatgate already asked the upstream again before failing: clients should not retry on
+    /// top (sent as `x-should-retry: false`, which OpenAI's libraries obey).
+    bool retried = false;
 
     static Error fields_invalid(std::vector<FieldError> fields) {
         return {ErrorCode::invalid_argument, {}, std::move(fields)};

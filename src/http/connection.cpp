@@ -53,11 +53,12 @@ class BeastConnection final : public Connection,
                               public std::enable_shared_from_this<BeastConnection> {
 public:
     BeastConnection(tcp::socket socket, RequestHandler& handler, const ServerLimits& limits,
-                    std::function<void(Connection*)> on_end)
+                    std::function<void(Connection*)> on_end, std::optional<TransportError> refuse)
         : stream_(std::move(socket)),
           handler_(handler),
           limits_(limits),
-          on_end_(std::move(on_end)) {
+          on_end_(std::move(on_end)),
+          refuse_at_once_(refuse) {
         boost::system::error_code ec;
         auto peer = stream_.socket().remote_endpoint(ec);
         if (!ec) remote_ = peer.address().to_string();
@@ -93,6 +94,19 @@ public:
 
 private:
     net::awaitable<void> run() {
+        if (refuse_at_once_) {
+            // Over a cap: the answer is all this connection costs, and briefly.
+            busy_ = true;
+            Request request;
+            request.remote_address = remote_;
+            request.received_at = std::chrono::steady_clock::now();
+            Response response = handler_.transport_error(*refuse_at_once_, request);
+            if (!co_await write(request, response, false)) co_return;
+            boost::system::error_code ignored;
+            stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+            co_await linger(kBriefLinger);
+            co_return;
+        }
         // Bounded: a pipelining client cannot make us buffer more than one maximal request.
         beast::flat_buffer buffer(limits_.max_header_bytes + limits_.max_body_bytes + 8192);
         Request request;
@@ -179,24 +193,33 @@ private:
         if (!co_await write(request, response, false)) co_return;
         boost::system::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        co_await linger();
+        co_await linger(kRefusedRequestLinger);
     }
 
+    /// How long a closing connection keeps reading and discarding.
+    struct Linger {
+        std::chrono::seconds max_time;
+        std::chrono::seconds max_silence;
+        std::size_t max_bytes;
+    };
+    /// Clients such as Python's http.client send a whole body before they read: a refused
+    /// 8 MiB upload sees its 413 only if we keep reading. Like nginx's lingering close.
+    static constexpr Linger kRefusedRequestLinger{std::chrono::seconds(30), std::chrono::seconds(5),
+                                                  64 * 1024 * 1024};
+    /// Over a connection cap: enough for a request head to arrive and be dropped, no more.
+    static constexpr Linger kBriefLinger{std::chrono::seconds(2), std::chrono::seconds(1),
+                                         64 * 1024};
+
     /// Reads and discards what the client is still sending, so that closing does not reset the
-    /// connection (and destroy our answer) while its request is still arriving. Clients such
-    /// as Python's http.client send a whole body before they read: a refused 8 MiB upload sees
-    /// its 413 only if we keep reading. Bounded like nginx's lingering close: 30 s in all, 5 s
-    /// of silence, and 64 MiB.
-    net::awaitable<void> linger() {
-        constexpr std::size_t kMaxBytes = 64 * 1024 * 1024;
-        constexpr auto kMaxTime = std::chrono::seconds(30);
-        constexpr auto kMaxSilence = std::chrono::seconds(5);
-        const auto give_up = std::chrono::steady_clock::now() + kMaxTime;
+    /// connection (and destroy our answer) while its request is still arriving.
+    net::awaitable<void> linger(Linger bounds) {
+        const auto give_up = std::chrono::steady_clock::now() + bounds.max_time;
         std::array<char, 16384> sink;
-        for (std::size_t drained = 0; drained < kMaxBytes;) {
+        for (std::size_t drained = 0; drained < bounds.max_bytes;) {
             auto left = give_up - std::chrono::steady_clock::now();
             if (left <= std::chrono::steady_clock::duration::zero()) break;
-            stream_.expires_after(std::min<std::chrono::steady_clock::duration>(left, kMaxSilence));
+            stream_.expires_after(
+                std::min<std::chrono::steady_clock::duration>(left, bounds.max_silence));
             auto [ec, n] = co_await stream_.async_read_some(net::buffer(sink), kTuple);
             if (ec) break;  // the client closed (it has read the answer), or a deadline passed
             drained += n;
@@ -317,6 +340,7 @@ private:
     const ServerLimits& limits_;
     std::function<void(Connection*)> on_end_;
     std::string remote_;
+    std::optional<TransportError> refuse_at_once_;
     // Touched only on the connection's thread.
     bool busy_ = false;
     bool stopping_ = false;
@@ -326,9 +350,10 @@ private:
 
 std::shared_ptr<Connection> start_connection(tcp::socket socket, RequestHandler& handler,
                                              const ServerLimits& limits,
-                                             std::function<void(Connection*)> on_end) {
-    auto connection =
-        std::make_shared<BeastConnection>(std::move(socket), handler, limits, std::move(on_end));
+                                             std::function<void(Connection*)> on_end,
+                                             std::optional<TransportError> refuse) {
+    auto connection = std::make_shared<BeastConnection>(std::move(socket), handler, limits,
+                                                        std::move(on_end), refuse);
     connection->start();
     return connection;
 }

@@ -6,7 +6,9 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <optional>
 
 namespace chatgate::http {
 
@@ -23,9 +25,12 @@ public:
 };
 
 /// Creates the connection for an accepted socket and starts its read/dispatch/write loop on the
-/// socket's executor. `on_end` runs when the connection is finished.
+/// socket's executor. `on_end` runs when the connection is finished. With `refuse`, nothing is
+/// read: the connection answers that refusal at once (a 503 for a cap), reads and discards
+/// briefly so the client sees it, and closes.
 std::shared_ptr<Connection> start_connection(boost::asio::ip::tcp::socket socket,
                                              RequestHandler& handler, const ServerLimits& limits,
-                                             std::function<void(Connection*)> on_end);
+                                             std::function<void(Connection*)> on_end,
+                                             std::optional<TransportError> refuse = std::nullopt);
 
 }  // namespace chatgate::http

@@ -103,6 +103,8 @@ enum class TransportError {
     /// A Transfer-Encoding other than a lone `chunked` (HTTP/1.1): the body's end is unknown.
     unsupported_transfer_coding,
     bad_host,  ///< no Host on HTTP/1.1, two of them, or a value that is no host[:port]
+    /// A connection over a connection cap, answered before any request is read.
+    too_many_connections,
 };
 
 /// What the server calls for each request. Implemented by the api layer.

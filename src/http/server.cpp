@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include "http/client_group.hpp"
 #include "http/connection.hpp"
 #include "observability/log.hpp"
 
@@ -10,7 +11,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 namespace chatgate::http {
@@ -22,8 +25,20 @@ using tcp = net::ip::tcp;
 constexpr auto kPollInterval = std::chrono::milliseconds(10);
 constexpr auto kAfterForceClose = std::chrono::seconds(2);
 constexpr auto kAcceptErrorPause = std::chrono::milliseconds(50);
+/// Over-cap connections being answered at once; beyond this they are closed unanswered, so a
+/// flood of them costs a bounded amount of work.
+constexpr std::size_t kMaxAnsweredRefusals = 64;
 
 }  // namespace
+
+boost::asio::ip::address client_group(const boost::asio::ip::address& peer) {
+    if (!peer.is_v6()) return peer;
+    auto v6 = peer.to_v6();
+    if (v6.is_v4_mapped()) return net::ip::make_address_v4(net::ip::v4_mapped, v6);
+    auto bytes = v6.to_bytes();
+    std::fill(bytes.begin() + 8, bytes.end(), 0);
+    return net::ip::address_v6(bytes);
+}
 
 class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
 public:
@@ -88,31 +103,39 @@ private:
                 continue;
             }
             socket.set_option(tcp::no_delay(true), ec);
-            auto peer = socket.remote_endpoint(ec).address();
+            auto peer = client_group(socket.remote_endpoint(ec).address());
             std::lock_guard lock(mutex_);
-            if (!admit(peer)) {
-                // Closed at once, unanswered: an answer would cost the resources the caps
-                // protect, and could be lost anyway, as the request is not read.
-                socket.close(ec);
+            bool admitted = admit(peer);
+            if (!admitted) {
                 note_refusal();
-                continue;
+                if (refusing_ >= kMaxAnsweredRefusals) {
+                    socket.close(ec);  // answering more would spend what the caps protect
+                    continue;
+                }
             }
             auto id = next_id_++;
             auto weak = weak_from_this();
-            connections_[id] = start_connection(std::move(socket), handler_, limits_,
-                                                [weak, id, peer](Connection*) {
-                                                    if (auto self = weak.lock()) {
-                                                        std::lock_guard guard(self->mutex_);
-                                                        self->connections_.erase(id);
-                                                        self->release(peer);
-                                                    }
-                                                });
+            if (!admitted) ++refusing_;
+            connections_[id] = start_connection(
+                std::move(socket), handler_, limits_,
+                [weak, id, peer, admitted](Connection*) {
+                    if (auto self = weak.lock()) {
+                        std::lock_guard guard(self->mutex_);
+                        self->connections_.erase(id);
+                        if (admitted) {
+                            self->release(peer);
+                        } else {
+                            --self->refusing_;
+                        }
+                    }
+                },
+                admitted ? std::nullopt : std::optional(TransportError::too_many_connections));
         }
     }
 
     /// Counts a new connection from `peer` unless a cap forbids it. Needs `mutex_`.
     bool admit(const net::ip::address& peer) {
-        if (connections_.size() >= limits_.max_connections) return false;
+        if (connections_.size() - refusing_ >= limits_.max_connections) return false;
         std::size_t& from_peer = per_address_[peer];
         if (limits_.max_connections_per_address > 0 &&
             from_peer >= limits_.max_connections_per_address) {
@@ -134,7 +157,7 @@ private:
         ++refused_;
         auto now = std::chrono::steady_clock::now();
         if (now - last_refusal_log_ < std::chrono::seconds(1)) return;
-        log::warn("connections refused: connection limit reached",
+        log::warn("connections refused with 503: connection limit reached",
                   {{"refused", refused_},
                    {"open", connections_.size()},
                    {"max_connections", limits_.max_connections},
@@ -185,7 +208,9 @@ private:
     std::mutex mutex_;
     std::uint64_t next_id_ = 0;
     std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections_;
-    std::unordered_map<net::ip::address, std::size_t> per_address_;  ///< open connections
+    /// Open connections per client group (client_group above).
+    std::unordered_map<net::ip::address, std::size_t> per_address_;
+    std::size_t refusing_ = 0;  ///< of connections_, those answering a refusal
     // Only the accept loop touches these.
     std::size_t refused_ = 0;
     std::chrono::steady_clock::time_point last_refusal_log_;

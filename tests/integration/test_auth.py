@@ -194,6 +194,28 @@ def test_a_compatibility_form_registers_as_its_normal_form(api):
     assert get_balance(api, tokens["access"]) == SIGNUP_GRANT
 
 
+def test_an_account_registered_before_normalising_still_logs_in(start_server):
+    import sqlite3
+
+    srv = start_server(name="legacy-names")
+    with Http(srv.base_url) as http:
+        model = new_user(http, "legacy")
+    legacy = "\uff4c\uff45\uff47\uff41\uff43\uff59" + uuid.uuid4().hex[:6]  # fullwidth "legacy"
+    db = sqlite3.connect(srv.data_dir / "chatgate.sqlite3", timeout=10)
+    try:
+        with db:  # as an older chatgate stored it, before names were normalised
+            db.execute("INSERT INTO users (username, password_hash, tokens, date_joined)"
+                       " SELECT ?, password_hash, 0, date_joined FROM users WHERE username = ?",
+                       (legacy, model.username))
+    finally:
+        db.close()
+    with Http(srv.base_url) as http:
+        tokens = login(http, legacy, model.password)
+        assert jwt_payload(tokens["access"])["user_id"] != jwt_payload(model.access)["user_id"]
+        assert get_balance(http, tokens["access"]) == 0
+        assert_ledger_consistent(http, tokens["access"])
+
+
 def test_register_username_allowed_special_characters(api):
     username = f"a.b@c+d-e_{uuid.uuid4().hex[:12]}"
     register(api, username)

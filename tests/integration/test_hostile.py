@@ -369,12 +369,19 @@ def hold_connections(server, count, source="127.0.0.1"):
 
 
 def refused_at_accept(server, source="127.0.0.1") -> bool:
+    """True when a new connection is answered with the over-capacity 503 and closed."""
     with connect(server, source) as sock:
         try:
             sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
-            return True
-        return read_response(sock) == b""
+            return False
+        response = read_response(sock)
+        if not response.startswith(b"HTTP/1.1 503"):
+            return False
+        assert b"\r\nRetry-After: 1\r\n" in response, response
+        assert json_body(response) == {"detail": "Too many connections; retry later."}
+        assert closed_by_server(sock)
+        return True
 
 
 def test_connections_per_address_are_capped(module_server_factory):

@@ -119,6 +119,20 @@ def test_upstream_500_is_a_502_and_free(chatgate_with_model, stream):
     user = new_user(server.base_url, "v1e500")
     r = complete(server, user, [{"role": "user", "content": "hi"}], stream=stream)
     assert_openai_error(r, 502, "server_error", "upstream_error")
+    assert "x-should-retry" not in r.headers  # chatgate did not retry: the client may
+    assert get_balance(server.base_url, user.access) == SIGNUP_GRANT
+    assert_ledger_consistent(server.base_url, user.access)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_after_chatgates_own_retries_a_502_says_do_not_retry(chatgate_with_model, fake_upstream, stream):
+    model = unique("error500")
+    server = chatgate_with_model(model, max_retries=2)
+    user = new_user(server.base_url, "v1retried")
+    r = complete(server, user, [{"role": "user", "content": "hi"}], stream=stream)
+    assert_openai_error(r, 502, "server_error", "upstream_error")
+    assert r.headers.get("x-should-retry") == "false"
+    assert fake_upstream.requests_for(model) == 3
     assert get_balance(server.base_url, user.access) == SIGNUP_GRANT
     assert_ledger_consistent(server.base_url, user.access)
 

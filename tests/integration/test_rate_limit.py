@@ -191,6 +191,19 @@ def test_failed_logins_lock_the_username_even_for_the_right_password(limited):
         assert_ledger_consistent(owner, other.access)
 
 
+def test_look_alike_usernames_share_the_lockout(limited):
+    with client(limited.base_url) as http:
+        user = new_user(http, "rllook")
+    fullwidth = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in user.username)
+    for _ in range(2):
+        with client(limited.base_url) as attacker:
+            r = attacker.post("/api/login/", json={"username": fullwidth, "password": "wrong-Password-1"})
+            expect(r, 401, MSG_NO_ACCOUNT)
+    with client(limited.base_url) as owner:
+        r = owner.post("/api/login/", json={"username": user.username, "password": user.password})
+        assert_throttled(r, 2)
+
+
 def test_failed_logins_limit_per_address_across_usernames(limited):
     victim_address = fresh_address()
     with client(limited.base_url) as http:

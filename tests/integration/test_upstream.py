@@ -91,6 +91,8 @@ def test_upstream_500_is_a_502_with_a_full_refund(chatgate_with_model, fake_upst
     expect(r, 502, UNAVAILABLE)
     assert_no_upstream_text(r)
     assert fake_upstream.requests_for(model) == 3  # the first try and two retries
+    # chatgate's retries are spent: OpenAI's libraries must not multiply them.
+    assert r.headers.get("x-should-retry") == "false", describe(r)
     assert_refunded(server, user)
     # The upstream's text reaches the log, with the key masked.
     log = server.output()
@@ -125,7 +127,9 @@ def test_retries_give_up_after_max_retries(chatgate_with_model, fake_upstream):
     model = unique("flaky", "5")
     server = chatgate_with_model(model, max_retries=1)
     user = new_user(server.base_url, "giveup")
-    expect(chat(server.base_url, user.access), 502)
+    r = chat(server.base_url, user.access)
+    expect(r, 502)
+    assert r.headers.get("x-should-retry") == "false", describe(r)
     assert fake_upstream.requests_for(model) == 2
     assert_refunded(server, user)
 

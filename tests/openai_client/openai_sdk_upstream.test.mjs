@@ -23,13 +23,13 @@ const GRANT = 4000;
 
 // One chatgate model per behaviour of the fake (chosen by the upstream model name).
 function models(upstream) {
-  const entry = (id, upstreamModel) => ({
+  const entry = (id, upstreamModel, maxRetries = 0) => ({
     id,
     provider: 'openai',
     base_url: `${upstream}/v1`,
     upstream_model: upstreamModel,
     max_completion_tokens: 256,
-    max_retries: 0,
+    max_retries: maxRetries,
     timeouts_ms: { connect: 2000, first_byte: 5000, idle: 5000, total: 20000 },
   });
   return [
@@ -37,10 +37,12 @@ function models(upstream) {
     entry('fake-slow', 'slow:20:sdk'),
     entry('fake-cut', 'cut::sdk'),
     entry('fake-500', 'error500::sdk'),
+    entry('fake-500-retried', 'error500::sdk-retried', 2),
   ];
 }
 
 let fake;
+let fakeUrl;
 let fakeExited;
 let server;
 let base;
@@ -50,6 +52,7 @@ before(async () => {
   fake = spawn('/usr/bin/python3', [fakePath, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   fakeExited = new Promise((resolve) => fake.once('exit', (code, signal) => resolve({ code, signal })));
   const upstream = await waitForLine(fake, /^listening on (http:\/\/\S+)\s*$/m, 'fake upstream');
+  fakeUrl = upstream;
   server = startServer({ CHATGATE_MODELS: JSON.stringify(models(upstream)) });
   base = await server.ready;
 });
@@ -66,7 +69,7 @@ test('answers and usage come from the upstream, whole and streamed', { skip: !ha
   const token = await accessToken(base);
   const { openai } = client(base, token);
   const ids = (await openai.models.list()).data.map((m) => m.id);
-  assert.deepEqual(ids, ['fake-echo', 'fake-slow', 'fake-cut', 'fake-500']);
+  assert.deepEqual(ids, ['fake-echo', 'fake-slow', 'fake-cut', 'fake-500', 'fake-500-retried']);
 
   const completion = await openai.chat.completions.create({
     model: 'fake-echo',
@@ -136,5 +139,22 @@ test('upstream failures are the library\'s errors, also midway through a stream'
   assert.ok(text.length > 0, 'part of the answer arrived before the error');
   const left = await balance(base, token);
   assert.ok(left >= GRANT - CHAT_COST && left < GRANT, `billed once for what was delivered (balance ${left})`);
+  await assertLedgerConsistent(base, token);
+});
+
+test('after chatgate\'s own retries the library does not retry on top', { skip: !haveFake && 'no fake upstream' }, async () => {
+  const token = await accessToken(base);
+  const { openai } = client(base, token);  // the library's default: up to 2 retries
+  await assert.rejects(
+    openai.chat.completions.create({ model: 'fake-500-retried', messages: [{ role: 'user', content: 'hi' }] }),
+    (err) => {
+      assert.equal(err.status, 502);
+      assert.equal(err.headers?.get?.('x-should-retry') ?? err.headers?.['x-should-retry'], 'false');
+      return true;
+    },
+  );
+  const stats = await (await fetch(`${fakeUrl}/_stats`)).json();
+  assert.equal(stats.requests['error500::sdk-retried'], 3, 'chatgate\'s three attempts, and no more');
+  assert.equal(await balance(base, token), GRANT);
   await assertLedgerConsistent(base, token);
 });

@@ -73,6 +73,7 @@ std::optional<Error> RateLimitPolicy::admit(const Route& route, const http::Requ
 
     std::string address;
     if (user == 0 || limit_login) address = client_key(request);
+    ticket.client = address;  // anonymous routes' hashing lane (sign-ups, logins)
     if (!rate.unlimited()) {
         // Built on the stack: the common case (a known user) allocates nothing.
         char buffer[80];
@@ -142,7 +143,6 @@ std::optional<Error> RateLimitPolicy::admit_login(const http::Request& request,
             refused_by = RateClass::failed_login_address;
         }
     }
-    ticket.client = address;
     if (!refused) return std::nullopt;
     count_refusal(refused_by);
     if (!ticket.held_user_key.empty()) limiter_.release(ticket.held_user_key, per_user);

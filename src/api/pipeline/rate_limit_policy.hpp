@@ -25,7 +25,7 @@ struct RateTicket {
     /// Also OpenAI's x-ratelimit-* headers, which its libraries read (routes answering in
     /// OpenAI's error style).
     bool openai_headers = false;
-    std::string client;                 ///< a login's client key, for its hash lane
+    std::string client;                 ///< an anonymous request's client key, for its hashing lane
     bool recent_failed_logins = false;  ///< failures from that client not yet forgotten
 };
 

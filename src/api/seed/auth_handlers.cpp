@@ -87,7 +87,10 @@ boost::asio::awaitable<Result<http::Response>> post_register(Services& services,
         });
         co_return Error::fields_invalid(std::move(errors));
     }
-    auto created = co_await services.accounts.register_user(*in->username, *in->password);
+    std::string_view lane_key =
+        ctx.hash_lane_key.empty() ? ctx.request.remote_address : ctx.hash_lane_key;
+    auto created = co_await services.accounts.register_user(*in->username, *in->password, {},
+                                                            WorkLane{lane_key});
     if (!created) co_return created.error();
     ctx.user_id = *created;
     co_return json_response(201, json::object{{"message", "User registered successfully!"}});

@@ -261,6 +261,10 @@ http::Response error_response(const Error& error, std::string_view request_id, E
     } else if (status == 503 || status == 429) {
         response.headers.emplace_back("Retry-After", "1");
     }
+    if (error.retried && (status == 502 || status == 504)) {
+        // chatgate's own attempts are spent: a client's retries on top would multiply them.
+        response.headers.emplace_back("x-should-retry", "false");
+    }
     return response;
 }
 
@@ -284,6 +288,8 @@ Error transport_error(http::TransportError kind, std::size_t max_body_bytes) {
         case http::TransportError::bad_host:
             return {
                 ErrorCode::malformed_request, "A request needs exactly one valid Host header.", {}};
+        case http::TransportError::too_many_connections:
+            return {ErrorCode::busy, "Too many connections; retry later.", {}, 1};
         case http::TransportError::malformed:
             break;
     }

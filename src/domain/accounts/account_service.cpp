@@ -52,7 +52,8 @@ std::vector<FieldError> AccountService::check_credentials(std::string_view raw_u
 
 boost::asio::awaitable<Result<UserId>> AccountService::register_user(std::string username,
                                                                      std::string password,
-                                                                     UserFlags flags) {
+                                                                     UserFlags flags,
+                                                                     WorkLane lane) {
     username = normalize_username(username);  // before the rules and the uniqueness check
     auto errors = check_credentials(username, password);
     // Checked before hashing so a taken name costs no hash; the unique index stays the guard.
@@ -60,8 +61,8 @@ boost::asio::awaitable<Result<UserId>> AccountService::register_user(std::string
         co_await db_.reads.run([&] { return store_.find_credentials(username).has_value(); });
     if (taken) add_username_taken(errors);
     if (!errors.empty()) co_return Error::fields_invalid(std::move(errors));
-    if (hash_pool_.saturated()) co_return busy();
-    std::string hash = co_await hash_pool_.run([&] { return hasher_.hash(password); });
+    if (hash_pool_.saturated(lane.preferred)) co_return busy();
+    std::string hash = co_await hash_pool_.run([&] { return hasher_.hash(password); }, lane);
     NewUser user{std::move(username), std::move(hash), signup_grant_, flags.is_staff,
                  flags.is_superuser};
     auto created = co_await db_.writes.run([&] { return store_.create_user(user); });

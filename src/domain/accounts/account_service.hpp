@@ -33,7 +33,7 @@ public:
     /// Creates the user with the sign-up grant. Errors: invalid_argument (field rules),
     /// already_exists-as-field-error for a taken username, busy.
     boost::asio::awaitable<Result<UserId>> register_user(std::string username, std::string password,
-                                                         UserFlags flags = {});
+                                                         UserFlags flags = {}, WorkLane lane = {});
 
     /// The user's id when the password matches an active account; invalid_credentials
     /// otherwise (the same answer and similar timing for unknown users), or busy.

@@ -37,7 +37,7 @@ std::int64_t answer_bytes(const ChatAnswer& answer) {
 /// The client-facing error for a provider failure: its kind (and Retry-After) is kept, its
 /// words are not (they may carry upstream detail).
 Error provider_error(const Error& error, bool midway) {
-    Error out{error.code, {}, {}, error.retry_after_seconds};
+    Error out{error.code, {}, {}, error.retry_after_seconds, error.retried};
     switch (error.code) {
         case ErrorCode::upstream_timeout:
             out.message = midway
