@@ -173,8 +173,30 @@ def test_models_restriction(start_server):
         r = api.post("/v1/chat/completions", json={"model": "second", "messages": [{"role": "user", "content": "hi"}]},
                      headers=as_key(key))
         expect(r, 200)
+        # The key's model list is all /v1/models shows it; the access token sees both.
+        listed = expect(api.get("/v1/models", headers=as_key(key)), 200)["data"]
+        assert [m["id"] for m in listed] == ["second"]
+        listed = expect(api.get("/v1/models", headers=user.headers), 200)["data"]
+        assert [m["id"] for m in listed] == ["first", "second"]
         assert get_balance(api, user.access) == SIGNUP_GRANT - 2 * CHAT_COST
         assert_ledger_consistent(api, user.access)
+
+
+def test_key_in_x_api_key_on_messages(api):
+    """Anthropic's libraries send the key bare in x-api-key: /v1/messages takes an API key there,
+    bills it to the key, and refuses a revoked one at the next request."""
+    user = new_user(api, "keyanthropic")
+    created = create_key(api, user, token_limit=10 * CHAT_COST)
+    body = {"model": "chatgate-builtin", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]}
+    r = api.post("/v1/messages", json=body, headers={"x-api-key": created["key"]})
+    assert expect(r, 200)["type"] == "message"
+    listed = expect(api.get("/api/keys/", headers=user.headers), 200)["results"]
+    assert listed[0]["spent"] == CHAT_COST
+    expect(api.delete(f"/api/keys/{created['id']}/", headers=user.headers), 204)
+    r = api.post("/v1/messages", json=body, headers={"x-api-key": created["key"]})
+    assert r.status_code == 401 and r.json()["type"] == "error", describe(r)
+    assert get_balance(api, user.access) == SIGNUP_GRANT - CHAT_COST
+    assert_ledger_consistent(api, user.access)
 
 
 def test_token_limit_zero_refuses_paid_chats(api):

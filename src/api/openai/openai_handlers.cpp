@@ -90,8 +90,9 @@ private:
 }  // namespace
 
 boost::asio::awaitable<Result<http::Response>> get_openai_models(Services& services,
-                                                                 RequestContext&) {
-    co_return json_text(openai::model_list_json(services.chat.catalog(), catalog_loaded_at()));
+                                                                 RequestContext& ctx) {
+    const domain::KeyGrant* key = ctx.key ? &*ctx.key : nullptr;
+    co_return json_text(openai::model_list_json(services.chat.catalog(), catalog_loaded_at(), key));
 }
 
 boost::asio::awaitable<Result<http::Response>> get_openai_model(Services& services,

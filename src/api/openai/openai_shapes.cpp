@@ -142,9 +142,12 @@ std::string model_json(const domain::ChatModel& model, std::int64_t created) {
     return json::serialize(model_object(model, created));
 }
 
-std::string model_list_json(const domain::ModelCatalog& models, std::int64_t created) {
+std::string model_list_json(const domain::ModelCatalog& models, std::int64_t created,
+                            const domain::KeyGrant* key) {
     json::array data;
-    for (const auto& model : models.all()) data.push_back(model_object(model, created));
+    for (const auto& model : models.all()) {
+        if (!key || key->allows(model.id)) data.push_back(model_object(model, created));
+    }
     return json::serialize(json::object{{"object", "list"}, {"data", std::move(data)}});
 }
 

@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 #include "domain/chat/chat_provider.hpp"
 #include "domain/chat/model_catalog.hpp"
+#include "domain/keys/key_grant.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -48,10 +49,11 @@ std::string finish_chunk_json(const CompletionHead& head, std::string_view finis
 std::string usage_chunk_json(const CompletionHead& head, const domain::TokenUsage& usage);
 
 /// One `model` object (with chatgate's `capabilities` and `pricing`), and the `list` of every
-/// configured model. `created` is shown as each
-/// model's creation time (the catalog has none of its own).
+/// configured model, or of those an API key may use. `created` is shown as each model's
+/// creation time (the catalog has none of its own).
 std::string model_json(const domain::ChatModel& model, std::int64_t created);
-std::string model_list_json(const domain::ModelCatalog& models, std::int64_t created);
+std::string model_list_json(const domain::ModelCatalog& models, std::int64_t created,
+                            const domain::KeyGrant* key = nullptr);
 
 /// A path segment with its %XX escapes decoded ('+' stays '+'), or nothing when an escape is
 /// broken. OpenAI's libraries escape model ids in paths, and upstream model ids often hold a

@@ -284,7 +284,10 @@ constexpr std::array<std::string_view, 27> kKnown{"model",
 }  // namespace
 
 Result<json::object> chat_body_from_responses(const json::object& body) {
-    for (const auto& [key, value] : body) {
+    for (const auto& field : body) {
+        // (Named, not a structured binding: clang 14 cannot capture those in a lambda.)
+        std::string_view key = field.key();
+        const json::value& value = field.value();
         if (value.is_null()) continue;
         auto refused = std::find_if(kRefused.begin(), kRefused.end(),
                                     [&](const auto& entry) { return entry.first == key; });
