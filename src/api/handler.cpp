@@ -30,4 +30,11 @@ std::string_view PathParams::text(std::string_view name) const {
     throw std::logic_error("no path parameter " + std::string(name));
 }
 
+domain::ChatInput caller_chat_input(const RequestContext& ctx) {
+    domain::ChatInput input;
+    input.user = ctx.user_id;
+    input.key = ctx.key;
+    return input;
+}
+
 }  // namespace chatgate::api

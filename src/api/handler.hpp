@@ -100,6 +100,11 @@ struct RequestContext {
     std::optional<domain::KeyGrant> key;
 };
 
+/// A chat request on behalf of the caller: the user and the API key the request came with
+/// (whose models and token_limit the chat service enforces). Every chat surface starts here,
+/// so none can forget the key.
+domain::ChatInput caller_chat_input(const RequestContext& ctx);
+
 using Handler = boost::asio::awaitable<Result<http::Response>> (*)(Services&, RequestContext&);
 
 }  // namespace chatgate::api

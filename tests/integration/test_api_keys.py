@@ -248,3 +248,26 @@ def test_deactivated_owner_is_refused_at_the_next_request(start_server, server_b
         assert r.status_code == 401 and r.json()["code"] == "user_inactive", describe(r)
         run_ok(server_binary, srv, "users", "activate", user.username)
         expect(api.get("/api/tokens/", headers=as_key(key)), 200)
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/v1/responses", {"model": "chatgate-builtin", "input": "hi"}),
+        ("/v1/messages", {"model": "chatgate-builtin", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]}),
+    ],
+)
+def test_every_chat_surface_reserves_against_the_key(api, path, body):
+    """A used-up key is refused on the Responses and Messages surfaces too, nothing charged;
+    a key with room is charged there like on /api/chat/."""
+    user = new_user(api, "keysurface")
+    spent_key = create_key(api, user, token_limit=0)["key"]
+    r = api.post(path, json=body, headers=as_key(spent_key))
+    assert r.status_code in (400, 429), describe(r)
+    assert get_balance(api, user.access) == SIGNUP_GRANT
+    roomy = create_key(api, user, token_limit=CHAT_COST)
+    expect(api.post(path, json=body, headers=as_key(roomy["key"])), 200)
+    listed = {k["id"]: k for k in expect(api.get("/api/keys/", headers=user.headers), 200)["results"]}
+    assert listed[roomy["id"]]["spent"] == CHAT_COST
+    assert get_balance(api, user.access) == SIGNUP_GRANT - CHAT_COST
+    assert_ledger_consistent(api, user.access)

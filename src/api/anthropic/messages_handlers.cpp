@@ -62,8 +62,7 @@ boost::asio::awaitable<Result<http::Response>> post_messages(Services& services,
     auto request = anthropic::parse_messages_request(*body, services.chat.catalog());
     if (!request) co_return request.error();
 
-    domain::ChatInput input;
-    input.user = ctx.user_id;
+    domain::ChatInput input = caller_chat_input(ctx);
     input.model = request->model->id;
     input.turns = std::move(request->turns);
     input.keep_history = false;

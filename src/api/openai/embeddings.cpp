@@ -105,6 +105,7 @@ boost::asio::awaitable<Result<http::Response>> post_embeddings(Services& service
     auto input = openai::parse_embedding_request(*body, services.chat.catalog());
     if (!input) co_return input.error();
     input->user = ctx.user_id;
+    input->key = ctx.key;  // its models and token_limit apply as to chats
     auto outcome = co_await services.chat.embed(*input);
     if (!outcome) co_return outcome.error();
     // The vectors go out as the upstream wrote them, without a second parse.

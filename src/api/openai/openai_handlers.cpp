@@ -115,14 +115,12 @@ boost::asio::awaitable<Result<http::Response>> post_completions(Services& servic
     auto request = openai::parse_chat_completion_request(*body, services.chat.catalog());
     if (!request) co_return request.error();
 
-    domain::ChatInput input;
-    input.user = ctx.user_id;
+    domain::ChatInput input = caller_chat_input(ctx);
     input.model = request->model->id;
     input.turns = std::move(request->turns);
     input.keep_history = false;  // OpenAI's clients send the whole history every time
     input.max_completion_tokens = request->max_completion_tokens;
     input.options = std::move(request->options);
-    input.key = ctx.key;
     openai::CompletionHead head{openai::new_completion_id(), unix_now(), request->model->id};
 
     if (!request->stream) {

@@ -148,8 +148,7 @@ boost::asio::awaitable<Result<http::Response>> post_responses(Services& services
     if (!request) co_return request.error();
 
     openai::ChatCompletionRequest& chat = request->chat;
-    domain::ChatInput input;
-    input.user = ctx.user_id;
+    domain::ChatInput input = caller_chat_input(ctx);
     input.model = chat.model->id;
     input.turns = std::move(chat.turns);
     input.keep_history = false;

@@ -78,13 +78,11 @@ boost::asio::awaitable<Result<http::Response>> post_chat(Services& services, Req
     auto options = read_options(*object);
     if (!options) co_return options.error();
 
-    domain::ChatInput input;
-    input.user = ctx.user_id;
+    domain::ChatInput input = caller_chat_input(ctx);
     input.model = std::move(options->model);
     input.turns.push_back({domain::ChatRole::user, std::string(message->get_string())});
     input.conversation_id = options->conversation_id;
     input.keep_history = true;
-    input.key = ctx.key;
 
     if (options->stream) {
         auto exchange = co_await services.chat.open_stream(input);
