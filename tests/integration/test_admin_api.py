@@ -337,7 +337,15 @@ def test_csv_of_100000_rows_streams_in_flat_memory(start_server, server_binary, 
         growth_kb = peak - before
         # Far less than the ~10 MB of CSV: only one page of rows is held at a time.
         assert size > 8_000_000, size
+        if address_sanitized(server_binary):
+            return  # ASan's quarantine keeps freed memory resident: the release build measures it
         assert growth_kb < 4_000, f"server memory grew {growth_kb} KB while streaming {size} bytes"
+
+
+def address_sanitized(binary) -> bool:
+    """Whether the binary was built with AddressSanitizer (its runtime is linked in)."""
+    with open(binary, "rb") as f:
+        return b"AddressSanitizer" in f.read()
 
 
 def test_staff_revoke_one_key(api, staff_headers):
