@@ -3,52 +3,34 @@
 // Bearer token): messages.create, streaming, tool use and Anthropic's error shapes, over a
 // Chat Completions upstream and over an Anthropic one; and the `openai` library over an
 // Anthropic upstream (the fake speaks both). Each case ends with the ledger check.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 
 import {
-  accessToken, assertLedgerConsistent, balance, fakeModel, haveFakeUpstream, REQUEST_TIMEOUT_MS, startFakeUpstream, startServer,
+  accessToken, assertLedgerConsistent, balance, fakeModel, haveFakeUpstream, REQUEST_TIMEOUT_MS, fakeDeployment,
 } from './support.mjs';
 
 const GRANT = 4000;
 const PER_MESSAGE = 10;
 const PRICE = { per_message: PER_MESSAGE, per_1k_prompt_tokens: 0, per_1k_completion_tokens: 1000 };
 
-let fake;
-let server;
-let base;
-
-before(async () => {
-  if (!haveFakeUpstream) return;
-  fake = await startFakeUpstream();
-  const models = [
-    fakeModel(fake.url, 'claude-fake', 'echo::anthropic', { price: PRICE }),
-    fakeModel(fake.url, 'claude-down', 'error500::anthropic', { price: PRICE }),
-    // Anthropic-protocol upstreams (the fake's /v1/messages), with a key of their own.
-    fakeModel(fake.url, 'claude-up', 'echo::up', { provider: 'anthropic', price: PRICE, api_key_env: 'FAKE_ANTHROPIC_KEY' }),
-    fakeModel(fake.url, 'claude-up-cut', 'cut::up', { provider: 'anthropic', price: PRICE }),
-    fakeModel(fake.url, 'claude-up-busy', 'overloaded::up', { provider: 'anthropic', price: PRICE }),
-  ];
-  server = startServer({ CHATGATE_MODELS: JSON.stringify(models), FAKE_ANTHROPIC_KEY: 'sk-ant-fake-key-0001' });
-  base = await server.ready;
-});
-
-after(async () => {
-  try {
-    if (server) await server.stop();
-  } finally {
-    if (fake) await fake.stop();
-  }
-});
+const deployment = fakeDeployment((upstream) => [
+  fakeModel(upstream, 'claude-fake', 'echo::anthropic', { price: PRICE }),
+  fakeModel(upstream, 'claude-down', 'error500::anthropic', { price: PRICE }),
+  // Anthropic-protocol upstreams (the fake's /v1/messages), with a key of their own.
+  fakeModel(upstream, 'claude-up', 'echo::up', { provider: 'anthropic', price: PRICE, api_key_env: 'FAKE_ANTHROPIC_KEY' }),
+  fakeModel(upstream, 'claude-up-cut', 'cut::up', { provider: 'anthropic', price: PRICE }),
+  fakeModel(upstream, 'claude-up-busy', 'overloaded::up', { provider: 'anthropic', price: PRICE }),
+], { FAKE_ANTHROPIC_KEY: 'sk-ant-fake-key-0001' });
 
 const skip = !haveFakeUpstream && 'no fake upstream';
-const anthropic = (token, extra = {}) => new Anthropic({ baseURL: base, apiKey: token, timeout: REQUEST_TIMEOUT_MS, maxRetries: 0, ...extra });
+const anthropic = (token, extra = {}) => new Anthropic({ baseURL: deployment.base, apiKey: token, timeout: REQUEST_TIMEOUT_MS, maxRetries: 0, ...extra });
 
 test('messages.create with system, whole, with x-api-key and with a Bearer token', { skip }, async () => {
-  const token = await accessToken(base);
+  const token = await accessToken(deployment.base);
   const message = await anthropic(token).messages.create({
     model: 'claude-fake', max_tokens: 100, system: 'Be brief.', messages: [{ role: 'user', content: 'hello there' }],
   });
@@ -57,16 +39,16 @@ test('messages.create with system, whole, with x-api-key and with a Bearer token
   assert.equal(message.content[0].text, 'echo: hello there (turns: 2)');
   assert.equal(message.stop_reason, 'end_turn');
   assert.equal(message.usage.output_tokens, 5);
-  assert.equal(await balance(base, token), GRANT - PER_MESSAGE - 5);
+  assert.equal(await balance(deployment.base, token), GRANT - PER_MESSAGE - 5);
 
-  const bearer = new Anthropic({ baseURL: base, apiKey: null, authToken: token, maxRetries: 0 });
+  const bearer = new Anthropic({ baseURL: deployment.base, apiKey: null, authToken: token, maxRetries: 0 });
   const again = await bearer.messages.create({ model: 'claude-fake', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] });
   assert.equal(again.content[0].text, 'echo: hi (turns: 1)');
-  await assertLedgerConsistent(base, token);
+  await assertLedgerConsistent(deployment.base, token);
 });
 
 test('messages.stream: text deltas and the final message', { skip }, async () => {
-  const token = await accessToken(base);
+  const token = await accessToken(deployment.base);
   const stream = anthropic(token).messages.stream({ model: 'claude-fake', max_tokens: 100, messages: [{ role: 'user', content: 'streamed words here' }] });
   let text = '';
   stream.on('text', (piece) => { text += piece; });
@@ -74,12 +56,12 @@ test('messages.stream: text deltas and the final message', { skip }, async () =>
   assert.equal(text, 'echo: streamed words here (turns: 1)');
   assert.equal(final.content[0].text, text);
   assert.equal(final.stop_reason, 'end_turn');
-  assert.equal(await balance(base, token), GRANT - PER_MESSAGE - final.usage.output_tokens);
-  await assertLedgerConsistent(base, token);
+  assert.equal(await balance(deployment.base, token), GRANT - PER_MESSAGE - final.usage.output_tokens);
+  await assertLedgerConsistent(deployment.base, token);
 });
 
 test('tool use, whole and streamed, and the tool_result turn', { skip }, async () => {
-  const token = await accessToken(base);
+  const token = await accessToken(deployment.base);
   const client = anthropic(token);
   const tools = [{ name: 'get_weather', description: 'The weather', input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }];
   const first = await client.messages.create({ model: 'claude-fake', max_tokens: 100, tools, messages: [{ role: 'user', content: 'Paris' }] });
@@ -101,11 +83,11 @@ test('tool use, whole and streamed, and the tool_result turn', { skip }, async (
     ],
   });
   assert.equal(answer.content[0].text, 'echo: tool said sunny (turns: 3)');
-  await assertLedgerConsistent(base, token);
+  await assertLedgerConsistent(deployment.base, token);
 });
 
 test('errors are Anthropic\'s: bad request, authentication, upstream failure refunded', { skip }, async () => {
-  const token = await accessToken(base);
+  const token = await accessToken(deployment.base);
   const client = anthropic(token);
   await assert.rejects(client.messages.create({ model: 'claude-fake', messages: [{ role: 'user', content: 'x' }] }),
     (err) => err instanceof Anthropic.BadRequestError && err.error.type === 'error' && err.error.error.type === 'invalid_request_error');
@@ -115,19 +97,19 @@ test('errors are Anthropic\'s: bad request, authentication, upstream failure ref
     (err) => err instanceof Anthropic.AuthenticationError && err.error.error.type === 'authentication_error');
   await assert.rejects(client.messages.create({ model: 'claude-down', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }),
     (err) => err.status === 502 && err.error.error.type === 'api_error');
-  assert.equal(await balance(base, token), GRANT);
-  await assertLedgerConsistent(base, token);
+  assert.equal(await balance(deployment.base, token), GRANT);
+  await assertLedgerConsistent(deployment.base, token);
 });
 
 async function upstreamCall(model) {
-  const res = await fetch(`${fake.url}/_stats`);
+  const res = await fetch(`${deployment.upstream}/_stats`);
   const stats = await res.json();
   return { body: stats.last_body[model], headers: stats.last_authorization[model] };
 }
 
 test('an Anthropic upstream through the openai library: whole, streamed, tools', { skip }, async () => {
-  const token = await accessToken(base);
-  const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: token, maxRetries: 0 });
+  const token = await accessToken(deployment.base);
+  const openai = new OpenAI({ baseURL: `${deployment.base}/v1`, apiKey: token, maxRetries: 0 });
   const completion = await openai.chat.completions.create({
     model: 'claude-up', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hello' }], temperature: 0.2, stop: 'END',
   });
@@ -165,25 +147,25 @@ test('an Anthropic upstream through the openai library: whole, streamed, tools',
   assert.equal(translated[1].content[0].type, 'tool_use');
   assert.equal(translated[2].content[0].type, 'tool_result');
   spent += PER_MESSAGE + answer.usage.completion_tokens;
-  assert.equal(await balance(base, token), GRANT - spent);
-  await assertLedgerConsistent(base, token);
+  assert.equal(await balance(deployment.base, token), GRANT - spent);
+  await assertLedgerConsistent(deployment.base, token);
 });
 
 test('an Anthropic upstream behind /v1/messages, and its failures', { skip }, async () => {
-  const token = await accessToken(base);
+  const token = await accessToken(deployment.base);
   const client = anthropic(token);
   const final = await client.messages.stream({ model: 'claude-up', max_tokens: 50, messages: [{ role: 'user', content: 'round trip' }] }).finalMessage();
   assert.equal(final.content[0].text, 'echo: round trip (turns: 1)');
   let spent = PER_MESSAGE + final.usage.output_tokens;
-  assert.equal(await balance(base, token), GRANT - spent);
+  assert.equal(await balance(deployment.base, token), GRANT - spent);
 
   await assert.rejects(client.messages.create({ model: 'claude-up-busy', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }),
     (err) => err.status === 502);
-  assert.equal(await balance(base, token), GRANT - spent, 'a refused upstream costs nothing');
+  assert.equal(await balance(deployment.base, token), GRANT - spent, 'a refused upstream costs nothing');
 
   const cut = client.messages.stream({ model: 'claude-up-cut', max_tokens: 50, messages: [{ role: 'user', content: 'a b c d e f g h' }] });
   await assert.rejects(cut.finalMessage());
-  const after = await balance(base, token);
+  const after = await balance(deployment.base, token);
   assert.ok(after < GRANT - spent && after > GRANT - spent - PER_MESSAGE - 20, `billed ${GRANT - spent - after} for the cut stream`);
-  await assertLedgerConsistent(base, token);
+  await assertLedgerConsistent(deployment.base, token);
 });

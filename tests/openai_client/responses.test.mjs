@@ -3,7 +3,7 @@
 // default model `openai(model)`, whose generateText / streamText / generateObject speak it.
 // chatgate translates to its Chat Completions upstream (the fake). Each case ends with the
 // ledger check.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { createOpenAI } from '@ai-sdk/openai';
@@ -11,55 +11,37 @@ import { generateObject, generateText, stepCountIs, streamText, tool } from 'ai'
 import { z } from 'zod';
 
 import {
-  accessToken, assertLedgerConsistent, balance, client, fakeModel, haveFakeUpstream, startFakeUpstream, startServer,
+  accessToken, assertLedgerConsistent, balance, client, fakeModel, haveFakeUpstream, fakeDeployment,
 } from './support.mjs';
 
 const GRANT = 4000;
 const PER_MESSAGE = 10;
 const PRICE = { per_message: PER_MESSAGE, per_1k_prompt_tokens: 0, per_1k_completion_tokens: 1000 };
 
-let fake;
-let server;
-let base;
-
-before(async () => {
-  if (!haveFakeUpstream) return;
-  fake = await startFakeUpstream();
-  const models = [
-    fakeModel(fake.url, 'fake-echo', 'echo::responses', { price: PRICE }),
-    fakeModel(fake.url, 'fake-cut', 'cut::responses', { price: PRICE }),
-    fakeModel(fake.url, 'fake-chatty', 'chatty::responses', { price: PRICE }),
-  ];
-  server = startServer({ CHATGATE_MODELS: JSON.stringify(models) });
-  base = await server.ready;
-});
-
-after(async () => {
-  try {
-    if (server) await server.stop();
-  } finally {
-    if (fake) await fake.stop();
-  }
-});
+const deployment = fakeDeployment((upstream) => [
+  fakeModel(upstream, 'fake-echo', 'echo::responses', { price: PRICE }),
+  fakeModel(upstream, 'fake-cut', 'cut::responses', { price: PRICE }),
+  fakeModel(upstream, 'fake-chatty', 'chatty::responses', { price: PRICE }),
+]);
 
 const skip = !haveFakeUpstream && 'no fake upstream';
 
 test('openai: responses.create, whole', { skip }, async () => {
-  const token = await accessToken(base);
-  const { openai } = client(base, token);
+  const token = await accessToken(deployment.base);
+  const { openai } = client(deployment.base, token);
   const response = await openai.responses.create({ model: 'fake-echo', instructions: 'Be brief.', input: 'hello there' });
   assert.equal(response.object, 'response');
   assert.equal(response.status, 'completed');
   assert.equal(response.output_text, 'echo: hello there (turns: 2)');
   assert.equal(response.instructions, 'Be brief.');
   assert.equal(response.usage.output_tokens, 5);
-  assert.equal(await balance(base, token), GRANT - PER_MESSAGE - 5);
-  await assertLedgerConsistent(base, token);
+  assert.equal(await balance(deployment.base, token), GRANT - PER_MESSAGE - 5);
+  await assertLedgerConsistent(deployment.base, token);
 });
 
 test('openai: responses.create, streamed, with the events the library reads', { skip }, async () => {
-  const token = await accessToken(base);
-  const { openai } = client(base, token);
+  const token = await accessToken(deployment.base);
+  const { openai } = client(deployment.base, token);
   const stream = await openai.responses.create({
     model: 'fake-echo', input: [{ role: 'user', content: [{ type: 'input_text', text: 'streamed words' }] }], stream: true,
   });
@@ -78,13 +60,13 @@ test('openai: responses.create, streamed, with the events the library reads', { 
     assert.ok(types.includes(t), `${t} in ${types}`);
   }
   assert.equal(completed.output[0].content[0].text, text);
-  assert.equal(await balance(base, token), GRANT - PER_MESSAGE - completed.usage.output_tokens);
-  await assertLedgerConsistent(base, token);
+  assert.equal(await balance(deployment.base, token), GRANT - PER_MESSAGE - completed.usage.output_tokens);
+  await assertLedgerConsistent(deployment.base, token);
 });
 
 test('openai: function tools and their output items round trip', { skip }, async () => {
-  const token = await accessToken(base);
-  const { openai } = client(base, token);
+  const token = await accessToken(deployment.base);
+  const { openai } = client(deployment.base, token);
   const tools = [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
   const first = await openai.responses.create({ model: 'fake-echo', input: 'Paris', tools });
   const [call] = first.output.filter((item) => item.type === 'function_call');
@@ -108,24 +90,24 @@ test('openai: function tools and their output items round trip', { skip }, async
     ],
   });
   assert.equal(second.output_text, 'echo: tool said sunny (turns: 3)');
-  await assertLedgerConsistent(base, token);
+  await assertLedgerConsistent(deployment.base, token);
 });
 
 test('openai: a Responses stream cut by the upstream ends in response.failed, billed for what came', { skip }, async () => {
-  const token = await accessToken(base);
-  const { openai } = client(base, token);
+  const token = await accessToken(deployment.base);
+  const { openai } = client(deployment.base, token);
   const stream = await openai.responses.create({ model: 'fake-cut', input: 'one two three four five six seven eight', stream: true });
   const types = [];
   for await (const event of stream) types.push(event.type);
   assert.equal(types.at(-1), 'response.failed');
-  const spent = GRANT - (await balance(base, token));
+  const spent = GRANT - (await balance(deployment.base, token));
   assert.ok(spent > PER_MESSAGE && spent < PER_MESSAGE + 20, `billed ${spent}`);
-  await assertLedgerConsistent(base, token);
+  await assertLedgerConsistent(deployment.base, token);
 });
 
 test('AI SDK default model: generateText, streamText, tools and generateObject', { skip }, async () => {
-  const token = await accessToken(base);
-  const openai = createOpenAI({ baseURL: `${base}/v1`, apiKey: token });
+  const token = await accessToken(deployment.base);
+  const openai = createOpenAI({ baseURL: `${deployment.base}/v1`, apiKey: token });
   const { text } = await generateText({ model: openai('fake-echo'), prompt: 'hi there' });
   assert.equal(text, 'echo: hi there (turns: 1)');
 
@@ -146,12 +128,12 @@ test('AI SDK default model: generateText, streamText, tools and generateObject',
 
   const { object } = await generateObject({ model: openai('fake-echo'), schema: z.object({ city: z.string(), days: z.number() }), prompt: 'Oslo' });
   assert.deepEqual(object, { city: 'Oslo', days: 42 });
-  await assertLedgerConsistent(base, token);
+  await assertLedgerConsistent(deployment.base, token);
 });
 
 test('openai: stored responses: retrieve, continue with previous_response_id, delete, per user', { skip }, async () => {
-  const token = await accessToken(base);
-  const { openai } = client(base, token);
+  const token = await accessToken(deployment.base);
+  const { openai } = client(deployment.base, token);
   const first = await openai.responses.create({ model: 'fake-echo', instructions: 'Be brief.', input: 'first' });
   assert.equal(first.store, true);
   const again = await openai.responses.retrieve(first.id);
@@ -164,7 +146,7 @@ test('openai: stored responses: retrieve, continue with previous_response_id, de
   assert.equal(streamed.output_text, 'echo: third (turns: 5)');
   assert.equal((await openai.responses.retrieve(streamed.id)).output_text, streamed.output_text);
 
-  const other = client(base, await accessToken(base)).openai;
+  const other = client(deployment.base, await accessToken(deployment.base)).openai;
   await assert.rejects(other.responses.retrieve(first.id), (err) => err.status === 404);
   await assert.rejects(other.responses.create({ model: 'fake-echo', input: 'x', previous_response_id: first.id }),
     (err) => err.status === 400 && err.param === 'previous_response_id');
@@ -175,14 +157,14 @@ test('openai: stored responses: retrieve, continue with previous_response_id, de
 
   await openai.responses.delete(first.id);
   await assert.rejects(openai.responses.retrieve(first.id), (err) => err.status === 404);
-  await assertLedgerConsistent(base, token);
+  await assertLedgerConsistent(deployment.base, token);
 });
 
 test('AI SDK default model: a tool loop whose first step also says something (item references)', { skip }, async () => {
-  const token = await accessToken(base);
+  const token = await accessToken(deployment.base);
   const sentInputs = [];
   const openai = createOpenAI({
-    baseURL: `${base}/v1`,
+    baseURL: `${deployment.base}/v1`,
     apiKey: token,
     fetch: (url, init) => {
       sentInputs.push(JSON.parse(init.body).input);
@@ -200,8 +182,8 @@ test('AI SDK default model: a tool loop whose first step also says something (it
   // and sent it upstream with its call, as one assistant turn.
   assert.ok(sentInputs[1].some((item) => item.type === 'item_reference'), JSON.stringify(sentInputs[1]));
   assert.equal(result.text, 'echo: tool said warm in Lima (turns: 3)');
-  const sent = (await (await fetch(`${fake.url}/_stats`)).json()).last_body['chatty::responses'].messages;
+  const sent = (await (await fetch(`${deployment.upstream}/_stats`)).json()).last_body['chatty::responses'].messages;
   assert.deepEqual(sent[1].content, [{ type: 'text', text: 'Let me check.' }]);
   assert.equal(sent[1].tool_calls[0].function.name, 'get_weather');
-  await assertLedgerConsistent(base, token);
+  await assertLedgerConsistent(deployment.base, token);
 });

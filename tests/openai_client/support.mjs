@@ -1,5 +1,6 @@
 // Helpers for the OpenAI client library tests: a chatgate of their own (port 0, fresh data
 // directory, stopped by PID), accounts, balances and the ledger check.
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -160,4 +161,28 @@ export function fakeModel(upstream, id, upstreamModel, overrides = {}) {
     timeouts_ms: { connect: 2000, first_byte: 5000, idle: 5000, total: 20000 },
     ...overrides,
   };
+}
+
+/// Before the file's tests, the fake upstream and a chatgate selling `models(upstreamUrl)` (with
+/// `env` besides); after them, both stopped. `base` is chatgate's URL once started (nothing
+/// starts without the fake upstream: the tests skip then), `upstream` the fake's.
+export function fakeDeployment(models, env = {}) {
+  const deployment = { base: undefined, upstream: undefined };
+  let fake;
+  let server;
+  before(async () => {
+    if (!haveFakeUpstream) return;
+    fake = await startFakeUpstream();
+    deployment.upstream = fake.url;
+    server = startServer({ CHATGATE_MODELS: JSON.stringify(models(fake.url)), ...env });
+    deployment.base = await server.ready;
+  });
+  after(async () => {
+    try {
+      if (server) await server.stop();
+    } finally {
+      if (fake) await fake.stop();
+    }
+  });
+  return deployment;
 }
