@@ -7,9 +7,24 @@
 
 namespace chatgate::unicode {
 
+namespace {
+
+/// ICU's shared NFKC instance, fetched once. ICU creates it lazily behind its own once-flag;
+/// holding it in a function-local static makes that creation happen under the C++ static guard,
+/// which every thread's later use visibly synchronises with (ICU's own atomics are invisible to
+/// ThreadSanitizer, which then takes its lazy creation for a race).
+const icu::Normalizer2* nfkc_instance(UErrorCode& status) {
+    static UErrorCode created = U_ZERO_ERROR;
+    static const icu::Normalizer2* instance = icu::Normalizer2::getNFKCInstance(created);
+    status = created;
+    return instance;
+}
+
+}  // namespace
+
 std::string nfkc(std::string_view utf8) {
     UErrorCode status = U_ZERO_ERROR;
-    const icu::Normalizer2* normalizer = icu::Normalizer2::getNFKCInstance(status);
+    const icu::Normalizer2* normalizer = nfkc_instance(status);
     auto text = icu::UnicodeString::fromUTF8(
         icu::StringPiece(utf8.data(), static_cast<std::int32_t>(utf8.size())));
     icu::UnicodeString normal = U_SUCCESS(status) ? normalizer->normalize(text, status) : text;
