@@ -3,13 +3,17 @@
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, webcrypto } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import OpenAI from 'openai';
+
+// Node 18 (Debian 12's) has Web Crypto only as node:crypto's `webcrypto`, not as the global
+// `crypto` that Node 19+ and browsers have; LangChain's tracing ids call the global.
+if (!globalThis.crypto) globalThis.crypto = webcrypto;
 
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const serverPath = process.env.CHATGATE_SERVER || path.join(repo, 'build', 'chatgate');
