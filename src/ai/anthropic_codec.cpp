@@ -252,23 +252,6 @@ Result<domain::ChatAnswer> parse_anthropic_message(std::string_view body) {
     return answer;
 }
 
-Result<void> AnthropicStreamDecoder::feed(std::string_view bytes) {
-    events_.clear();
-    auto status = sse_.feed(bytes, events_);
-    for (const auto& event : events_) {
-        if (auto ok = on_event(event); !ok) return ok;
-    }
-    if (status == SseParser::Status::line_too_long) return malformed("an SSE line is too long");
-    if (status == SseParser::Status::event_too_large) return malformed("an SSE event is too large");
-    return {};
-}
-
-domain::ChatDelta AnthropicStreamDecoder::pop_delta() {
-    domain::ChatDelta delta = std::move(deltas_.front());
-    deltas_.pop_front();
-    return delta;
-}
-
 Result<void> AnthropicStreamDecoder::on_event(std::string_view data) {
     if (done_) return {};
     boost::system::error_code ec;

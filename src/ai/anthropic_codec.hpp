@@ -1,11 +1,9 @@
 #pragma once
 
-#include "ai/sse_parser.hpp"
 #include "ai/upstream_codec.hpp"
 #include "core/error.hpp"
 #include "domain/chat/chat_provider.hpp"
 
-#include <deque>
 #include <map>
 #include <string>
 #include <string_view>
@@ -42,24 +40,10 @@ std::string finish_reason_from_anthropic(std::string_view stop_reason);
 /// arguments; message_start and message_delta give the usage, message_delta the stop reason,
 /// message_stop ends the answer; an `error` event is an error.
 class AnthropicStreamDecoder final : public StreamDecoder {
-public:
-    Result<void> feed(std::string_view bytes) override;
-    bool has_delta() const override { return !deltas_.empty(); }
-    domain::ChatDelta pop_delta() override;
-    bool done() const override { return done_; }
-    const std::string& finish_reason() const override { return finish_reason_; }
-    const domain::TokenUsage& usage() const override { return usage_; }
-
 private:
-    Result<void> on_event(std::string_view data);
+    Result<void> on_event(std::string_view data) override;
 
-    SseParser sse_;
-    std::vector<std::string> events_;
-    std::deque<domain::ChatDelta> deltas_;
     std::map<std::int64_t, std::int64_t> tool_index_;  ///< content block index -> call index
-    std::string finish_reason_;
-    domain::TokenUsage usage_;
-    bool done_ = false;
 };
 
 }  // namespace chatgate::ai

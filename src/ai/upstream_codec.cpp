@@ -218,7 +218,7 @@ std::string loggable_upstream_text(std::string_view body, std::string_view secre
     return text;
 }
 
-Result<void> CompletionStreamDecoder::feed(std::string_view bytes) {
+Result<void> StreamDecoder::feed(std::string_view bytes) {
     events_.clear();
     auto status = sse_.feed(bytes, events_);
     // Events completed before an oversize line still count; the error follows them.
@@ -230,7 +230,7 @@ Result<void> CompletionStreamDecoder::feed(std::string_view bytes) {
     return {};
 }
 
-domain::ChatDelta CompletionStreamDecoder::pop_delta() {
+domain::ChatDelta StreamDecoder::pop_delta() {
     domain::ChatDelta delta = std::move(deltas_.front());
     deltas_.pop_front();
     return delta;

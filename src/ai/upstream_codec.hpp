@@ -7,6 +7,7 @@
 #include <deque>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chatgate::ai {
 
@@ -32,44 +33,41 @@ Result<domain::EmbeddingAnswer> parse_embeddings(std::string_view body);
 std::string loggable_upstream_text(std::string_view body, std::string_view secret,
                                    std::size_t limit = 300);
 
-/// What reads a streamed answer's bytes into deltas, whatever the protocol.
+/// What reads a streamed answer's bytes into deltas, whatever the protocol: the SSE framing,
+/// the queue of deltas (at most what one `feed` produced, so memory follows the chunk size), the
+/// finish reason, the usage and the end. A protocol decodes one event's data in `on_event`.
+/// Not thread-safe; one per stream.
 class StreamDecoder {
 public:
     virtual ~StreamDecoder() = default;
     /// Errors: upstream_unavailable (malformed SSE or JSON, an error event, oversize lines).
-    virtual Result<void> feed(std::string_view bytes) = 0;
-    virtual bool has_delta() const = 0;
-    virtual domain::ChatDelta pop_delta() = 0;
+    Result<void> feed(std::string_view bytes);
+    bool has_delta() const { return !deltas_.empty(); }
+    domain::ChatDelta pop_delta();
     /// The protocol's end of the answer arrived.
-    virtual bool done() const = 0;
-    virtual const std::string& finish_reason() const = 0;
-    virtual const domain::TokenUsage& usage() const = 0;
+    bool done() const { return done_; }
+    const std::string& finish_reason() const { return finish_reason_; }
+    const domain::TokenUsage& usage() const { return usage_; }
+
+protected:
+    virtual Result<void> on_event(std::string_view data) = 0;
+
+    std::deque<domain::ChatDelta> deltas_;
+    std::string finish_reason_;
+    domain::TokenUsage usage_;
+    bool done_ = false;  ///< set by `on_event`; what follows is ignored
+
+private:
+    SseParser sse_;
+    std::vector<std::string> events_;
 };
 
 /// Turns the bytes of a streamed Chat Completions answer into deltas (text and tool call
 /// fragments, passed on as they come: nothing is accumulated), the finish reason and the usage
-/// chunk. Deltas wait in a queue that holds at most what one `feed` produced,
-/// so memory follows the chunk size. Not thread-safe; one per stream.
+/// chunk; `data: [DONE]` ends it.
 class CompletionStreamDecoder final : public StreamDecoder {
-public:
-    Result<void> feed(std::string_view bytes) override;
-
-    bool has_delta() const override { return !deltas_.empty(); }
-    domain::ChatDelta pop_delta() override;
-    /// `data: [DONE]` arrived: the answer is complete.
-    bool done() const override { return done_; }
-    const std::string& finish_reason() const override { return finish_reason_; }
-    const domain::TokenUsage& usage() const override { return usage_; }
-
 private:
-    Result<void> on_event(std::string_view data);
-
-    SseParser sse_;
-    std::vector<std::string> events_;
-    std::deque<domain::ChatDelta> deltas_;
-    std::string finish_reason_;
-    domain::TokenUsage usage_;
-    bool done_ = false;
+    Result<void> on_event(std::string_view data) override;
 };
 
 }  // namespace chatgate::ai
