@@ -469,13 +469,9 @@ Result<void> check_tools(const json::value& tools, const std::string& param) {
 
 Result<ChatCompletionRequest> parse_chat_completion_request(const json::value& body,
                                                             const domain::ModelCatalog& models) {
-    const auto* object = body.if_object();
-    if (!object) {
-        return Error{
-            ErrorCode::invalid_argument,
-            "The request body must be a JSON object, but got " + std::string(type_name(body)) + ".",
-            {}};
-    }
+    auto checked = body_object(body);
+    if (!checked) return checked.error();
+    const json::object* object = *checked;
     ChatCompletionRequest out;
 
     const json::value* model = member(*object, "model");

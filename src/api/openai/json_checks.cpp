@@ -63,6 +63,14 @@ Error not_one_of(const std::string& param, std::string_view got,
         param, "Invalid value: '" + std::string(got) + "'. Supported values are: " + list + ".");
 }
 
+Result<const json::object*> body_object(const json::value& body) {
+    if (const auto* object = body.if_object()) return object;
+    return Error{
+        ErrorCode::invalid_argument,
+        "The request body must be a JSON object, but got " + std::string(type_name(body)) + ".",
+        {}};
+}
+
 const json::value* member(const json::object& object, std::string_view name) {
     const json::value* v = object.if_contains(name);
     return v && !v->is_null() ? v : nullptr;

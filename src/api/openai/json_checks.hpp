@@ -23,6 +23,10 @@ Error wrong_type(const std::string& param, std::string_view expected,
 Error not_one_of(const std::string& param, std::string_view got,
                  std::initializer_list<std::string_view> allowed);
 
+/// The request body as an object. Errors: invalid_argument ("The request body must be a JSON
+/// object, but got an array.").
+Result<const boost::json::object*> body_object(const boost::json::value& body);
+
 /// A present, non-null member; OpenAI treats an explicit null like an absent field.
 const boost::json::value* member(const boost::json::object& object, std::string_view name);
 

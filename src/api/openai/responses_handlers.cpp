@@ -137,9 +137,7 @@ boost::asio::awaitable<Result<http::Response>> post_responses(Services& services
                                                               RequestContext& ctx) {
     auto body = openai::read_json_body(ctx.request, services.settings.json);
     if (!body) co_return body.error();
-    if (!body->is_object()) {
-        co_return Error{ErrorCode::invalid_argument, "The request body must be a JSON object.", {}};
-    }
+    if (auto object = openai::body_object(*body); !object) co_return object.error();
     Keeping keeping{openai::wants_store(body->get_object()), ctx.user_id, {}};
     auto previous = openai::previous_response_of(body->get_object());
     auto resolved = co_await resolve_history(services, ctx.user_id, body->get_object(), keeping);

@@ -325,13 +325,9 @@ Result<json::object> chat_body_from_responses(const json::object& body) {
 
 Result<ResponsesRequest> parse_responses_request(const json::value& body,
                                                  const domain::ModelCatalog& models) {
-    const auto* object = body.if_object();
-    if (!object) {
-        return Error{
-            ErrorCode::invalid_argument,
-            "The request body must be a JSON object, but got " + std::string(type_name(body)) + ".",
-            {}};
-    }
+    auto checked = body_object(body);
+    if (!checked) return checked.error();
+    const json::object* object = *checked;
     auto chat = chat_body_from_responses(*object);
     if (!chat) return chat.error();
     auto request = parse_chat_completion_request(*chat, models);
