@@ -12,6 +12,7 @@
 #include "domain/chat/response_archive.hpp"
 #include "domain/keys/key_service.hpp"
 #include "domain/ledger/ledger_service.hpp"
+#include "domain/payments/code_service.hpp"
 #include "domain/store.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
@@ -57,6 +58,7 @@ struct Services {
     domain::ResponseArchive& responses;  ///< stored responses of /v1/responses
     domain::KeyService& keys;
     domain::AdminService& admin;
+    domain::CodeService& codes;  ///< redemption codes
     const security::JwtCodec& jwt;
     domain::Store& store;
     WorkPool& db_pool;

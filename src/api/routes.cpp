@@ -9,6 +9,7 @@
 #include "api/ops/health_handlers.hpp"
 #include "api/ops/metrics_handlers.hpp"
 #include "api/pages/docs_handlers.hpp"
+#include "api/payments/code_handlers.hpp"
 #include "api/seed/auth_handlers.hpp"
 #include "api/seed/chat_handlers.hpp"
 #include "api/seed/token_handlers.hpp"
@@ -142,6 +143,16 @@ const Route kRoutes[] = {
     staff_read("/api/admin/usage/top-spenders/", admin_top_spenders),
     staff_read("/api/admin/audit/", admin_audit),
     staff_read("/api/admin/transactions/", admin_transactions),
+    staff_action("/api/admin/codes/", admin_create_codes),
+    staff_read("/api/admin/codes/", admin_list_codes),
+    staff_action("/api/admin/codes/{id:int}/revoke/", admin_revoke_codes),
+
+    // Redemption codes: every attempt reserves a failed redemption (per user and address) that
+    // only a redeemed code gives back, so guessing is limited like failed logins.
+    {.method = Method::post,
+     .path = "/api/redeem/",
+     .handler = post_redeem,
+     .rate = RateClass::redeem},
 
     // The OpenAI-compatible surface: a chatgate access token is the API key. Completions count
     // against the same rate limit as /api/chat/.

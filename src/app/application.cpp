@@ -137,6 +137,7 @@ int Application::serve() {
                            .responses = responses,
                            .keys = core.keys,
                            .admin = core.admin,
+                           .codes = core.codes,
                            .jwt = jwt,
                            .store = core.store,
                            .db_pool = core.db_reads,

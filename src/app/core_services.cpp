@@ -78,6 +78,7 @@ Core::Core(const Config& config)
       accounts(store, hasher, rules, db(), hash_pool, config.signup_grant_tokens),
       keys(store, key_crypto, db(), clock, key_policy(config)),
       admin(store, store, store, keys, hasher, rules, key_crypto, db(), hash_pool,
-            admin_policy(config)) {}
+            admin_policy(config)),
+      codes(store, key_crypto, db(), clock, code_policy(config)) {}
 
 }  // namespace chatgate::app

@@ -7,6 +7,7 @@
 #include "domain/accounts/credential_rules.hpp"
 #include "domain/admin/admin_service.hpp"
 #include "domain/keys/key_service.hpp"
+#include "domain/payments/code_service.hpp"
 #include "security/key_crypto.hpp"
 #include "security/password_hasher.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
@@ -30,6 +31,7 @@ struct Core {
     security::SodiumKeyCrypto key_crypto;
     domain::KeyService keys;
     domain::AdminService admin;
+    domain::CodeService codes;
 };
 
 /// Creates the data directory (and the database's, when it lives elsewhere).

@@ -66,6 +66,10 @@ domain::AdminPolicy admin_policy(const Config& c) {
     return {.balance_cap = c.balance_cap, .max_grant = c.balance_cap};
 }
 
+domain::CodePolicy code_policy(const Config& c) {
+    return {.balance_cap = c.balance_cap, .max_tokens = c.balance_cap};
+}
+
 domain::ChatPolicy chat_policy(const Config& c) {
     return {.max_message_chars = size(c.max_message_chars),
             .on_background_failure = [](std::string_view what) {

@@ -8,6 +8,7 @@
 #include "domain/chat/chat_service.hpp"
 #include "domain/idempotency/idempotency_service.hpp"
 #include "domain/ledger/ledger_service.hpp"
+#include "domain/payments/code_service.hpp"
 #include "http/limits.hpp"
 
 /// The configuration, translated into each component's settings. `Config` holds every default;
@@ -23,6 +24,7 @@ api::CorsSettings cors_settings(const Config& config);
 domain::TopUpPolicy top_up_policy(const Config& config);
 domain::KeyPolicy key_policy(const Config& config);
 domain::AdminPolicy admin_policy(const Config& config);
+domain::CodePolicy code_policy(const Config& config);
 /// Background settlement failures are logged.
 domain::ChatPolicy chat_policy(const Config& config);
 domain::IdempotencyPolicy idempotency_policy(const Config& config);

@@ -146,6 +146,29 @@ OperatorCommands::OperatorCommands(CLI::App& app,
     keys_revoke_->add_option("KEY_ID", key_id_)->required();
     add_config_options(*keys_revoke_);
 
+    codes_ = app.add_subcommand("codes", "Redemption codes: create, list and revoke batches");
+    codes_->require_subcommand(1);
+    codes_create_ = codes_->add_subcommand("create", "A batch of codes (printed once)");
+    codes_create_->add_option("--tokens", amount_, "Tokens each redemption credits")
+        ->required()
+        ->check(CLI::PositiveNumber);
+    codes_create_->add_option("--count", code_count_, "How many codes (default 1)")
+        ->check(CLI::Range(std::int64_t{1}, domain::CodeService::kMaxCount));
+    codes_create_
+        ->add_option("--max-uses", max_uses_,
+                     "Redemptions per code, each by another user (default 1)")
+        ->check(CLI::Range(std::int64_t{1}, domain::CodeService::kMaxUses));
+    codes_create_->add_option("--expires", expires_at_, "UTC expiry, YYYY-MM-DDTHH:MM:SSZ");
+    codes_list_ = codes_->add_subcommand("list", "Batches with their use, newest first");
+    codes_list_->add_option("--limit", limit_, "At most this many (default 50)")
+        ->check(CLI::Range(1, 10000));
+    codes_revoke_ = codes_->add_subcommand("revoke", "Revoke a batch's codes with uses left");
+    codes_revoke_->add_option("BATCH_ID", batch_id_)->required();
+    codes_revoke_->add_option("--code", code_, "Only this code of the batch");
+    for (CLI::App* command : {codes_create_, codes_list_, codes_revoke_}) {
+        add_config_options(*command);
+    }
+
     audit_ = app.add_subcommand("audit", "Recent operator actions, newest first");
     audit_->add_option("--limit", limit_, "At most this many (default 50)")
         ->check(CLI::Range(1, 10000));
@@ -163,8 +186,8 @@ OperatorCommands::OperatorCommands(CLI::App& app,
 }
 
 bool OperatorCommands::parsed() const {
-    return users_->parsed() || tokens_->parsed() || keys_->parsed() || audit_->parsed() ||
-           backup_->parsed();
+    return users_->parsed() || tokens_->parsed() || keys_->parsed() || codes_->parsed() ||
+           audit_->parsed() || backup_->parsed();
 }
 
 int OperatorCommands::run(const Config& config) {
@@ -173,6 +196,7 @@ int OperatorCommands::run(const Config& config) {
     if (users_->parsed()) return run_users(config);
     if (tokens_->parsed()) return run_tokens(config);
     if (keys_->parsed()) return run_keys(config);
+    if (codes_->parsed()) return run_codes(config);
     return run_audit(config);
 }
 
@@ -261,6 +285,46 @@ int OperatorCommands::run_audit(const Config& config) {
                   << (a.target ? std::to_string(*a.target) : "-") << '\t' << a.before << " -> "
                   << a.after << '\t' << a.reason.value_or("") << '\n';
     }
+    return 0;
+}
+
+int OperatorCommands::run_codes(const Config& config) {
+    if (codes_list_->parsed()) {
+        app::Core core(config);
+        auto page = run_sync(core.codes.batches(0, limit_));
+        for (const auto& b : page.batches) {
+            std::cout << b.id << '\t' << b.tokens << " tokens\t" << b.codes << " codes\t" << b.uses
+                      << " uses of " << b.max_uses << " each\t" << b.revoked << " revoked\texpires "
+                      << (b.expires_at ? api::format_utc_time(*b.expires_at) : "never") << '\t'
+                      << b.created_by << '\t' << b.created_at << '\n';
+        }
+        std::cerr << page.batches.size() << " of " << page.count << " batches\n";
+        return 0;
+    }
+    if (codes_revoke_->parsed()) {
+        app::Core core(config);
+        std::optional<std::string> one;
+        if (!code_.empty()) one = code_;
+        auto revoked = run_sync(core.codes.revoke(actor(), batch_id_, one));
+        if (!revoked) return report(revoked.error());
+        std::cout << *revoked << " codes of batch " << batch_id_ << " revoked" << std::endl;
+        return 0;
+    }
+    domain::CodeRequest request{amount_, code_count_, max_uses_, std::nullopt};
+    if (!expires_at_.empty()) {
+        request.expires_at = api::parse_utc_time(expires_at_);
+        if (!request.expires_at) {
+            std::cerr << "Error (--expires): expected YYYY-MM-DDTHH:MM:SSZ\n";
+            return 1;
+        }
+    }
+    app::Core core(config);
+    auto created = run_sync(core.codes.create(actor(), request));
+    if (!created) return report(created.error());
+    std::cerr << "Batch " << created->batch << ": " << created->codes.size()
+              << " codes (shown once; only their hashes are kept):\n";
+    for (const auto& code : created->codes) std::cout << code << '\n';
+    std::cout.flush();
     return 0;
 }
 

@@ -8,7 +8,8 @@
 #include <string>
 #include <vector>
 
-/// The command line for day-to-day operations: users, tokens, keys, audit, backup. Every
+/// The command line for day-to-day operations: users, tokens, keys, codes, audit, backup.
+/// Every
 /// action goes through the same AdminService as the admin API and lands in the audit log
 /// with the operating-system user as its actor.
 namespace chatgate::cli {
@@ -28,6 +29,7 @@ private:
     int run_tokens(const Config& config);
     int run_keys(const Config& config);
     int run_audit(const Config& config);
+    int run_codes(const Config& config);
     int run_backup(const Config& config);
 
     CLI::App* users_ = nullptr;
@@ -43,6 +45,10 @@ private:
     CLI::App* keys_list_ = nullptr;
     CLI::App* keys_revoke_ = nullptr;
     CLI::App* audit_ = nullptr;
+    CLI::App* codes_ = nullptr;
+    CLI::App* codes_create_ = nullptr;
+    CLI::App* codes_list_ = nullptr;
+    CLI::App* codes_revoke_ = nullptr;
     CLI::App* backup_ = nullptr;
 
     std::string username_;
@@ -60,6 +66,10 @@ private:
     std::int64_t key_id_ = 0;
     std::string dest_;
     bool verify_ = false;
+    std::int64_t code_count_ = 1;
+    std::int64_t max_uses_ = 1;
+    std::int64_t batch_id_ = 0;
+    std::string code_;
 };
 
 /// The actor of command-line actions: "os:<login name>".

@@ -87,10 +87,12 @@ struct Config {
     bool rate_limit_enabled = true;
     /// NAME=LIMIT/PERIOD pairs; a setting overrides only the names it mentions. Route classes
     /// (`rate_class` in api/routes.cpp) count per user on authenticated routes and per client
-    /// address on anonymous ones; failed_login_* count only failed logins.
+    /// address on anonymous ones; failed_login_* count only failed logins, failed_redeem_* only
+    /// failed redemptions (a guesser must not enumerate codes).
     std::string rate_limits =
         "read=1200/1m,write=120/1m,pages=600/1m,register=20/1h,login=30/1m,refresh=60/1m,"
-        "chat=60/1m,top_up=30/1m,failed_login_user=5/15m,failed_login_address=20/15m";
+        "chat=60/1m,top_up=30/1m,failed_login_user=5/15m,failed_login_address=20/15m,"
+        "redeem=30/1m,failed_redeem_user=5/1h,failed_redeem_address=20/1h";
     std::int64_t rate_limit_max_keys = 100'000;  ///< limiter memory bound (least recent dropped)
     /// Addresses and CIDR blocks of reverse proxies whose X-Forwarded-For is believed.
     std::string trusted_proxies;

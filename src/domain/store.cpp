@@ -16,6 +16,14 @@ std::string_view to_string(LedgerKind kind) {
             return "admin_grant";
         case LedgerKind::admin_deduct:
             return "admin_deduct";
+        case LedgerKind::code_redeem:
+            return "code_redeem";
+        case LedgerKind::payment_credit:
+            return "payment_credit";
+        case LedgerKind::payment_refund:
+            return "payment_refund";
+        case LedgerKind::debt_repayment:
+            return "debt_repayment";
     }
     return "unknown";
 }

@@ -16,8 +16,12 @@ enum class LedgerKind {
     chat_charge,
     chat_refund,
     top_up,
-    admin_grant,   ///< an operator's grant, with its reason (and the audit row)
-    admin_deduct,  ///< an operator's deduction, with its reason (and the audit row)
+    admin_grant,     ///< an operator's grant, with its reason (and the audit row)
+    admin_deduct,    ///< an operator's deduction, with its reason (and the audit row)
+    code_redeem,     ///< a redemption code, its id in the reference
+    payment_credit,  ///< a paid checkout, its payment in the reference
+    payment_refund,  ///< what a refund took back (the rest became debt)
+    debt_repayment,  ///< the part of a paid credit that paid off the user's debt
 };
 std::string_view to_string(LedgerKind kind);
 

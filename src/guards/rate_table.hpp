@@ -11,7 +11,8 @@
 namespace chatgate::guards {
 
 /// The named limits: one per class of route (each route names its class in api/routes.cpp),
-/// plus the two limits on failed logins. The order is the order of `RateTable::kNames`.
+/// plus the limits on failed logins and failed redemptions. The order is the order of
+/// `RateTable::kNames`.
 enum class RateClass : std::uint8_t {
     read,   ///< authenticated reads
     write,  ///< authenticated writes
@@ -23,15 +24,28 @@ enum class RateClass : std::uint8_t {
     top_up,
     failed_login_user,
     failed_login_address,
+    redeem,                 ///< every redemption attempt
+    failed_redeem_user,     ///< failed redemptions, per user
+    failed_redeem_address,  ///< failed redemptions, per client address
 };
 
 /// The rates of every class, as the `rate_limits` setting gives them.
 class RateTable {
 public:
     /// Every name a `rate_limits` setting may use, by RateClass.
-    static constexpr std::array<std::string_view, 10> kNames = {
-        "read",    "write", "pages",  "register",          "login",
-        "refresh", "chat",  "top_up", "failed_login_user", "failed_login_address"};
+    static constexpr std::array<std::string_view, 13> kNames = {"read",
+                                                                "write",
+                                                                "pages",
+                                                                "register",
+                                                                "login",
+                                                                "refresh",
+                                                                "chat",
+                                                                "top_up",
+                                                                "failed_login_user",
+                                                                "failed_login_address",
+                                                                "redeem",
+                                                                "failed_redeem_user",
+                                                                "failed_redeem_address"};
 
     /// Parses "name=LIMIT/PERIOD,..." over `base` (names not mentioned keep their rate). PERIOD
     /// is a count and unit, "30s", "1m", "15m", "1h", "1d" (the count may be left out: "m");

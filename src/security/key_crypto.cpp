@@ -23,6 +23,16 @@ std::string SodiumKeyCrypto::digest(std::string_view secret) const {
     return sha256_hex({"chatgate api key", secret});
 }
 
+std::string SodiumKeyCrypto::random_bytes(std::size_t bytes) const {
+    std::string out(bytes, '\0');
+    randombytes_buf(out.data(), out.size());
+    return out;
+}
+
+std::string SodiumKeyCrypto::code_digest(std::string_view code) const {
+    return sha256_hex({"chatgate redemption code", code});
+}
+
 bool SodiumKeyCrypto::same_digest(std::string_view a, std::string_view b) const {
     return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }

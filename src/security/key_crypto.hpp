@@ -9,6 +9,8 @@ class SodiumKeyCrypto final : public domain::KeyCrypto {
 public:
     std::string random_text(std::size_t bytes) const override;
     std::string digest(std::string_view secret) const override;
+    std::string random_bytes(std::size_t bytes) const override;
+    std::string code_digest(std::string_view code) const override;
     bool same_digest(std::string_view a, std::string_view b) const override;
 };
 

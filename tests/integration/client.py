@@ -23,7 +23,10 @@ PASSWORD = "Violet-Harbor-93-Quill"
 SIGNUP_GRANT = 4000
 CHAT_COST = 100
 DUMMY_RESPONSE = "This is a dummy response."
-LEDGER_KINDS = {"signup_grant", "chat_charge", "chat_refund", "top_up", "admin_grant", "admin_deduct"}
+LEDGER_KINDS = {
+    "signup_grant", "chat_charge", "chat_refund", "top_up", "admin_grant", "admin_deduct",
+    "code_redeem", "payment_credit", "payment_refund", "debt_repayment",
+}
 CREATED_AT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
 
 SECURITY_HEADERS = {

@@ -69,10 +69,11 @@ std::optional<Error> RateLimitPolicy::admit(const Route& route, const http::Requ
     RateClass rate_class = *route.rate;
     const Rate& rate = table_.at(rate_class);
     bool limit_login = rate_class == RateClass::login;
-    if (rate.unlimited() && !limit_login) return std::nullopt;
+    bool limit_redeem = rate_class == RateClass::redeem;
+    if (rate.unlimited() && !limit_login && !limit_redeem) return std::nullopt;
 
     std::string address;
-    if (user == 0 || limit_login) address = client_key(request);
+    if (user == 0 || limit_login || limit_redeem) address = client_key(request);
     ticket.client = address;  // anonymous routes' hashing lane (sign-ups, logins)
     if (!rate.unlimited()) {
         // Built on the stack: the common case (a known user) allocates nothing.
@@ -99,7 +100,53 @@ std::optional<Error> RateLimitPolicy::admit(const Route& route, const http::Requ
         }
     }
     if (limit_login) return admit_login(request, address, ticket);
+    if (limit_redeem) return admit_redeem(user, address, ticket);
     return std::nullopt;
+}
+
+std::optional<Error> RateLimitPolicy::admit_redeem(UserId user, const std::string& address,
+                                                   RateTicket& ticket) {
+    ticket.held_for_redeem = true;
+    const Rate& per_user = table_.at(RateClass::failed_redeem_user);
+    const Rate& per_address = table_.at(RateClass::failed_redeem_address);
+    if (!per_user.unlimited()) {
+        std::string key{class_byte(RateClass::failed_redeem_user), 'u'};
+        key += std::to_string(user);
+        auto decision = limiter_.acquire(key, per_user, shared_key(RateClass::failed_redeem_user));
+        if (!decision.allowed) {
+            return refuse_failures(RateClass::failed_redeem_user, decision, ticket, "redemption");
+        }
+        ticket.held_user_key = std::move(key);
+    }
+    if (!per_address.unlimited()) {
+        std::string key(1, class_byte(RateClass::failed_redeem_address));
+        key += address;
+        auto decision =
+            limiter_.acquire(key, per_address, shared_key(RateClass::failed_redeem_address));
+        if (!decision.allowed) {
+            return refuse_failures(RateClass::failed_redeem_address, decision, ticket,
+                                   "redemption");
+        }
+        ticket.held_address_key = std::move(key);
+    }
+    return std::nullopt;
+}
+
+std::optional<Error> RateLimitPolicy::refuse_failures(RateClass refused_by, const Decision& refused,
+                                                      RateTicket& ticket, std::string_view what) {
+    count_refusal(refused_by);
+    RateClass user_class =
+        ticket.held_for_redeem ? RateClass::failed_redeem_user : RateClass::failed_login_user;
+    if (!ticket.held_user_key.empty())
+        limiter_.release(ticket.held_user_key, table_.at(user_class));
+    ticket.held_user_key.clear();
+    ticket.decision = refused;
+    auto wait = ceil_seconds(refused.retry_after);
+    return Error{ErrorCode::rate_limited,
+                 "Too many failed " + std::string(what) + " attempts. Expected available in " +
+                     std::to_string(wait) + " seconds.",
+                 {},
+                 wait};
 }
 
 std::optional<Error> RateLimitPolicy::admit_login(const http::Request& request,
@@ -144,20 +191,30 @@ std::optional<Error> RateLimitPolicy::admit_login(const http::Request& request,
         }
     }
     if (!refused) return std::nullopt;
-    count_refusal(refused_by);
-    if (!ticket.held_user_key.empty()) limiter_.release(ticket.held_user_key, per_user);
-    ticket.held_user_key.clear();
-    ticket.decision = refused;
-    auto wait = ceil_seconds(refused->retry_after);
-    return Error{ErrorCode::rate_limited,
-                 "Too many failed login attempts. Expected available in " + std::to_string(wait) +
-                     " seconds.",
-                 {},
-                 wait};
+    return refuse_failures(refused_by, *refused, ticket, "login");
 }
 
 void RateLimitPolicy::settle(RateTicket& ticket, const Result<http::Response>& result,
                              http::Response& response) {
+    if (ticket.held_for_redeem) {
+        // Only a redeemed code gives its reservations back: every other answer was a guess.
+        if (result) {
+            if (!ticket.held_user_key.empty()) {
+                limiter_.release(ticket.held_user_key, table_.at(RateClass::failed_redeem_user));
+            }
+            if (!ticket.held_address_key.empty()) {
+                limiter_.release(ticket.held_address_key,
+                                 table_.at(RateClass::failed_redeem_address));
+            }
+        }
+    } else {
+        release_login_failures(ticket, result);
+    }
+    add_headers(ticket, response);
+}
+
+void RateLimitPolicy::release_login_failures(RateTicket& ticket,
+                                             const Result<http::Response>& result) {
     bool failed_login = !result && result.error().code == ErrorCode::invalid_credentials;
     // A login refused because the hashing queue was full counts against its address (a flood
     // keeps it full; its addresses then wait behind others) but never against the username.
@@ -170,6 +227,9 @@ void RateLimitPolicy::settle(RateTicket& ticket, const Result<http::Response>& r
             limiter_.release(ticket.held_address_key, table_.at(RateClass::failed_login_address));
         }
     }
+}
+
+void RateLimitPolicy::add_headers(const RateTicket& ticket, http::Response& response) {
     if (!ticket.decision) return;
     const Decision& d = *ticket.decision;
     // These, and the request id to come.

@@ -22,6 +22,7 @@ struct RateTicket {
     std::optional<guards::Decision> decision;  ///< reported in the RateLimit-* headers
     std::string held_user_key;                 ///< failed-login reservations to hand back unless
     std::string held_address_key;              ///< the login turns out to have failed
+    bool held_for_redeem = false;  ///< held failed-redemption reservations instead (per user)
     /// Also OpenAI's x-ratelimit-* headers, which its libraries read (routes answering in
     /// OpenAI's error style).
     bool openai_headers = false;
@@ -38,6 +39,8 @@ std::string openai_duration(std::chrono::nanoseconds span);
 /// per username and per address. A login reserves one failure on both before the password is
 /// checked (so concurrent guesses cannot slip past the limit) and gets it back unless the
 /// credentials were wrong; a locked-out username answers 429 even to the right password.
+/// Redemptions of codes work alike, per user and per address: a failure is reserved before the
+/// code is looked up and handed back only when it was redeemed.
 /// Thread-safe.
 class RateLimitPolicy {
 public:
@@ -57,6 +60,12 @@ public:
 private:
     std::optional<Error> admit_login(const http::Request& request, const std::string& address,
                                      RateTicket& ticket);
+    std::optional<Error> admit_redeem(UserId user, const std::string& address, RateTicket& ticket);
+    std::optional<Error> refuse_failures(guards::RateClass refused_by,
+                                         const guards::Decision& refused, RateTicket& ticket,
+                                         std::string_view what);
+    void release_login_failures(RateTicket& ticket, const Result<http::Response>& result);
+    static void add_headers(const RateTicket& ticket, http::Response& response);
     std::string client_key(const http::Request& request) const;
 
     guards::RateTable table_;

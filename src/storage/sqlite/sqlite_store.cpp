@@ -29,6 +29,7 @@ constexpr std::array kMigrations{
     Migration{3, "migrations/sqlite/0003_conversations.sql"},
     Migration{4, "migrations/sqlite/0004_operators.sql"},
     Migration{5, "migrations/sqlite/0005_responses.sql"},
+    Migration{6, "migrations/sqlite/0006_payments.sql"},
 };
 
 // SQLite's own automatic checkpoint threshold; the checkpoint now runs off the writer's thread.
@@ -39,7 +40,9 @@ constexpr std::int64_t kCheckpointPages = 1000;
 domain::LedgerKind parse_kind(const std::string& text) {
     using domain::LedgerKind;
     for (auto kind : {LedgerKind::signup_grant, LedgerKind::chat_charge, LedgerKind::chat_refund,
-                      LedgerKind::top_up, LedgerKind::admin_grant, LedgerKind::admin_deduct}) {
+                      LedgerKind::top_up, LedgerKind::admin_grant, LedgerKind::admin_deduct,
+                      LedgerKind::code_redeem, LedgerKind::payment_credit,
+                      LedgerKind::payment_refund, LedgerKind::debt_repayment}) {
         if (domain::to_string(kind) == text) return kind;
     }
     throw StorageError("unknown ledger kind in the database: " + text, SQLITE_CORRUPT);

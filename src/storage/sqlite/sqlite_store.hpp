@@ -6,6 +6,7 @@
 #include "domain/chat/response_store.hpp"
 #include "domain/idempotency/idempotency_store.hpp"
 #include "domain/keys/api_key_store.hpp"
+#include "domain/payments/payment_store.hpp"
 #include "domain/store.hpp"
 
 #include <atomic>
@@ -30,7 +31,8 @@ class SqliteStore final : public domain::Store,
                           public domain::IdempotencyStore,
                           public domain::ResponseStore,
                           public domain::ApiKeyStore,
-                          public domain::AdminStore {
+                          public domain::AdminStore,
+                          public domain::PaymentStore {
 public:
     /// Opens (creating if needed) and applies pending migrations.
     explicit SqliteStore(std::string path);
@@ -136,7 +138,28 @@ public:
     std::int64_t count_audit(const domain::AuditQuery& query) override;
     std::vector<domain::AuditRecord> list_audit(const domain::AuditQuery& query) override;
 
+    // domain::PaymentStore, in payment_store.cpp.
+    domain::CodeBatchId create_code_batch(const domain::NewCodeBatch& batch,
+                                          domain::AuditEntry audit) override;
+    std::int64_t count_code_batches() override;
+    std::vector<domain::CodeBatchRow> list_code_batches(std::int64_t offset,
+                                                        std::int64_t limit) override;
+    std::optional<std::int64_t> revoke_codes(domain::CodeBatchId batch,
+                                             const std::optional<std::string>& code_digest,
+                                             std::int64_t now, domain::AuditEntry audit) override;
+    domain::Redemption redeem_code(const domain::CodeClaim& claim) override;
+    void save_checkout(const domain::NewCheckout& checkout) override;
+    domain::EventResult credit_checkout(const domain::PaidCheckout& paid) override;
+    domain::EventResult refund_charge(const domain::RefundedCharge& refund) override;
+    bool record_event(const std::string& event_id, const std::string& type) override;
+    TokenAmount debt(UserId user) override;
+
 private:
+    /// A paid credit inside the caller's write scope: the credit's ledger row, then the part
+    /// that pays off the user's debt as its own row. Writes nothing unless applied.
+    domain::ChangeResult apply_paid_credit(const domain::BalanceChange& credit);
+    bool insert_event(const std::string& event_id, const std::string& type);
+    TokenAmount debt_in_transaction(UserId user);
     /// The audit row of an action, inside the action's write scope.
     void insert_audit(const domain::AuditEntry& audit);
     /// change_balance inside a write scope the caller holds (so a reservation and its ledger

@@ -317,4 +317,68 @@ inline constexpr const char* kCountLedgerMismatches =
     "SELECT count(*) FROM users u WHERE u.tokens < 0 OR u.tokens <>"
     " (SELECT coalesce(sum(l.delta), 0) FROM ledger l WHERE l.user_id = u.id)";
 
+// Redemption codes and payments (migration 0006). Every statement is plain SQL that PostgreSQL
+// also runs (RETURNING, ON CONFLICT), so the store ports over as it is.
+#define CHATGATE_NOW_TEXT "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+inline constexpr const char* kInsertCodeBatch =
+    "INSERT INTO code_batches (tokens, max_uses, expires_at, created_by, created_at)"
+    " VALUES (?1, ?2, ?3, ?4, " CHATGATE_NOW_TEXT ") RETURNING id";
+inline constexpr const char* kInsertCode =
+    "INSERT INTO redemption_codes (batch_id, code_hash, tokens, max_uses, expires_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)";
+inline constexpr const char* kCountCodeBatches = "SELECT count(*) FROM code_batches";
+inline constexpr const char* kListCodeBatches =
+    "SELECT b.id, b.tokens, b.max_uses, b.expires_at, b.created_by, b.created_at,"
+    " count(c.id), coalesce(sum(c.uses), 0), count(c.revoked_at)"
+    " FROM code_batches b LEFT JOIN redemption_codes c ON c.batch_id = b.id"
+    " GROUP BY b.id ORDER BY b.id DESC LIMIT ?1 OFFSET ?2";
+inline constexpr const char* kFindCodeBatch = "SELECT id FROM code_batches WHERE id = ?1";
+/// Codes with uses left; ?3 narrows it to one code (NULL: the whole batch).
+inline constexpr const char* kRevokeCodes =
+    "UPDATE redemption_codes SET revoked_at = ?2 WHERE batch_id = ?1 AND revoked_at IS NULL"
+    " AND uses < max_uses AND (?3 IS NULL OR code_hash = ?3)";
+/// The claim in one statement: of any number of racing redemptions only `max_uses` find a row.
+/// Found by its digest (a SHA-256 of 160 random bits: where the lookup ends tells nothing).
+inline constexpr const char* kClaimCode =
+    "UPDATE redemption_codes SET uses = uses + 1 WHERE code_hash = ?1 AND uses < max_uses"
+    " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2) RETURNING id, tokens";
+inline constexpr const char* kInsertRedemption =
+    "INSERT INTO code_redemptions (code_id, user_id, ledger_id, created_at)"
+    " VALUES (?1, ?2, ?3, " CHATGATE_NOW_TEXT ") ON CONFLICT DO NOTHING RETURNING code_id";
+inline constexpr const char* kFindRedemption =
+    "SELECT 1 FROM code_redemptions WHERE code_id = ?1 AND user_id = ?2";
+
+inline constexpr const char* kInsertCheckout =
+    "INSERT INTO payment_checkouts (session_id, user_id, price_id, tokens, state, created_at)"
+    " VALUES (?1, ?2, ?3, ?4, 'open', " CHATGATE_NOW_TEXT ")";
+/// An open checkout moves to credited once, whichever event (or replay) gets there first.
+inline constexpr const char* kCreditCheckout =
+    "UPDATE payment_checkouts SET state = 'credited' WHERE session_id = ?1 AND state = 'open'"
+    " RETURNING user_id, tokens";
+inline constexpr const char* kFindCheckoutUser =
+    "SELECT user_id FROM payment_checkouts WHERE session_id = ?1";
+/// The event's id is the webhook's idempotency: a replay inserts nothing and changes nothing.
+inline constexpr const char* kInsertEvent =
+    "INSERT INTO payment_events (event_id, type, received_at)"
+    " VALUES (?1, ?2, " CHATGATE_NOW_TEXT ") ON CONFLICT DO NOTHING RETURNING event_id";
+inline constexpr const char* kInsertPaymentCredit =
+    "INSERT INTO payment_credits (payment_intent, user_id, session_id, amount, tokens)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)";
+inline constexpr const char* kFindPaymentCredit =
+    "SELECT user_id, amount, tokens, tokens_refunded FROM payment_credits"
+    " WHERE payment_intent = ?1";
+/// Moves the refunded count from what was read (?2) to the new cumulative count (?3).
+inline constexpr const char* kMarkRefunded =
+    "UPDATE payment_credits SET tokens_refunded = ?3"
+    " WHERE payment_intent = ?1 AND tokens_refunded = ?2 RETURNING payment_intent";
+inline constexpr const char* kFindDebt = "SELECT tokens FROM user_debts WHERE user_id = ?1";
+inline constexpr const char* kAddDebt =
+    "INSERT INTO user_debts (user_id, tokens) VALUES (?1, ?2)"
+    " ON CONFLICT (user_id) DO UPDATE SET tokens = user_debts.tokens + excluded.tokens";
+/// Pays off ?2 tokens of debt, only if that much is owed.
+inline constexpr const char* kPayDebt =
+    "UPDATE user_debts SET tokens = tokens - ?2 WHERE user_id = ?1 AND tokens >= ?2"
+    " RETURNING tokens";
+#undef CHATGATE_NOW_TEXT
+
 }  // namespace chatgate::storage::sql

@@ -114,6 +114,7 @@ protected:
     domain::AdminService admin_{
         store_,           store_,      store_, api_keys_, hasher_,
         password_rules(), key_crypto_, db_,    hashes_,   app::admin_policy(config_)};
+    domain::CodeService codes_{store_, key_crypto_, db_, clock_, app::code_policy(config_)};
     Services services_{.accounts = accounts_,
                        .sessions = sessions_,
                        .ledger = ledger_,
@@ -122,6 +123,7 @@ protected:
                        .responses = responses_,
                        .keys = api_keys_,
                        .admin = admin_,
+                       .codes = codes_,
                        .jwt = jwt_,
                        .store = store_,
                        .db_pool = reads_,

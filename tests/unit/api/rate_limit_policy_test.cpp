@@ -50,9 +50,7 @@ TEST(RateTable, RefusesBadSyntaxSayingWhat) {
 }
 
 TEST(RateTable, EveryDefaultNameIsKnown) {
-    auto table = RateTable::parse(
-        "read=1200/1m,write=120/1m,pages=600/1m,register=20/1h,login=30/1m,refresh=60/1m,"
-        "chat=60/1m,top_up=30/1m,failed_login_user=5/15m,failed_login_address=20/15m");
+    auto table = RateTable::parse(Config{}.rate_limits);  // the defaults name every class
     ASSERT_TRUE(table);
     for (auto name : RateTable::kNames) EXPECT_FALSE(table->find(name)->unlimited()) << name;
 }
