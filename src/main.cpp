@@ -71,6 +71,9 @@ int main(int argc, char** argv) {
     serve->add_option_function<std::string>(
         "--models", [&](const std::string& v) { sources.cli["models"] = v; },
         "AI models as a JSON array (see README; default: the builtin model)");
+    serve->add_option_function<std::string>(
+        "--stripe", [&](const std::string& v) { sources.cli["stripe"] = v; },
+        "Selling tokens through Stripe, a JSON object (see README; default: off)");
 
     auto* migrate = cli.add_subcommand("migrate", "Create or upgrade the database schema");
     add_config_options(*migrate, sources);

@@ -13,6 +13,7 @@
 #include "domain/keys/key_service.hpp"
 #include "domain/ledger/ledger_service.hpp"
 #include "domain/payments/code_service.hpp"
+#include "domain/payments/payment_service.hpp"
 #include "domain/store.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
@@ -58,7 +59,8 @@ struct Services {
     domain::ResponseArchive& responses;  ///< stored responses of /v1/responses
     domain::KeyService& keys;
     domain::AdminService& admin;
-    domain::CodeService& codes;  ///< redemption codes
+    domain::CodeService& codes;        ///< redemption codes
+    domain::PaymentService& payments;  ///< Stripe's checkouts and webhook
     const security::JwtCodec& jwt;
     domain::Store& store;
     WorkPool& db_pool;

@@ -10,6 +10,7 @@
 #include "api/ops/metrics_handlers.hpp"
 #include "api/pages/docs_handlers.hpp"
 #include "api/payments/code_handlers.hpp"
+#include "api/payments/payment_handlers.hpp"
 #include "api/seed/auth_handlers.hpp"
 #include "api/seed/chat_handlers.hpp"
 #include "api/seed/token_handlers.hpp"
@@ -153,6 +154,18 @@ const Route kRoutes[] = {
      .path = "/api/redeem/",
      .handler = post_redeem,
      .rate = RateClass::redeem},
+    // Stripe: a checkout for a price of the table (an access token only), and the webhook,
+    // which takes no authentication of ours: its signature is the check (limited per address).
+    {.method = Method::post,
+     .path = "/api/payments/checkout/",
+     .handler = post_checkout,
+     .auth = Auth::session,
+     .rate = RateClass::write},
+    {.method = Method::post,
+     .path = "/api/payments/stripe/webhook",
+     .handler = post_stripe_webhook,
+     .auth = Auth::none,
+     .rate = RateClass::webhook},
 
     // The OpenAI-compatible surface: a chatgate access token is the API key. Completions count
     // against the same rate limit as /api/chat/.

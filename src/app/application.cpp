@@ -20,10 +20,12 @@
 #include "http/server.hpp"
 #include "observability/log.hpp"
 #include "observability/metrics.hpp"
+#include "payments/stripe_client.hpp"
 #include "security/jwt.hpp"
 #include "security/key_crypto.hpp"
 #include "security/password_hasher.hpp"
 #include "security/signing_key.hpp"
+#include "security/stripe_signature.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -129,6 +131,26 @@ int Application::serve() {
     }
     domain::IdempotencyService idempotency_keys(core.store, core.db(), clock,
                                                 idempotency_policy(config_), idempotency_owner);
+    // Payments: only with a `stripe` configuration (its secrets were read and checked at load).
+    std::unique_ptr<security::StripeWebhookVerifier> webhook_verifier;
+    std::unique_ptr<payments::StripeCheckoutClient> checkout_client;
+    if (config_.stripe.enabled) {
+        const auto& stripe = config_.stripe;
+        webhook_verifier = std::make_unique<security::StripeWebhookVerifier>(
+            stripe.webhook_secret, stripe.webhook_tolerance_seconds);
+        checkout_client =
+            std::make_unique<payments::StripeCheckoutClient>(payments::StripeClientSettings{
+                stripe.url, stripe.secret_key, stripe.success_url, stripe.cancel_url,
+                stripe.connect_timeout_ms, stripe.total_timeout_ms});
+        if (config_.top_up_enabled) {
+            log::warn(
+                "selling tokens while POST /api/top-up/ gives them away free; set "
+                "top_up_enabled=false");
+        }
+    }
+    domain::PaymentService payment_service(core.store, webhook_verifier.get(),
+                                           checkout_client.get(), core.key_crypto, core.db(), clock,
+                                           payment_policy(config_));
     api::Services services{.accounts = core.accounts,
                            .sessions = sessions,
                            .ledger = ledger,
@@ -138,6 +160,7 @@ int Application::serve() {
                            .keys = core.keys,
                            .admin = core.admin,
                            .codes = core.codes,
+                           .payments = payment_service,
                            .jwt = jwt,
                            .store = core.store,
                            .db_pool = core.db_reads,

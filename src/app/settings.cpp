@@ -70,6 +70,12 @@ domain::CodePolicy code_policy(const Config& c) {
     return {.balance_cap = c.balance_cap, .max_tokens = c.balance_cap};
 }
 
+domain::PaymentPolicy payment_policy(const Config& c) {
+    domain::PaymentPolicy policy{.enabled = c.stripe.enabled, .prices = {}};
+    for (const auto& p : c.stripe.prices) policy.prices.push_back({p.price, p.tokens});
+    return policy;
+}
+
 domain::ChatPolicy chat_policy(const Config& c) {
     return {.max_message_chars = size(c.max_message_chars),
             .on_background_failure = [](std::string_view what) {

@@ -9,6 +9,7 @@
 #include "domain/idempotency/idempotency_service.hpp"
 #include "domain/ledger/ledger_service.hpp"
 #include "domain/payments/code_service.hpp"
+#include "domain/payments/payment_service.hpp"
 #include "http/limits.hpp"
 
 /// The configuration, translated into each component's settings. `Config` holds every default;
@@ -25,6 +26,7 @@ domain::TopUpPolicy top_up_policy(const Config& config);
 domain::KeyPolicy key_policy(const Config& config);
 domain::AdminPolicy admin_policy(const Config& config);
 domain::CodePolicy code_policy(const Config& config);
+domain::PaymentPolicy payment_policy(const Config& config);
 /// Background settlement failures are logged.
 domain::ChatPolicy chat_policy(const Config& config);
 domain::IdempotencyPolicy idempotency_policy(const Config& config);

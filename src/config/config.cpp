@@ -166,6 +166,8 @@ const Knob* find_knob(std::string_view key) {
 /// The `models` key is a JSON array, not a scalar knob; it is parsed once every other key is
 /// known, since prices default to chat_cost_tokens.
 constexpr std::string_view kModelsKey = "models";
+/// `stripe` is a JSON object, read like `models`.
+constexpr std::string_view kStripeKey = "stripe";
 
 struct ModelsSource {
     std::string text;
@@ -173,7 +175,7 @@ struct ModelsSource {
 };
 
 Result<void> apply_file(Config& config, const std::string& path,
-                        std::optional<ModelsSource>& models) {
+                        std::optional<ModelsSource>& models, std::optional<ModelsSource>& stripe) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return bad_key("config", path, "cannot read the file");
     std::stringstream text;
@@ -185,6 +187,10 @@ Result<void> apply_file(Config& config, const std::string& path,
     for (const auto& [key, value] : doc.get_object()) {
         if (key == kModelsKey) {
             models = ModelsSource{boost::json::serialize(value), path};
+            continue;
+        }
+        if (key == kStripeKey) {
+            stripe = ModelsSource{boost::json::serialize(value), path};
             continue;
         }
         const Knob* knob = find_knob(key);
@@ -271,8 +277,9 @@ std::uint16_t Config::metrics_port() const {
 Result<Config> load_config(const ConfigSources& sources) {
     Config config;
     std::optional<ModelsSource> models;
+    std::optional<ModelsSource> stripe;
     if (sources.file) {
-        if (auto r = apply_file(config, *sources.file, models); !r) return r.error();
+        if (auto r = apply_file(config, *sources.file, models, stripe); !r) return r.error();
     }
     if (sources.use_environment) {
         for (const auto& knob : kKnobs) {
@@ -283,10 +290,18 @@ Result<Config> load_config(const ConfigSources& sources) {
         }
         std::string name = env_name(kModelsKey);
         if (const char* value = std::getenv(name.c_str())) models = ModelsSource{value, name};
+        std::string stripe_name = env_name(kStripeKey);
+        if (const char* value = std::getenv(stripe_name.c_str())) {
+            stripe = ModelsSource{value, stripe_name};
+        }
     }
     for (const auto& [key, value] : sources.cli) {
         if (key == kModelsKey) {
             models = ModelsSource{value, "the command line"};
+            continue;
+        }
+        if (key == kStripeKey) {
+            stripe = ModelsSource{value, "the command line"};
             continue;
         }
         const Knob* knob = find_knob(key);
@@ -300,6 +315,11 @@ Result<Config> load_config(const ConfigSources& sources) {
         config.models = std::move(*parsed);
     } else {
         config.models = default_models(config.chat_cost_tokens);
+    }
+    if (stripe) {
+        auto parsed = parse_stripe(stripe->text, stripe->origin);
+        if (!parsed) return parsed.error();
+        config.stripe = std::move(*parsed);
     }
     return config;
 }
@@ -319,6 +339,7 @@ std::string describe(const Config& config) {
             knob.member);
     }
     out[kModelsKey] = boost::json::parse(describe_models(config.models));
+    out[kStripeKey] = boost::json::parse(describe_stripe(config.stripe));
     return boost::json::serialize(out);
 }
 

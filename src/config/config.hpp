@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/model_config.hpp"
+#include "config/stripe_config.hpp"
 #include "core/error.hpp"
 
 #include <cstdint>
@@ -92,7 +93,7 @@ struct Config {
     std::string rate_limits =
         "read=1200/1m,write=120/1m,pages=600/1m,register=20/1h,login=30/1m,refresh=60/1m,"
         "chat=60/1m,top_up=30/1m,failed_login_user=5/15m,failed_login_address=20/15m,"
-        "redeem=30/1m,failed_redeem_user=5/1h,failed_redeem_address=20/1h";
+        "redeem=30/1m,failed_redeem_user=5/1h,failed_redeem_address=20/1h,webhook=600/1m";
     std::int64_t rate_limit_max_keys = 100'000;  ///< limiter memory bound (least recent dropped)
     /// Addresses and CIDR blocks of reverse proxies whose X-Forwarded-For is believed.
     std::string trusted_proxies;
@@ -111,6 +112,10 @@ struct Config {
     // AI models (`models`: a JSON array, also as text in CHATGATE_MODELS or --models); the
     // first is the default. Without the key: one builtin model priced at chat_cost_tokens.
     std::vector<ModelConfig> models;
+
+    // Selling tokens through Stripe (`stripe`: a JSON object, also as text in CHATGATE_STRIPE or
+    // --stripe); without it the payment routes answer 404.
+    StripeConfig stripe;
 
     std::string effective_database_path() const;
     std::string listen_host() const;

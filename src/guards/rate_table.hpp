@@ -27,13 +27,14 @@ enum class RateClass : std::uint8_t {
     redeem,                 ///< every redemption attempt
     failed_redeem_user,     ///< failed redemptions, per user
     failed_redeem_address,  ///< failed redemptions, per client address
+    webhook,                ///< a payment provider's deliveries, per address
 };
 
 /// The rates of every class, as the `rate_limits` setting gives them.
 class RateTable {
 public:
     /// Every name a `rate_limits` setting may use, by RateClass.
-    static constexpr std::array<std::string_view, 13> kNames = {"read",
+    static constexpr std::array<std::string_view, 14> kNames = {"read",
                                                                 "write",
                                                                 "pages",
                                                                 "register",
@@ -45,7 +46,8 @@ public:
                                                                 "failed_login_address",
                                                                 "redeem",
                                                                 "failed_redeem_user",
-                                                                "failed_redeem_address"};
+                                                                "failed_redeem_address",
+                                                                "webhook"};
 
     /// Parses "name=LIMIT/PERIOD,..." over `base` (names not mentioned keep their rate). PERIOD
     /// is a count and unit, "30s", "1m", "15m", "1h", "1d" (the count may be left out: "m");

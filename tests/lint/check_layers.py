@@ -67,6 +67,10 @@ RULES = {
     "ai": ({"core", "config", "domain", "observability", "ai"},
            {"std", "json", "asio-coro", "asio", "boost-util"},
            {"beast": OPENAI_TRANSPORT, "openssl": OPENAI_TRANSPORT}),
+    # The payment provider's client: Beast and OpenSSL only in its one source.
+    "payments": ({"core", "config", "domain", "observability", "payments"},
+                 {"std", "json", "asio-coro", "asio", "boost-util"},
+                 {"beast": ["payments/stripe_client.cpp"], "openssl": ["payments/stripe_client.cpp"]}),
     # Beast in http's sources and in the two headers that hand Beast types to them.
     "http": ({"core", "observability", "http"}, {"std", "asio-coro", "asio", "boost-util"},
              {"beast": ["http/*.cpp", "http/beast_request.hpp", "http/streaming.hpp"]}),

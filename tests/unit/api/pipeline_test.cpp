@@ -115,6 +115,8 @@ protected:
         store_,           store_,      store_, api_keys_, hasher_,
         password_rules(), key_crypto_, db_,    hashes_,   app::admin_policy(config_)};
     domain::CodeService codes_{store_, key_crypto_, db_, clock_, app::code_policy(config_)};
+    domain::PaymentService payments_{
+        store_, nullptr, nullptr, key_crypto_, db_, clock_, app::payment_policy(config_)};
     Services services_{.accounts = accounts_,
                        .sessions = sessions_,
                        .ledger = ledger_,
@@ -124,6 +126,7 @@ protected:
                        .keys = api_keys_,
                        .admin = admin_,
                        .codes = codes_,
+                       .payments = payments_,
                        .jwt = jwt_,
                        .store = store_,
                        .db_pool = reads_,
