@@ -62,22 +62,24 @@ Result<std::string> read_secret(const Problem& bad, std::string_view key, const 
     return secret;
 }
 
+/// `label`: the key's full path for messages (default: the key).
 Result<void> read_string(const Problem& bad, const json::object& o, std::string_view key,
-                         std::string& out) {
+                         std::string& out, std::string_view label = {}) {
     auto it = o.find(key);
     if (it == o.end()) return {};
-    if (!it->value().is_string()) return bad(key, "expected a string");
+    if (!it->value().is_string()) return bad(label.empty() ? key : label, "expected a string");
     out = std::string(it->value().get_string());
     return {};
 }
 
 Result<void> read_integer(const Problem& bad, const json::object& o, std::string_view key,
-                          std::int64_t& out, std::int64_t min, std::int64_t max) {
+                          std::int64_t& out, std::int64_t min, std::int64_t max,
+                          std::string_view label = {}) {
     auto it = o.find(key);
     if (it == o.end()) return {};
     if (!it->value().is_int64() || it->value().get_int64() < min || it->value().get_int64() > max) {
-        return bad(
-            key, "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
+        return bad(label.empty() ? key : label, "expected an integer from " + std::to_string(min) +
+                                                    " to " + std::to_string(max));
     }
     out = it->value().get_int64();
     return {};
@@ -100,11 +102,13 @@ Result<void> read_prices(const Problem& bad, const json::object& o, StripeConfig
                 return bad(key + "." + std::string(name), "unknown key");
         }
         StripePrice price;
-        if (auto r = read_string(bad, row, "price", price.price); !r) return r;
+        if (auto r = read_string(bad, row, "price", price.price, key + ".price"); !r) return r;
         if (price.price.empty() || price.price.size() > 255) {
             return bad(key + ".price", "expected a price id such as price_...");
         }
-        if (auto r = read_integer(bad, row, "tokens", price.tokens, 1, kMaxTokens); !r) return r;
+        if (auto r = read_integer(bad, row, "tokens", price.tokens, 1, kMaxTokens, key + ".tokens");
+            !r)
+            return r;
         if (price.tokens == 0) return bad(key + ".tokens", "is required");
         if (!seen.insert(price.price).second) return bad(key + ".price", "listed twice");
         out.prices.push_back(std::move(price));

@@ -7,6 +7,7 @@ with Stripe's error shape. Every request is kept for the test to inspect."""
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,10 +17,12 @@ REQUIRED = ("mode", "line_items[0][price]", "line_items[0][quantity]", "client_r
 
 
 class FakeStripe:
-    def __init__(self, secret_key: str):
+    def __init__(self, secret_key: str, tls_cert=None, tls_key=None):
         self.secret_key = secret_key
         self.requests: list[dict] = []
         self.fail_with: int | None = None  # answer every request with this status
+        self.hang = threading.Event()  # set: read the request, never answer (until released)
+        self.release = threading.Event()
         self._lock = threading.Lock()
         self._count = 0
         fake = self
@@ -33,6 +36,9 @@ class FakeStripe:
                 body = self.rfile.read(length).decode()
                 form = dict(urllib.parse.parse_qsl(body, keep_blank_values=True))
                 record = {"path": self.path, "headers": dict(self.headers), "form": form}
+                if fake.hang.is_set():
+                    fake.release.wait(timeout=60)
+                    return
                 with fake._lock:
                     fake.requests.append(record)
                     fake._count += 1
@@ -46,7 +52,15 @@ class FakeStripe:
                 self.wfile.write(data)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server.daemon_threads = True
+        scheme = "http"
+        if tls_cert:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(tls_cert, tls_key)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.port = self.server.server_address[1]
+        self.base_url = f"{scheme}://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def _answer(self, path, headers, form, n):
@@ -80,6 +94,7 @@ class FakeStripe:
         return self
 
     def __exit__(self, *exc):
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)

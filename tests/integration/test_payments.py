@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import shutil
 import subprocess
 import time
 
@@ -220,3 +221,68 @@ def test_without_a_stripe_configuration_the_payment_routes_are_404(api):
     expect(r, 404, {"detail": "Payments are not configured."})
     payload = json.dumps({"id": "evt_x", "type": "charge.refunded", "data": {"object": {}}})
     expect(deliver(api, payload, sign(payload)), 404, {"detail": "Payments are not configured."})
+
+
+def shop_config(api_base: str, **stripe) -> dict:
+    return {"signup_grant_tokens": 0, "top_up_enabled": False,
+            "stripe": {"api_base": api_base, "secret_key_env": "TEST_STRIPE_KEY",
+                       "webhook_secret_env": "TEST_STRIPE_WHSEC", "prices": PRICES,
+                       "success_url": "https://chat.example.com/paid",
+                       "cancel_url": "https://chat.example.com/shop", **stripe}}
+
+
+SECRETS_ENV = {"TEST_STRIPE_KEY": SECRET_KEY, "TEST_STRIPE_WHSEC": WEBHOOK_SECRET}
+
+
+def test_a_silent_stripe_is_a_504_within_the_total_deadline(start_server):
+    with FakeStripe(SECRET_KEY) as fake:
+        fake.hang.set()
+        srv = start_server(env=SECRETS_ENV, config=shop_config(fake.base_url, total_timeout_ms=1000))
+        with Http(srv.base_url) as h:
+            user = new_user(h, "slow")
+            started = time.monotonic()
+            r = h.post("/api/payments/checkout/", json={"price": "price_small"}, headers=user.headers)
+            took = time.monotonic() - started
+            expect(r, 504)
+            assert 0.9 <= took < 5, took
+            assert get_balance(h, user.access) == 0
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    openssl = shutil.which("openssl")
+    if not openssl:
+        pytest.skip("openssl is not installed")
+    directory = tmp_path_factory.mktemp("stripe-tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    made = subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)], capture_output=True, timeout=60)
+    if made.returncode != 0:
+        pytest.skip(f"openssl could not make a certificate: {made.stderr[-300:]!r}")
+    return cert, key
+
+
+def test_https_to_stripe_verifies_the_certificate(start_server, certificate):
+    cert, key = certificate
+    with FakeStripe(SECRET_KEY, tls_cert=cert, tls_key=key) as fake:
+        base = f"https://localhost:{fake.port}"
+        untrusting = start_server(env=SECRETS_ENV, config=shop_config(base), name="untrusting")
+        with Http(untrusting.base_url) as h:
+            user = new_user(h, "tls")
+            r = h.post("/api/payments/checkout/", json={"price": "price_small"}, headers=user.headers)
+            expect(r, 502)
+        assert fake.requests == []  # nothing went over the unverified link
+        trusting = start_server(env={**SECRETS_ENV, "SSL_CERT_FILE": str(cert)},
+                                config=shop_config(base), name="trusting")
+        with Http(trusting.base_url) as h:
+            user = new_user(h, "tls")
+            session = checkout(h, user)
+            assert session["id"].startswith("cs_test_")
+        assert fake.requests[-1]["headers"]["Authorization"] == f"Bearer {SECRET_KEY}"
+
+
+def test_the_secrets_never_reach_the_log(shop):
+    text = shop.stderr_tail(400)
+    assert SECRET_KEY not in text and WEBHOOK_SECRET not in text
