@@ -88,7 +88,7 @@ CREATE TABLE payment_credits (
     payment_intent  TEXT    PRIMARY KEY,
     user_id         INTEGER NOT NULL REFERENCES users (id),
     session_id      TEXT    NOT NULL REFERENCES payment_checkouts (session_id),
-    amount          INTEGER NOT NULL CHECK (amount > 0),  -- in the currency's minor unit
+    amount          INTEGER NOT NULL CHECK (amount >= 0),  -- minor units; 0: a 100% coupon
     tokens          INTEGER NOT NULL CHECK (tokens > 0),
     tokens_refunded INTEGER NOT NULL DEFAULT 0
                     CHECK (tokens_refunded >= 0 AND tokens_refunded <= tokens)

@@ -209,6 +209,20 @@ def test_a_refund_after_spending_leaves_a_debt_the_next_payment_pays_first(http)
                      ("payment_credit", 1000), ("debt_repayment", -800)]
 
 
+def test_a_delayed_payment_credits_when_it_succeeds(http):
+    user = new_user(http, "delayed")
+    session = checkout(http, user)
+    unpaid = completed("evt_delayed_1", session["id"], user.user_id, "pi_delayed_1")
+    unpaid = unpaid.replace('"payment_status": "paid"', '"payment_status": "unpaid"')
+    expect(deliver(http, unpaid, sign(unpaid)), 200)
+    assert get_balance(http, user.access) == 0
+    succeeded = completed("evt_delayed_2", session["id"], user.user_id, "pi_delayed_1")
+    succeeded = succeeded.replace("checkout.session.completed", "checkout.session.async_payment_succeeded")
+    expect(deliver(http, succeeded, sign(succeeded)), 200)
+    assert get_balance(http, user.access) == 1000
+    assert_ledger_consistent(http, user.access)
+
+
 def test_other_event_types_are_acknowledged_and_ignored(http):
     payload = json.dumps({"id": "evt_other_1", "type": "customer.created",
                           "data": {"object": {"id": "cus_1", "object": "customer"}}})

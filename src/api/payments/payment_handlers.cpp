@@ -51,7 +51,8 @@ std::optional<domain::WebhookEvent> read_event(const json::value& body) {
         data && data->is_object() ? data->get_object().if_contains("object") : nullptr;
     if (out.id.empty() || out.type.empty() || !object || !object->is_object()) return std::nullopt;
     const json::object& o = object->get_object();
-    if (out.type == "checkout.session.completed") {
+    if (out.type == "checkout.session.completed" ||
+        out.type == "checkout.session.async_payment_succeeded") {
         out.paid = string_at(o, "payment_status") == "paid";
         out.checkout = {out.id, string_at(o, "id"), claimed_user(o), string_at(o, "payment_intent"),
                         integer_at(o, "amount_total")};

@@ -31,7 +31,9 @@ bool PaymentService::verify(std::string_view header, std::string_view payload) c
 }
 
 boost::asio::awaitable<EventResult> PaymentService::handle(const WebhookEvent& event) {
-    if (event.type == "checkout.session.completed") {
+    // A delayed payment method (a bank debit) completes the session unpaid and succeeds later.
+    if (event.type == "checkout.session.completed" ||
+        event.type == "checkout.session.async_payment_succeeded") {
         if (!event.paid) co_return EventResult{EventOutcome::ignored};
         co_return co_await db_.writes.run([&] { return store_.credit_checkout(event.checkout); });
     }

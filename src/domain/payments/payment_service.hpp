@@ -52,8 +52,8 @@ public:
     static Error not_configured();
     /// Whether the delivery is signed by the provider (false while off).
     bool verify(std::string_view header, std::string_view payload) const;
-    /// Applies a verified event. Types other than checkout.session.completed (paid) and
-    /// charge.refunded are ignored.
+    /// Applies a verified event. Types other than checkout.session.completed and
+    /// checkout.session.async_payment_succeeded (paid), and charge.refunded are ignored.
     boost::asio::awaitable<EventResult> handle(const WebhookEvent& event);
     /// A checkout for one price of the table, stored before it is returned. Errors:
     /// not_found (off), invalid_argument (an unknown price), the gateway's errors.

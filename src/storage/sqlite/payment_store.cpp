@@ -191,7 +191,7 @@ bool SqliteStore::record_event(const std::string& event_id, const std::string& t
 
 domain::EventResult SqliteStore::credit_checkout(const domain::PaidCheckout& paid) {
     WriteScope tx(*this);
-    if (!insert_event(paid.event_id, "checkout.session.completed")) {
+    if (!insert_event(paid.event_id, "checkout.session")) {
         return {EventOutcome::duplicate};
     }
     auto ignored = [&](UserId user) {
