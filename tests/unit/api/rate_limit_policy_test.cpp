@@ -100,6 +100,9 @@ protected:
     const Route& tokens = route_at("/api/tokens/", http::Method::get);
     const Route& login = route_at("/api/login/", http::Method::post);
     const Route& healthz = route_at("/healthz", http::Method::get);
+    const Route& redeem = route_at("/api/redeem/", http::Method::post);
+    const Error wrong_code{
+        ErrorCode::invalid_argument, {}, {{"code", {"This code is not valid."}}}};
     const Error wrong_password{ErrorCode::invalid_credentials, "No active account", {}};
 };
 
@@ -175,6 +178,29 @@ TEST_F(RateLimitsTest, ForwardedForCountsOnlyBehindATrustedProxy) {
     EXPECT_EQ(via_proxy("10.0.0.1", "198.51.100.1"), 429);
     EXPECT_EQ(via_proxy("203.0.113.5", "198.51.100.3"), 200);
     EXPECT_EQ(via_proxy("203.0.113.5", "198.51.100.4"), 429) << "untrusted peer: XFF ignored";
+}
+
+TEST_F(RateLimitsTest, FailedRedemptionsLockTheUserAndOnlySuccessGivesTheReservationBack) {
+    auto limits = make("failed_redeem_user=2/1h,failed_redeem_address=100/1h");
+    auto from = request("198.51.100.1");
+    // A redeemed code costs nothing: its reservation is given back.
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(run(limits, redeem, from, 7).status, 200);
+    EXPECT_EQ(run(limits, redeem, from, 7, wrong_code).status, 401);  // the handler's 400
+    EXPECT_EQ(run(limits, redeem, from, 7, wrong_code).status, 401);
+    // Locked: even a right code waits, so a guesser cannot tell by trying one it knows.
+    EXPECT_EQ(run(limits, redeem, from, 7).status, 429);
+    EXPECT_GT(last_error.retry_after_seconds, 0);
+    EXPECT_NE(last_error.message.find("redemption"), std::string::npos) << last_error.message;
+    EXPECT_EQ(run(limits, redeem, from, 8).status, 200) << "another user";
+}
+
+TEST_F(RateLimitsTest, FailedRedemptionsPerAddressAcrossUsers) {
+    auto limits = make("failed_redeem_user=100/1h,failed_redeem_address=3/1h");
+    auto from = request("198.51.100.1");
+    for (UserId user : {1, 2, 3})
+        EXPECT_EQ(run(limits, redeem, from, user, wrong_code).status, 401);
+    EXPECT_EQ(run(limits, redeem, from, 4).status, 429);
+    EXPECT_EQ(run(limits, redeem, request("198.51.100.99"), 4).status, 200);
 }
 
 TEST_F(RateLimitsTest, FailedLoginsLockTheUsernameEvenForTheRightPassword) {
