@@ -154,13 +154,15 @@ const Route kRoutes[] = {
      .path = "/api/redeem/",
      .handler = post_redeem,
      .rate = RateClass::redeem},
-    // Stripe: a checkout for a price of the table (an access token only), and the webhook,
+    // Stripe: a checkout for a price of the table (an access token only; a retry with its
+    // Idempotency-Key gets the same checkout), and the webhook,
     // which takes no authentication of ours: its signature is the check (limited per address).
     {.method = Method::post,
      .path = "/api/payments/checkout/",
      .handler = post_checkout,
      .auth = Auth::session,
-     .rate = RateClass::write},
+     .rate = RateClass::write,
+     .replay = Replay::idempotency_key},
     {.method = Method::post,
      .path = "/api/payments/stripe/webhook",
      .handler = post_stripe_webhook,

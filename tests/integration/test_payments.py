@@ -109,6 +109,17 @@ def test_checkout_sends_stripe_the_fields_and_returns_its_url(http, stripe_fake)
     assert_ledger_consistent(http, user.access)
 
 
+def test_a_checkout_retried_with_its_idempotency_key_is_the_same_checkout(http, stripe_fake):
+    user = new_user(http, "retry")
+    headers = {**user.headers, "Idempotency-Key": "checkout-retry-1"}
+    before = len(stripe_fake.requests)
+    first = http.post("/api/payments/checkout/", json={"price": "price_small"}, headers=headers)
+    again = http.post("/api/payments/checkout/", json={"price": "price_small"}, headers=headers)
+    expect(first, 200)
+    expect(again, 200, first.json())
+    assert len(stripe_fake.requests) == before + 1
+
+
 def test_a_failing_stripe_is_a_502_and_stores_nothing(http, stripe_fake):
     user = new_user(http, "buyer")
     stripe_fake.fail_with = 500
