@@ -1,6 +1,6 @@
 # Tests for the ThreadSanitizer build (label `concurrency`, run by `make test-tsan`): the unit
 # tests that exercise threads (the work pools, the rate limiter, group commit, the checkpointer,
-# concurrent ledger, key-limit and admin changes) in their own small executable, so the TSan
+# concurrent ledger, key-limit, admin changes and code claims) in their own small executable, so the TSan
 # build compiles only those, and the black-box concurrency module against the TSan binary. A test file with concurrency cases joins by being listed here.
 if(CHATGATE_SANITIZE MATCHES "thread")
     add_executable(chatgate_concurrency_tests
@@ -8,7 +8,8 @@ if(CHATGATE_SANITIZE MATCHES "thread")
         unit/guards/rate_limiter_test.cpp
         unit/storage/checkpointer_test.cpp
         unit/storage/ledger_test.cpp
-        unit/storage/operators_store_test.cpp)
+        unit/storage/operators_store_test.cpp
+        unit/storage/payment_store_test.cpp)
     target_include_directories(chatgate_concurrency_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
     target_link_libraries(chatgate_concurrency_tests PRIVATE
         chatgate_storage chatgate_security chatgate_domain chatgate_guards chatgate_config
