@@ -192,7 +192,16 @@ def test_an_event_for_another_users_session_credits_nobody(http):
         assert_ledger_consistent(http, u.access)
 
 
-def test_a_refund_after_spending_leaves_a_debt_the_next_payment_pays_first(http):
+def test_a_refund_after_spending_leaves_a_debt_the_next_payment_pays_first(http, shop, server_binary):
+    from test_operators_cli import make_superuser
+
+    staff = make_superuser(server_binary, shop, http)
+
+    def debt():
+        r = http.get(f"/api/admin/users/{user.user_id}/", headers=staff.headers)
+        expect(r, 200)
+        return r.json()["debt"]
+
     user = new_user(http, "refund")
     first = checkout(http, user)
     paid = completed("evt_debt_pay_1", first["id"], user.user_id, "pi_debt_1")
@@ -206,14 +215,17 @@ def test_a_refund_after_spending_leaves_a_debt_the_next_payment_pays_first(http)
     assert get_balance(http, user.access) == 0
     expect(deliver(http, half, sign(half)), 200)  # replayed: nothing more
     # Then all of it: only the other half is owed now.
+    assert debt() == 300
     full = refunded("evt_debt_refund_2", "pi_debt_1", 500)
     expect(deliver(http, full, sign(full)), 200)
     assert get_balance(http, user.access) == 0
+    assert debt() == 800
     # The next payment pays the 800 of debt first.
     second = checkout(http, user)
     paid2 = completed("evt_debt_pay_2", second["id"], user.user_id, "pi_debt_2")
     expect(deliver(http, paid2, sign(paid2)), 200)
     assert get_balance(http, user.access) == 200
+    assert debt() == 0
     rows = assert_ledger_consistent(http, user.access)
     kinds = [(r["kind"], r["delta"]) for r in rows if r["kind"] != "chat_charge"]
     assert kinds == [("payment_credit", 1000), ("payment_refund", -200),

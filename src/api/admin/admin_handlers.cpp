@@ -251,6 +251,7 @@ boost::asio::awaitable<Result<http::Response>> admin_get_user(Services& services
     out["keys"] = array_of(detail->keys, key_json);
     out["conversations_count"] = detail->conversations;
     out["spend_per_model"] = array_of(detail->spend_per_model, usage_json);
+    out["debt"] = co_await services.payments.debt(detail->user.id);
     co_return json_response(200, out);
 }
 

@@ -63,4 +63,8 @@ boost::asio::awaitable<Result<CheckoutSession>> PaymentService::checkout(UserId 
     co_return std::move(*session);
 }
 
+boost::asio::awaitable<TokenAmount> PaymentService::debt(UserId user) {
+    co_return co_await db_.reads.run([&] { return store_.debt(user); });
+}
+
 }  // namespace chatgate::domain

@@ -58,6 +58,8 @@ public:
     /// A checkout for one price of the table, stored before it is returned. Errors:
     /// not_found (off), invalid_argument (an unknown price), the gateway's errors.
     boost::asio::awaitable<Result<CheckoutSession>> checkout(UserId user, const std::string& price);
+    /// The tokens a refund left the user owing (0 for none); read whether payments are on or off.
+    boost::asio::awaitable<TokenAmount> debt(UserId user);
 
 private:
     PaymentStore& store_;
