@@ -66,9 +66,11 @@ Application::Application(Config config) : config_(std::move(config)) {
 
 int Application::migrate() {
     prepare_data_dir(config_);
-    storage::SqliteStore store(config_.effective_database_path());
-    std::cout << "database " << config_.effective_database_path() << " is at schema version "
-              << store.schema_version() << std::endl;
+    auto store = open_store(config_);
+    std::cout << "database "
+              << (config_.uses_postgresql() ? masked_database_url(config_.database_url)
+                                            : config_.effective_database_path())
+              << " is at schema version " << store->schema_version() << std::endl;
     return 0;
 }
 

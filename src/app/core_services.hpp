@@ -9,7 +9,9 @@
 #include "domain/keys/key_service.hpp"
 #include "security/key_crypto.hpp"
 #include "security/password_hasher.hpp"
-#include "storage/sqlite/sqlite_store.hpp"
+#include "storage/database.hpp"
+
+#include <memory>
 
 namespace chatgate::app {
 
@@ -19,7 +21,9 @@ struct Core {
 
     DbPools db() { return {db_reads, db_writes}; }
 
-    storage::SqliteStore store;
+    /// SQLite in the data directory, or PostgreSQL when `database_url` is set.
+    std::unique_ptr<storage::Database> store_owner;
+    storage::Database& store;
     security::Argon2PasswordHasher hasher;
     domain::PasswordRules rules;
     WorkPool db_reads;
@@ -31,6 +35,9 @@ struct Core {
     domain::KeyService keys;
     domain::AdminService admin;
 };
+
+/// The store the configuration names, its migrations applied.
+std::unique_ptr<storage::Database> open_store(const Config& config);
 
 /// Creates the data directory (and the database's, when it lives elsewhere).
 void prepare_data_dir(const Config& config);
