@@ -158,7 +158,14 @@ void Connection::fail(pg_result* result, const std::string& what) {
 
 void Connection::exec(const char* sql) {
     if (broken()) throw StorageUnavailable();
+    bool idle = !in_transaction();
     PGresult* result = PQexec(conn_, sql);
+    if (idle && lost(result)) {
+        // The server went away while this connection was idle (a restart): the statement never
+        // ran, since none was open; once connected again it runs as if nothing had happened.
+        connect(false);
+        result = PQexec(conn_, sql);
+    }
     auto status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
         fail(result, std::string("exec: ") + std::string(sql).substr(0, 80));
@@ -166,28 +173,44 @@ void Connection::exec(const char* sql) {
     PQclear(result);
 }
 
+bool Connection::lost(pg_result*& result) {
+    auto status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || !broken()) return false;
+    if (result) PQclear(result);
+    result = nullptr;
+    return true;
+}
+
 Rows Connection::run(const char* sql, std::initializer_list<Param> params) {
     if (broken()) throw StorageUnavailable();
-    auto it = prepared_.find(sql);
-    if (it == prepared_.end()) {
-        std::string name = "s" + std::to_string(prepared_.size());
-        PGresult* result = PQprepare(conn_, name.c_str(), sql, 0, nullptr);
-        if (!result || PQresultStatus(result) != PGRES_COMMAND_OK) {
-            fail(result, std::string("prepare: ") + sql);
-        }
-        PQclear(result);
-        it = prepared_.emplace(sql, std::move(name)).first;
-    }
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& param : params) values.push_back(param.c_str());
-    PGresult* result = PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()),
-                                      values.data(), nullptr, nullptr, 0);
+    bool idle = !in_transaction();
+    PGresult* result = run_prepared(sql, values);
+    if (idle && lost(result)) {
+        // As in exec: outside a transaction nothing ran; prepare and run on a new connection.
+        connect(false);
+        result = run_prepared(sql, values);
+    }
     auto status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
         fail(result, std::string("run: ") + sql);
     }
     return Rows(result);
+}
+
+pg_result* Connection::run_prepared(const char* sql, const std::vector<const char*>& values) {
+    auto it = prepared_.find(sql);
+    if (it == prepared_.end()) {
+        std::string name = "s" + std::to_string(prepared_.size());
+        PGresult* prepared = PQprepare(conn_, name.c_str(), sql, 0, nullptr);
+        if (!prepared || PQresultStatus(prepared) != PGRES_COMMAND_OK) return prepared;
+        PQclear(prepared);
+        it = prepared_.emplace(sql, std::move(name)).first;
+    }
+    return PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()), values.data(),
+                          nullptr, nullptr, 0);
 }
 
 }  // namespace chatgate::storage::pg

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 struct pg_conn;
 struct pg_result;
@@ -114,6 +115,10 @@ public:
 
 private:
     [[noreturn]] void fail(pg_result* result, const std::string& what);
+    /// True (and `result` cleared) when the statement failed because the connection is gone.
+    bool lost(pg_result*& result);
+    /// Prepares `sql` if this connection has not yet, then runs it; the result, or a failure.
+    pg_result* run_prepared(const char* sql, const std::vector<const char*>& values);
     void connect(bool at_start);
 
     std::string url_;
