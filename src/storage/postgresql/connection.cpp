@@ -121,6 +121,9 @@ void Connection::connect(bool at_start) {
     }
     std::string reason = conn_ ? PQerrorMessage(conn_) : "out of memory";
     if (!reason.empty() && reason.back() == '\n') reason.pop_back();
+    // No half-open handle is kept: `broken()` stays true and the next `ensure` tries again.
+    if (conn_) PQfinish(conn_);
+    conn_ = nullptr;
     if (at_start) {
         throw DatabaseError("cannot connect to PostgreSQL at " + masked_database_url(url_) + ": " +
                                 masked_database_url(reason),
