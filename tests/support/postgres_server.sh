@@ -21,7 +21,7 @@ pg_ctl_start() {
     # fsync off: a test cluster is thrown away, durability buys nothing here.
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-c listen_addresses='' -k $dir -c fsync=off -c synchronous_commit=off \
-            -c full_page_writes=off -c max_connections=300" start >/dev/null \
+            -c full_page_writes=off -c max_connections=300 -c deadlock_timeout=50ms" start >/dev/null \
         || { cat "$dir/server.log" >&2; exit 1; }
 }
 

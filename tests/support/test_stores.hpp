@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <unistd.h>
 
@@ -25,6 +26,11 @@ enum class Engine { sqlite, postgresql };
 
 inline std::string engine_name(const ::testing::TestParamInfo<Engine>& info) {
     return info.param == Engine::sqlite ? "sqlite" : "postgresql";
+}
+
+/// How GoogleTest (and so ctest's test names) shows an engine.
+inline void PrintTo(Engine engine, std::ostream* out) {
+    *out << (engine == Engine::sqlite ? "sqlite" : "postgresql");
 }
 
 inline std::optional<std::string> test_database_url() {

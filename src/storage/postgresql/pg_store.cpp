@@ -6,6 +6,9 @@
 #include "storage/postgresql/store_scopes.hpp"
 
 #include <array>
+#include <chrono>
+#include <random>
+#include <thread>
 #include <utility>
 
 namespace chatgate::storage::pg {
@@ -26,8 +29,11 @@ constexpr std::array kMigrations{
     Migration{5, "migrations/postgresql/0005_responses.sql"},
 };
 
-// A batch that lost a deadlock to another node runs again this many times in all.
-constexpr int kBatchAttempts = 4;
+// A batch that lost a deadlock to another node runs again this many times in all, after a
+// pause of a few milliseconds (the writer thread waits; a deadlock costs far more).
+constexpr int kBatchAttempts = 5;
+constexpr int kMinRetryPauseUs = 1000;
+constexpr int kMaxRetryPauseUs = 20000;
 
 }  // namespace
 
@@ -141,6 +147,10 @@ bool PgStore::batch_retryable(const std::exception_ptr& failure) const noexcept 
     try {
         std::rethrow_exception(failure);
     } catch (const WriteConflict&) {
+        // A short random pause first, so that the two transactions do not meet again at once.
+        thread_local std::minstd_rand random(std::random_device{}());
+        std::uniform_int_distribution<int> pause_us(kMinRetryPauseUs, kMaxRetryPauseUs);
+        std::this_thread::sleep_for(std::chrono::microseconds(pause_us(random)));
         return true;
     } catch (...) {
         return false;
