@@ -25,6 +25,9 @@ domain::KeyPolicy key_policy(const Config& config);
 domain::AdminPolicy admin_policy(const Config& config);
 /// Background settlement failures are logged.
 domain::ChatPolicy chat_policy(const Config& config);
+/// This node's name for its reservations and lease: `node_id`, or the host name and the
+/// absolute data directory.
+std::string node_name(const Config& config);
 domain::IdempotencyPolicy idempotency_policy(const Config& config);
 /// Refresh-token reuse is logged as a warning.
 domain::SessionPolicy session_policy(const Config& config);

@@ -38,6 +38,8 @@ const std::array kKnobs{
     Knob{"database_url", &Config::database_url},
     Knob{"database_password_env", &Config::database_password_env},
     Knob{"database_password_file", &Config::database_password_file},
+    Knob{"node_id", &Config::node_id},
+    Knob{"node_lease_seconds", &Config::node_lease_seconds, 3, 3600},
     Knob{"io_threads", &Config::io_threads, 0, 256},
     Knob{"db_threads", &Config::db_threads, 0, 256},
     Knob{"hash_threads", &Config::hash_threads, 1, 64},

@@ -24,9 +24,15 @@ struct Config {
     std::string database_url;
     std::string database_password_env;   ///< name of the variable holding its password
     std::string database_password_file;  ///< or a private (0600) file holding it
-    std::int64_t io_threads = 0;         ///< 0: one per core
-    std::int64_t db_threads = 0;         ///< database readers; 0: max(1, cores / 2)
-    std::int64_t hash_threads = 1;       ///< password hashing is slow; keep it off the rest
+    /// This node's name among the nodes sharing a database (stable across restarts, unique
+    /// among them); empty: the host name and the data directory.
+    std::string node_id;
+    /// A node that has not renewed its lease for this long is taken for dead: the others
+    /// refund its open reservations. Renewed every third of it.
+    std::int64_t node_lease_seconds = 10;
+    std::int64_t io_threads = 0;    ///< 0: one per core
+    std::int64_t db_threads = 0;    ///< database readers; 0: max(1, cores / 2)
+    std::int64_t hash_threads = 1;  ///< password hashing is slow; keep it off the rest
     /// Hashes waiting beyond this get 503; counted apart for logins from addresses with recent
     /// failed logins, which wait behind everybody else's.
     std::int64_t hash_queue_limit = 256;

@@ -5,6 +5,7 @@ SQLite-only `backup` command refusing clearly."""
 from __future__ import annotations
 
 import pathlib
+import signal
 import subprocess
 import threading
 import time
@@ -13,8 +14,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 import server_process
-from client import CHAT_COST, Http, assert_ledger_consistent, bearer, get_balance, new_user
-from server_process import clean_env
+from client import (CHAT_COST, SIGNUP_GRANT, Http, assert_ledger_consistent, bearer, get_balance,
+                    new_user)
+from fake_upstream import model_entry, unique
+from server_process import clean_env, database_url_for
+from sse import stream_then_leave
 
 pytestmark = pytest.mark.skipif(not server_process.postgresql_run(),
                                 reason="needs the PostgreSQL run (CHATGATE_TEST_DATABASE_URL)")
@@ -136,3 +140,36 @@ def test_backup_says_it_is_for_sqlite(server_binary, start_server):
                           env=clean_env(None, srv.data_dir))
     assert proc.returncode != 0
     assert "pg_dump" in proc.stderr and "SQLite" in proc.stderr, proc.stderr
+
+
+def test_a_killed_nodes_reservation_is_refunded_by_another_node_within_the_lease(
+        start_server, fake_upstream):
+    lease = 3  # seconds
+    model = model_entry(fake_upstream.url, unique("slow", "300"), max_completion_tokens=64)
+    # Two nodes on one database (each data directory would otherwise get its own).
+    first_dir = start_server.new_data_dir()
+    env = {"CHATGATE_DATABASE_URL": database_url_for(first_dir),
+           "CHATGATE_JWT_SECRET": "shared-by-both-nodes-" + "k" * 24,
+           "CHATGATE_NODE_LEASE_SECONDS": str(lease)}
+    killed = start_server(config={"models": [model]}, env=env, data_dir=first_dir, name="node-a")
+    survivor = start_server(config={"models": [model]}, env=env, name="node-b")
+    user = new_user(survivor.base_url, "lease")
+    # SIGKILL (of the process this test started, by PID) while node A streams the answer: its
+    # reservation stays open, and node A never comes back.
+    seen = stream_then_leave(killed.base_url, user.access, {"message": "a b c d e f g h"},
+                             deltas=1, while_open=lambda: killed.stop(sig=signal.SIGKILL))
+    assert b"event: delta" in seen, seen
+    assert get_balance(survivor.base_url, user.access) < SIGNUP_GRANT  # still held
+    # Node B renews every third of the lease and refunds what an expired lease left open:
+    # within two lease periods of the kill, exactly once.
+    deadline = time.monotonic() + 2 * lease + 5
+    while get_balance(survivor.base_url, user.access) != SIGNUP_GRANT:
+        assert time.monotonic() < deadline, "node B did not refund node A's reservation"
+        try:
+            survivor.proc.wait(timeout=0.2)  # back off on the node itself: it must stay up
+        except subprocess.TimeoutExpired:
+            continue
+        pytest.fail(f"node B exited\n{survivor.stderr_tail()}")
+    assert survivor.wait_for_output("node whose lease expired")
+    rows = assert_ledger_consistent(survivor.base_url, user.access)
+    assert [r["kind"] for r in rows] == ["signup_grant", "chat_charge", "chat_refund"], rows

@@ -49,8 +49,9 @@ domain::Reservation PgStore::reserve(const domain::ReservationRequest& request) 
         balance = charged.balance;
     }
     auto inserted =
-        tx.run(sql::kInsertReservation, {request.user, request.amount, charge_entry, balance,
-                                         nonzero(request.api_key), request.model});
+        tx.run(sql::kInsertReservation,
+               {request.user, request.amount, charge_entry, balance, nonzero(request.api_key),
+                request.model, request.node.empty() ? std::optional<std::string>() : request.node});
     domain::ReservationId id = inserted.int64(0, 0);
     tx.commit();
     return {ChangeStatus::applied, id, balance};
@@ -109,9 +110,25 @@ domain::Settlement PgStore::settle(const domain::SettlementRequest& request) {
     return out;
 }
 
-std::vector<domain::ReservationId> PgStore::open_reservations() {
+std::vector<domain::ReservationId> PgStore::open_reservations(const std::string& node) {
     auto db = read();
-    auto rows = db->run(sql::kOpenReservations);
+    auto rows = db->run(sql::kOpenReservations, {node});
+    std::vector<domain::ReservationId> out;
+    for (int r = 0; r < rows.size(); ++r) out.push_back(rows.int64(r, 0));
+    return out;
+}
+
+void PgStore::renew_lease(const std::string& node, std::int64_t expires_at_ms) {
+    WriteScope tx(*this);
+    tx.run(sql::kRenewLease, {node, expires_at_ms});
+    tx.commit();
+}
+
+std::vector<domain::ReservationId> PgStore::orphaned_reservations(const std::string& node,
+                                                                  std::int64_t now_ms,
+                                                                  std::int64_t limit) {
+    auto db = read();
+    auto rows = db->run(sql::kOrphanedReservations, {node, now_ms, limit});
     std::vector<domain::ReservationId> out;
     for (int r = 0; r < rows.size(); ++r) out.push_back(rows.int64(r, 0));
     return out;

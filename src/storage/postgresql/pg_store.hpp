@@ -81,7 +81,11 @@ public:
     // domain::ChatStore, in chat_store.cpp.
     domain::Reservation reserve(const domain::ReservationRequest& request) override;
     domain::Settlement settle(const domain::SettlementRequest& request) override;
-    std::vector<domain::ReservationId> open_reservations() override;
+    std::vector<domain::ReservationId> open_reservations(const std::string& node) override;
+    void renew_lease(const std::string& node, std::int64_t expires_at_ms) override;
+    std::vector<domain::ReservationId> orphaned_reservations(const std::string& node,
+                                                             std::int64_t now_ms,
+                                                             std::int64_t limit) override;
     std::optional<std::vector<domain::ChatTurn>> conversation_context(
         UserId user, domain::ConversationId conversation, std::int64_t budget_chars,
         std::int64_t max_exchanges) override;

@@ -151,8 +151,8 @@ inline constexpr const char* kDeleteStoredResponse =
 // Chat reservations and conversations (migration 0003).
 inline constexpr const char* kInsertReservation =
     "INSERT INTO chat_reservations (user_id, amount, charge_entry_id, balance_after, created_at,"
-    " api_key_id, model) VALUES ($1::bigint, $2::bigint, $3::bigint, $4::bigint,"
-    " chatgate_now(), $5::bigint, $6::text) RETURNING id";
+    " api_key_id, model, node) VALUES ($1::bigint, $2::bigint, $3::bigint, $4::bigint,"
+    " chatgate_now(), $5::bigint, $6::text, $7::text) RETURNING id";
 /// The exactly-once guard: only an open reservation is closed, and the caller learns whether
 /// this statement was the one that closed it.
 inline constexpr const char* kCloseReservation =
@@ -162,7 +162,17 @@ inline constexpr const char* kCloseReservation =
     " RETURNING user_id, amount, cost, coalesce(charge_entry_id, 0), balance_after,"
     " coalesce(api_key_id, 0)";
 inline constexpr const char* kOpenReservations =
-    "SELECT id FROM chat_reservations WHERE cost IS NULL ORDER BY id";
+    "SELECT id FROM chat_reservations WHERE cost IS NULL AND (node IS NULL OR node = $1::text)"
+    " ORDER BY id";
+
+// Node leases (migration 0007).
+inline constexpr const char* kRenewLease =
+    "INSERT INTO node_leases (node, expires_at_ms) VALUES ($1::text, $2::bigint)"
+    " ON CONFLICT (node) DO UPDATE SET expires_at_ms = excluded.expires_at_ms";
+inline constexpr const char* kOrphanedReservations =
+    "SELECT r.id FROM chat_reservations r WHERE r.cost IS NULL AND r.node IS NOT NULL"
+    " AND r.node <> $1::text AND NOT EXISTS (SELECT 1 FROM node_leases l"
+    " WHERE l.node = r.node AND l.expires_at_ms >= $2::bigint) ORDER BY r.id LIMIT $3::bigint";
 
 inline constexpr const char* kInsertConversation =
     "INSERT INTO conversations (user_id, title, model, created_at, updated_at)"

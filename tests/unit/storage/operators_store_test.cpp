@@ -189,6 +189,34 @@ TEST_F(SqliteOperatorsTest, AVersion3DatabaseUpgradesKeepingEveryRowAndTheSessio
     EXPECT_THROW(db.exec("DELETE FROM audit_log"), storage::StorageError);
 }
 
+TEST_P(OperatorsStoreTest, ADeadNodesReservationsAreRefundedOnceWhoeverNotices) {
+    using Ids = std::vector<domain::ReservationId>;
+    auto user = make_user("nora", 1000);
+    store().renew_lease("node-a", 10'000);
+    store().renew_lease("node-b", 10'000);
+    auto by_a = store().reserve({user, 300, 0, "m", "node-a"});
+    auto by_b = store().reserve({user, 200, 0, "m", "node-b"});
+    ASSERT_EQ(by_a.status, ChangeStatus::applied);
+    ASSERT_EQ(by_b.status, ChangeStatus::applied);
+    EXPECT_EQ(store().orphaned_reservations("node-b", 5'000, 10), Ids{});  // both leases live
+    store().renew_lease("node-b", 30'000);                                 // node-a stops renewing
+    EXPECT_EQ(store().orphaned_reservations("node-b", 20'000, 10), Ids{by_a.id});
+    EXPECT_EQ(store().orphaned_reservations("node-a", 20'000, 10), Ids{});  // never its own
+    EXPECT_EQ(store().open_reservations("node-b"), Ids{by_b.id});
+
+    // Two other nodes notice at once, each through its own connection: one refund.
+    auto other = database_->open();
+    std::atomic<int> refunds = 0;
+    std::thread first([&] { refunds += store().settle({by_a.id, 0, std::nullopt}).applied; });
+    std::thread second([&] { refunds += other->settle({by_a.id, 0, std::nullopt}).applied; });
+    first.join();
+    second.join();
+    EXPECT_EQ(refunds.load(), 1);
+    EXPECT_EQ(store().orphaned_reservations("node-b", 20'000, 10), Ids{});
+    EXPECT_EQ(store().find_account(user)->balance, 1000 - 200);
+    expect_consistent(user);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, OperatorsStoreTest,
                          ::testing::Values(Engine::sqlite, Engine::postgresql),
                          testing::engine_name);
@@ -207,9 +235,9 @@ TEST_P(PostgresSchemaTest, NodesStartingAtOnceApplyEachMigrationOnce) {
         threads.emplace_back([&] { store = database.open(); });
     }
     for (auto& thread : threads) thread.join();
-    for (auto& store : stores) EXPECT_EQ(store->schema_version(), 5);
+    for (auto& store : stores) EXPECT_EQ(store->schema_version(), 7);
     storage::pg::Connection db(database.location(), std::nullopt);
-    EXPECT_EQ(db.run("SELECT count(*) FROM schema_migrations").int64(0, 0), 5);
+    EXPECT_EQ(db.run("SELECT count(*) FROM schema_migrations").int64(0, 0), 6);
 }
 
 TEST_P(PostgresSchemaTest, TheLedgerAuditLogAndSettledReservationsAreAppendOnly) {
