@@ -153,8 +153,9 @@ int Application::serve() {
         log::warn("refunded chat reservations left open", {{"count", recovered}});
     }
     // Then a retry of a request cut short by the crash runs afresh when nothing of it lasted.
-    std::string idempotency_owner = security::random_hex(8);
-    if (auto released = core.store.release_abandoned_idempotency_keys(idempotency_owner);
+    std::string idempotency_owner = chats.node + "#" + security::random_hex(8);
+    if (auto released =
+            core.store.release_abandoned_idempotency_keys(idempotency_owner, chats.node, unix_ms());
         released > 0) {
         log::warn("freed Idempotency-Keys of interrupted requests that moved no tokens",
                   {{"count", released}});

@@ -374,9 +374,12 @@ void PgStore::release_idempotency_key(UserId user, const std::string& key,
     tx.commit();
 }
 
-std::int64_t PgStore::release_abandoned_idempotency_keys(const std::string& owner) {
+std::int64_t PgStore::release_abandoned_idempotency_keys(const std::string& owner,
+                                                         const std::string& node,
+                                                         std::int64_t now_ms) {
     WriteScope tx(*this);
-    std::int64_t released = tx.run(sql::kReleaseAbandonedIdempotencyKeys, {owner}).affected();
+    std::int64_t released =
+        tx.run(sql::kReleaseAbandonedIdempotencyKeys, {owner, node, now_ms}).affected();
     tx.commit();
     return released;
 }

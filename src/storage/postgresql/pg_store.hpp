@@ -75,7 +75,9 @@ public:
                                   std::int64_t expires_at_ms) override;
     void release_idempotency_key(UserId user, const std::string& key,
                                  const std::string& owner) override;
-    std::int64_t release_abandoned_idempotency_keys(const std::string& owner) override;
+    std::int64_t release_abandoned_idempotency_keys(const std::string& owner,
+                                                    const std::string& node,
+                                                    std::int64_t now_ms) override;
     std::int64_t purge_idempotency_keys(std::int64_t now_ms, std::int64_t limit) override;
 
     // domain::ChatStore, in chat_store.cpp.

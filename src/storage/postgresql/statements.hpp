@@ -111,11 +111,17 @@ inline constexpr const char* kCompleteIdempotencyKey =
 inline constexpr const char* kReleaseIdempotencyKey =
     "DELETE FROM idempotency_keys WHERE user_id = $1::bigint AND key = $2::text"
     " AND owner = $3::text AND status IS NULL";
-// As in the SQLite store: a claim of a dead process whose user's ledger shows no lasting
-// change since it was made.
+// As in the SQLite store: a claim of a dead process (this node's earlier run, a node whose
+// lease expired, or from before node names) whose user's ledger shows no lasting change since
+// it was made.
 inline constexpr const char* kReleaseAbandonedIdempotencyKeys = R"(
 DELETE FROM idempotency_keys AS k
 WHERE k.status IS NULL AND k.owner <> $1::text
+  AND (strpos(k.owner, '#') = 0
+       OR substr(k.owner, 1, length($2::text) + 1) = $2::text || '#'
+       OR NOT EXISTS (SELECT 1 FROM node_leases AS n
+                      WHERE substr(k.owner, 1, length(n.node) + 1) = n.node || '#'
+                        AND n.expires_at_ms >= $3::bigint))
   AND NOT EXISTS (
     SELECT 1 FROM ledger AS l
     WHERE l.user_id = k.user_id

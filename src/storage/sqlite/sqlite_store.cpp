@@ -476,9 +476,15 @@ void SqliteStore::release_idempotency_key(UserId user, const std::string& key,
     tx.commit();
 }
 
-std::int64_t SqliteStore::release_abandoned_idempotency_keys(const std::string& owner) {
+std::int64_t SqliteStore::release_abandoned_idempotency_keys(const std::string& owner,
+                                                             const std::string& node,
+                                                             std::int64_t now_ms) {
     WriteScope tx(*this);
-    writer_->prepare(sql::kReleaseAbandonedIdempotencyKeys).bind(1, owner).run();
+    writer_->prepare(sql::kReleaseAbandonedIdempotencyKeys)
+        .bind(1, owner)
+        .bind(2, node)
+        .bind(3, now_ms)
+        .run();
     std::int64_t released = writer_->changes();
     tx.commit();
     return released;

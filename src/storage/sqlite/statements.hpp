@@ -104,10 +104,16 @@ inline constexpr const char* kReleaseIdempotencyKey =
     " AND status IS NULL";
 // A claim of a dead process whose user's ledger shows no lasting change since it was made
 // (both times come from the system clock, in milliseconds): only charges of reservations
-// settled at cost 0 and their refunds.
+// settled at cost 0 and their refunds. The process was this node's (?2) earlier run, a node
+// whose lease had expired at ?3, or from before node names (an owner without '#').
 inline constexpr const char* kReleaseAbandonedIdempotencyKeys = R"(
 DELETE FROM idempotency_keys AS k
 WHERE k.status IS NULL AND k.owner <> ?1
+  AND (instr(k.owner, '#') = 0
+       OR substr(k.owner, 1, length(?2) + 1) = ?2 || '#'
+       OR NOT EXISTS (SELECT 1 FROM node_leases AS n
+                      WHERE substr(k.owner, 1, length(n.node) + 1) = n.node || '#'
+                        AND n.expires_at_ms >= ?3))
   AND NOT EXISTS (
     SELECT 1 FROM ledger AS l
     WHERE l.user_id = k.user_id

@@ -10,8 +10,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace chatgate {
@@ -215,6 +217,35 @@ TEST_P(OperatorsStoreTest, ADeadNodesReservationsAreRefundedOnceWhoeverNotices) 
     EXPECT_EQ(store().orphaned_reservations("node-b", 20'000, 10), Ids{});
     EXPECT_EQ(store().find_account(user)->balance, 1000 - 200);
     expect_consistent(user);
+}
+
+TEST_P(OperatorsStoreTest, AStartingNodeFreesOnlyClaimsOfDeadProcessesNeverOfALiveNode) {
+    auto user = make_user("olga");
+    // The claims are made after the sign-up grant: the user's ledger is untouched since.
+    auto now = [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    }();
+    store().renew_lease("node-live", now + 60'000);
+    store().renew_lease("node-dead", now - 60'000);
+    for (auto [key, owner] : {std::pair{"k-live", "node-live#1"},
+                              {"k-dead", "node-dead#1"},
+                              {"k-mine", "node-me#old"},
+                              {"k-legacy", "0a1b2c3d"}}) {
+        domain::IdempotencyClaim claim{user, key, "f", owner, now + 1000, now + 3'600'000};
+        ASSERT_FALSE(store().claim_idempotency_key(claim));  // claimed anew
+    }
+    EXPECT_EQ(store().release_abandoned_idempotency_keys("node-me#new", "node-me", now), 3);
+    auto holder = [&](const char* key) {
+        domain::IdempotencyClaim again{user, key, "f", "node-me#new", now + 2000, now + 3'600'000};
+        auto record = store().claim_idempotency_key(again);
+        return record ? record->owner : std::string("(free)");
+    };
+    EXPECT_EQ(holder("k-live"), "node-live#1");  // a live node's request in flight stays
+    EXPECT_EQ(holder("k-dead"), "(free)");
+    EXPECT_EQ(holder("k-mine"), "(free)");
+    EXPECT_EQ(holder("k-legacy"), "(free)");
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, OperatorsStoreTest,
