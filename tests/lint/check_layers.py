@@ -167,6 +167,10 @@ SELF_TEST_CASES = [
     ("ai/openai_provider.hpp", "#include <boost/beast/core.hpp>",
      "allowed in layer 'ai' only in"),
     ("core/error.hpp", "#include <zmq.h>", "unknown external header"),
+    ("storage/postgresql/pg_store.hpp", "#include <libpq-fe.h>",
+     "allowed in layer 'storage' only in"),
+    ("storage/sqlite/sqlite_store.cpp", "#include <libpq-fe.h>",
+     "allowed in layer 'storage' only in"),
 ]
 
 
