@@ -1,9 +1,11 @@
 """The PostgreSQL store's own behaviour, in the PostgreSQL run only: the database going away
-and coming back (clean 503s, /readyz, reconnecting by itself, exact money after), and the
-SQLite-only `backup` command refusing clearly."""
+and coming back (clean 503s, /readyz, reconnecting by itself, exact money after), two nodes on
+one database (exact balances across them; a killed node's reservation refunded by the other
+within the lease), and the SQLite-only `backup` command refusing clearly."""
 
 from __future__ import annotations
 
+import json
 import pathlib
 import signal
 import subprocess
@@ -142,17 +144,21 @@ def test_backup_says_it_is_for_sqlite(server_binary, start_server):
     assert "pg_dump" in proc.stderr and "SQLite" in proc.stderr, proc.stderr
 
 
+def two_nodes(start_server, **env):
+    """Two nodes on one database, sharing the JWT key as nodes behind one load balancer do."""
+    first_dir = start_server.new_data_dir()
+    shared = {"CHATGATE_DATABASE_URL": database_url_for(first_dir),
+              "CHATGATE_JWT_SECRET": "shared-by-both-nodes-" + "k" * 24, **env}
+    return (start_server(env=shared, data_dir=first_dir, name="node-a"),
+            start_server(env=shared, name="node-b"))
+
+
 def test_a_killed_nodes_reservation_is_refunded_by_another_node_within_the_lease(
         start_server, fake_upstream):
     lease = 3  # seconds
     model = model_entry(fake_upstream.url, unique("slow", "300"), max_completion_tokens=64)
-    # Two nodes on one database (each data directory would otherwise get its own).
-    first_dir = start_server.new_data_dir()
-    env = {"CHATGATE_DATABASE_URL": database_url_for(first_dir),
-           "CHATGATE_JWT_SECRET": "shared-by-both-nodes-" + "k" * 24,
-           "CHATGATE_NODE_LEASE_SECONDS": str(lease)}
-    killed = start_server(config={"models": [model]}, env=env, data_dir=first_dir, name="node-a")
-    survivor = start_server(config={"models": [model]}, env=env, name="node-b")
+    killed, survivor = two_nodes(start_server, CHATGATE_NODE_LEASE_SECONDS=str(lease),
+                                 CHATGATE_MODELS=json.dumps([model]))
     user = new_user(survivor.base_url, "lease")
     # SIGKILL (of the process this test started, by PID) while node A streams the answer: its
     # reservation stays open, and node A never comes back.
@@ -173,3 +179,50 @@ def test_a_killed_nodes_reservation_is_refunded_by_another_node_within_the_lease
     assert survivor.wait_for_output("node whose lease expired")
     rows = assert_ledger_consistent(survivor.base_url, user.access)
     assert [r["kind"] for r in rows] == ["signup_grant", "chat_charge", "chat_refund"], rows
+
+
+def test_chats_and_top_ups_spread_over_two_nodes_never_overdraw(start_server):
+    nodes = two_nodes(start_server)
+    users = [new_user(nodes[0].base_url, "spread") for _ in range(4)]
+    affordable = SIGNUP_GRANT // CHAT_COST  # 40 chats each, without the top-ups
+    attempts = 60  # per user, alternating between the nodes
+    ok = [0] * len(users)
+    topped = [0] * len(users)
+    bad: list[str] = []
+
+    def client(i: int):
+        https = [Http(n.base_url) for n in nodes]
+        try:
+            for n in range(attempts):
+                http = https[n % 2]
+                if n % 10 == 9:  # now and then a top-up, on the other node
+                    r = https[(n + 1) % 2].post("/api/top-up/", json={"tokens": 50},
+                                                headers=bearer(users[i].access))
+                    if r.status_code == 200:
+                        topped[i] += 50
+                    else:
+                        bad.append(f"top-up {r.status_code} {r.text[:200]}")
+                r = http.post("/api/chat/", json={"message": f"m{n}"}, headers=bearer(users[i].access))
+                if r.status_code == 200:
+                    ok[i] += 1
+                elif r.status_code != 403:  # Insufficient tokens, once the balance is spent
+                    bad.append(f"chat {r.status_code} {r.text[:200]}")
+        finally:
+            for http in https:
+                http.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(users))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "clients did not finish"
+    assert not bad, bad[:5]
+    for i, user in enumerate(users):
+        for node in nodes:  # both nodes see the one balance
+            assert get_balance(node.base_url, user.access) == SIGNUP_GRANT + topped[i] - CHAT_COST * ok[i]
+        # More attempts than the tokens allow: each user spent down to less than one chat,
+        # never below zero, the two nodes together exactly as one.
+        assert ok[i] == (SIGNUP_GRANT + topped[i]) // CHAT_COST, (ok[i], topped[i], affordable)
+        assert_ledger_consistent(nodes[1].base_url, user.access)
+    assert sum(ok) > 0
