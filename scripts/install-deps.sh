@@ -7,11 +7,11 @@ cd "$(dirname "$0")/.."
 
 build_pkgs=(g++ make cmake ninja-build pkg-config gzip ca-certificates
     libboost1.81-dev libboost-json1.81-dev
-    libsodium-dev libssl-dev libsqlite3-dev libcli11-dev libicu-dev python3-django)
+    libsodium-dev libssl-dev libsqlite3-dev libpq-dev libcli11-dev libicu-dev python3-django)
 # clang and its libFuzzer runtime build the ASan+UBSan build with the fuzz targets; ccache makes
 # rebuilds cheap; clang-format-14 is what the format check (and `make format`) runs.
 test_pkgs=(libgtest-dev python3 python3-pytest python3-requests python3-yaml chromium openssl
-    clang-14 libclang-rt-14-dev ccache clang-format-14)
+    clang-14 libclang-rt-14-dev ccache clang-format-14 postgresql-15)
 # linux-perf: profiling where a request's time goes (perf record -g -p PID).
 bench_pkgs=(nginx wrk linux-perf)
 

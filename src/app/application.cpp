@@ -29,9 +29,14 @@
 #include "storage/sqlite/sqlite_store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json/parse.hpp>
 
@@ -47,6 +52,35 @@ namespace chatgate::app {
 namespace {
 
 namespace net = boost::asio;
+
+std::int64_t unix_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+/// Renews this node's lease every third of its time and refunds the open reservations of nodes
+/// whose lease expired. A round that fails (the database away) is logged; the next one tries
+/// again.
+net::awaitable<void> keep_lease(domain::ChatService& chat, std::chrono::milliseconds lease) {
+    net::steady_timer timer(co_await net::this_coro::executor);
+    for (;;) {
+        std::int64_t now = unix_ms();
+        try {
+            auto refunded = co_await chat.keep_lease(now, now + lease.count());
+            if (refunded > 0) {
+                log::warn("refunded the open chat reservations of a node whose lease expired",
+                          {{"count", refunded}});
+            }
+        } catch (const std::exception& e) {
+            log::warn("cannot renew this node's lease", {{"error", e.what()}});
+        }
+        timer.expires_after(lease / 3);
+        boost::system::error_code ec;
+        co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+        if (ec) co_return;
+    }
+}
 
 // How long a repeated Idempotency-Key request waits for the first one's answer before a 409.
 constexpr std::chrono::seconds kIdempotencyWait{25};
@@ -68,9 +102,11 @@ Application::Application(Config config) : config_(std::move(config)) {
 
 int Application::migrate() {
     prepare_data_dir(config_);
-    storage::SqliteStore store(config_.effective_database_path());
-    std::cout << "database " << config_.effective_database_path() << " is at schema version "
-              << store.schema_version() << std::endl;
+    auto store = open_store(config_);
+    std::cout << "database "
+              << (config_.uses_postgresql() ? masked_database_url(config_.database_url)
+                                            : config_.effective_database_path())
+              << " is at schema version " << store->schema_version() << std::endl;
     return 0;
 }
 
@@ -110,13 +146,18 @@ int Application::serve() {
     domain::ChatPolicy chats = chat_policy(config_);
     observe_chats(chats);
     domain::ChatService chat(core.store, models.catalog(), core.db(), chats);
-    // Before serving: a reservation left open by a killed process is refunded.
+    // Before the first reservation: a reservation of a node without a live lease is the other
+    // nodes' to refund.
+    const std::chrono::milliseconds lease = std::chrono::seconds(config_.node_lease_seconds);
+    core.store.renew_lease(chats.node, unix_ms() + lease.count());
+    // Before serving: a reservation this node left open when it was killed is refunded.
     if (auto recovered = chat.recover_open_reservations(); recovered > 0) {
         log::warn("refunded chat reservations left open", {{"count", recovered}});
     }
     // Then a retry of a request cut short by the crash runs afresh when nothing of it lasted.
-    std::string idempotency_owner = security::random_hex(8);
-    if (auto released = core.store.release_abandoned_idempotency_keys(idempotency_owner);
+    std::string idempotency_owner = chats.node + "#" + security::random_hex(8);
+    if (auto released =
+            core.store.release_abandoned_idempotency_keys(idempotency_owner, chats.node, unix_ms());
         released > 0) {
         log::warn("freed Idempotency-Keys of interrupted requests that moved no tokens",
                   {{"count", released}});
@@ -218,6 +259,7 @@ int Application::serve() {
         metrics_server->start();
     }
     server.start();
+    net::co_spawn(*contexts.front(), keep_lease(chat, lease), net::detached);
 
     net::signal_set signals(io, SIGINT, SIGTERM);
     std::function<void(boost::system::error_code, int)> on_signal;

@@ -4,6 +4,8 @@
 #include "app/settings.hpp"
 #include "assets/assets.hpp"
 #include "observability/log.hpp"
+#include "storage/postgresql/pg_store.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -43,9 +45,21 @@ void make_private(const std::filesystem::path& file) {
 
 }  // namespace
 
+std::unique_ptr<storage::Database> open_store(const Config& config) {
+    if (!config.uses_postgresql()) {
+        return std::make_unique<storage::SqliteStore>(config.effective_database_path());
+    }
+    auto password = database_password(config);
+    if (!password) throw std::runtime_error(password.error().message);
+    log::info("database", {{"postgresql", masked_database_url(config.database_url)}});
+    return std::make_unique<storage::pg::PgStore>(
+        storage::pg::PgSettings{config.database_url, std::move(*password)});
+}
+
 void prepare_data_dir(const Config& config) {
     std::filesystem::create_directories(config.data_dir);  // 0700, by the umask
     check_private_dir(config.data_dir);
+    if (config.uses_postgresql()) return;  // the data directory keeps only the JWT key then
     auto db_file = std::filesystem::path(config.effective_database_path());
     auto db = db_file.parent_path();
     if (!db.empty() && db != std::filesystem::path(config.data_dir)) {
@@ -56,7 +70,8 @@ void prepare_data_dir(const Config& config) {
 }
 
 Core::Core(const Config& config)
-    : store(config.effective_database_path()),
+    : store_owner(open_store(config)),
+      store(*store_owner),
       hasher(static_cast<std::uint64_t>(config.password_hash_iterations),
              static_cast<std::size_t>(config.password_hash_memory_kib)),
       rules(std::string(assets::find("common-passwords.txt"))),
@@ -69,7 +84,9 @@ Core::Core(const Config& config)
                  .max_batch = kMaxWritesPerCommit,
                  .hooks = {[this] { store.begin_batch(); },
                            [this] { timed_commit([this] { store.commit_batch(); }); },
-                           [this] { store.rollback_batch(); }},
+                           [this] { store.rollback_batch(); },
+                           [this](const std::exception_ptr& e) { return store.batch_retryable(e); },
+                           store.batch_attempts()},
                  .on_job = observe_pool("writes")}),
       hash_pool("chatgate-hash", {.threads = static_cast<std::size_t>(config.hash_threads),
                                   .max_pending = static_cast<std::size_t>(config.hash_queue_limit),

@@ -10,7 +10,9 @@
 #include "domain/payments/code_service.hpp"
 #include "security/key_crypto.hpp"
 #include "security/password_hasher.hpp"
-#include "storage/sqlite/sqlite_store.hpp"
+#include "storage/database.hpp"
+
+#include <memory>
 
 namespace chatgate::app {
 
@@ -20,7 +22,9 @@ struct Core {
 
     DbPools db() { return {db_reads, db_writes}; }
 
-    storage::SqliteStore store;
+    /// SQLite in the data directory, or PostgreSQL when `database_url` is set.
+    std::unique_ptr<storage::Database> store_owner;
+    storage::Database& store;
     security::Argon2PasswordHasher hasher;
     domain::PasswordRules rules;
     WorkPool db_reads;
@@ -33,6 +37,9 @@ struct Core {
     domain::AdminService admin;
     domain::CodeService codes;
 };
+
+/// The store the configuration names, its migrations applied.
+std::unique_ptr<storage::Database> open_store(const Config& config);
 
 /// Creates the data directory (and the database's, when it lives elsewhere).
 void prepare_data_dir(const Config& config);

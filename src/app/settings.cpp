@@ -3,6 +3,8 @@
 #include "observability/log.hpp"
 
 #include <algorithm>
+#include <filesystem>
+#include <unistd.h>
 
 namespace chatgate::app {
 namespace {
@@ -15,6 +17,15 @@ std::size_t size(std::int64_t value) {
 }
 
 }  // namespace
+
+std::string node_name(const Config& c) {
+    if (!c.node_id.empty()) return c.node_id;
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    std::error_code ignored;
+    auto dir = std::filesystem::weakly_canonical(c.data_dir, ignored);
+    return std::string(host) + ":" + (dir.empty() ? c.data_dir : dir.string());
+}
 
 http::ServerLimits server_limits(const Config& c) {
     return {.max_header_bytes = size(c.max_header_bytes),
@@ -78,6 +89,7 @@ domain::PaymentPolicy payment_policy(const Config& c) {
 
 domain::ChatPolicy chat_policy(const Config& c) {
     return {.max_message_chars = size(c.max_message_chars),
+            .node = node_name(c),
             .on_background_failure = [](std::string_view what) {
                 log::error(
                     "background chat settlement failed; the reservation is refunded at "

@@ -29,6 +29,9 @@ domain::CodePolicy code_policy(const Config& config);
 domain::PaymentPolicy payment_policy(const Config& config);
 /// Background settlement failures are logged.
 domain::ChatPolicy chat_policy(const Config& config);
+/// This node's name for its reservations and lease: `node_id`, or the host name and the
+/// absolute data directory.
+std::string node_name(const Config& config);
 domain::IdempotencyPolicy idempotency_policy(const Config& config);
 /// Refresh-token reuse is logged as a warning.
 domain::SessionPolicy session_policy(const Config& config);

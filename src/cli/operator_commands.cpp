@@ -329,6 +329,12 @@ int OperatorCommands::run_codes(const Config& config) {
 }
 
 int OperatorCommands::run_backup(const Config& config) {
+    if (config.uses_postgresql() && !verify_) {
+        std::cerr << "chatgate backup copies a SQLite database; this installation uses "
+                     "PostgreSQL (database_url): back it up with pg_dump instead."
+                  << std::endl;
+        return 2;
+    }
     if (!verify_) {
         storage::backup_database(config.effective_database_path(), dest_);
         std::cout << "backed up " << config.effective_database_path() << " to " << dest_

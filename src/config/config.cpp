@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
 #include <variant>
 
 namespace chatgate {
@@ -34,6 +35,11 @@ const std::array kKnobs{
     Knob{"listen", &Config::listen},
     Knob{"data_dir", &Config::data_dir},
     Knob{"database_path", &Config::database_path},
+    Knob{"database_url", &Config::database_url},
+    Knob{"database_password_env", &Config::database_password_env},
+    Knob{"database_password_file", &Config::database_password_file},
+    Knob{"node_id", &Config::node_id},
+    Knob{"node_lease_seconds", &Config::node_lease_seconds, 3, 3600},
     Knob{"io_threads", &Config::io_threads, 0, 256},
     Knob{"db_threads", &Config::db_threads, 0, 256},
     Knob{"hash_threads", &Config::hash_threads, 1, 64},
@@ -225,6 +231,21 @@ std::uint16_t port_of(const std::string& address) {
     return static_cast<std::uint16_t>(std::stoul(address.substr(address.rfind(':') + 1)));
 }
 
+Result<void> check_database(const Config& config) {
+    const auto& url = config.database_url;
+    if (!url.empty() && url.rfind("postgresql://", 0) != 0 && url.rfind("postgres://", 0) != 0) {
+        return bad_key("database_url", "the configuration",
+                       "expected a postgresql:// URL, not " + masked_database_url(url));
+    }
+    if (url.empty() &&
+        (!config.database_password_env.empty() || !config.database_password_file.empty())) {
+        return bad_key("database_password_env", "the configuration",
+                       "a database password needs database_url");
+    }
+    if (auto password = database_password(config); !password) return password.error();
+    return {};
+}
+
 Result<void> validate(const Config& config) {
     if (auto r = check_address("listen", config.listen); !r) return r;
     if (!config.metrics_listen.empty()) {
@@ -244,6 +265,7 @@ Result<void> validate(const Config& config) {
         return bad_key("page_size", "the configuration", "must not exceed max_page_size");
     }
     if (config.data_dir.empty()) return bad_key("data_dir", "the configuration", "is empty");
+    if (auto r = check_database(config); !r) return r;
     if (!config.public_url.empty()) {
         auto url = parse_base_url(config.public_url);
         if (!url) return bad_key("public_url", "the configuration", url.error().message);
@@ -252,6 +274,71 @@ Result<void> validate(const Config& config) {
 }
 
 }  // namespace
+
+Result<std::optional<std::string>> database_password(const Config& config) {
+    constexpr std::size_t kMaxPasswordBytes = 1024;
+    const auto& env = config.database_password_env;
+    const auto& file = config.database_password_file;
+    if (!env.empty() && !file.empty()) {
+        return bad_key("database_password_env", "the configuration",
+                       "give database_password_env or database_password_file, not both");
+    }
+    if (!env.empty()) {
+        const char* value = std::getenv(env.c_str());
+        if (!value || !*value) {
+            return bad_key("database_password_env", "the configuration",
+                           "environment variable " + env + " is not set");
+        }
+        return std::optional<std::string>(value);
+    }
+    if (file.empty()) return std::optional<std::string>();
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) {
+        return bad_key("database_password_file", "the configuration", "cannot read " + file);
+    }
+    if ((st.st_mode & 077) != 0) {
+        return bad_key("database_password_file", "the configuration",
+                       file + " is readable by other users; chmod 600 it");
+    }
+    std::ifstream in(file, std::ios::binary);
+    std::string password(kMaxPasswordBytes + 1, '\0');
+    in.read(password.data(), static_cast<std::streamsize>(password.size()));
+    if (!in && !in.eof()) {
+        return bad_key("database_password_file", "the configuration", "cannot read " + file);
+    }
+    password.resize(static_cast<std::size_t>(in.gcount()));
+    while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+        password.pop_back();
+    }
+    if (password.empty() || password.size() > kMaxPasswordBytes) {
+        return bad_key("database_password_file", "the configuration",
+                       file + " must hold a password of 1 to 1024 bytes");
+    }
+    return std::optional<std::string>(std::move(password));
+}
+
+std::string masked_database_url(std::string_view url) {
+    std::string out(url);
+    // URI form: scheme://user:password@host...
+    if (auto scheme = out.find("://"); scheme != std::string::npos) {
+        auto start = scheme + 3;
+        auto at = out.find('@', start);
+        auto slash = out.find('/', start);
+        auto colon = out.find(':', start);
+        if (at != std::string::npos && (slash == std::string::npos || at < slash) &&
+            colon != std::string::npos && colon < at) {
+            out.replace(colon + 1, at - colon - 1, "***");
+        }
+    }
+    // A password=... parameter, in the query string.
+    for (auto at = out.find("password="); at != std::string::npos;
+         at = out.find("password=", at + 1)) {
+        auto value = at + 9;
+        auto end = out.find_first_of("& ", value);
+        out.replace(value, (end == std::string::npos ? out.size() : end) - value, "***");
+    }
+    return out;
+}
 
 std::string Config::effective_database_path() const {
     if (!database_path.empty()) return database_path;
@@ -332,6 +419,8 @@ std::string describe(const Config& config) {
                 if (knob.secret) {
                     out[knob.key] =
                         (config.*member == decltype(config.*member){}) ? "" : "<redacted>";
+                } else if (knob.key == "database_url") {
+                    out[knob.key] = masked_database_url(config.database_url);
                 } else {
                     out[knob.key] = config.*member;
                 }

@@ -20,9 +20,20 @@ struct Config {
     std::string listen = "127.0.0.1:8000";  ///< HOST:PORT; port 0 picks a free port
     std::string data_dir = "./data";        ///< database and generated key live here
     std::string database_path;              ///< empty: DATA_DIR/chatgate.sqlite3
-    std::int64_t io_threads = 0;            ///< 0: one per core
-    std::int64_t db_threads = 0;            ///< database readers; 0: max(1, cores / 2)
-    std::int64_t hash_threads = 1;          ///< password hashing is slow; keep it off the rest
+    /// PostgreSQL instead of SQLite: a libpq URL (`postgresql://user@host:port/db`,
+    /// `postgresql:///db?host=/socket/dir`); empty: SQLite at database_path.
+    std::string database_url;
+    std::string database_password_env;   ///< name of the variable holding its password
+    std::string database_password_file;  ///< or a private (0600) file holding it
+    /// This node's name among the nodes sharing a database (stable across restarts, unique
+    /// among them); empty: the host name and the data directory.
+    std::string node_id;
+    /// A node that has not renewed its lease for this long is taken for dead: the others
+    /// refund its open reservations. Renewed every third of it.
+    std::int64_t node_lease_seconds = 10;
+    std::int64_t io_threads = 0;    ///< 0: one per core
+    std::int64_t db_threads = 0;    ///< database readers; 0: max(1, cores / 2)
+    std::int64_t hash_threads = 1;  ///< password hashing is slow; keep it off the rest
     /// Hashes waiting beyond this get 503; counted apart for logins from addresses with recent
     /// failed logins, which wait behind everybody else's.
     std::int64_t hash_queue_limit = 256;
@@ -118,6 +129,7 @@ struct Config {
     StripeConfig stripe;
 
     std::string effective_database_path() const;
+    bool uses_postgresql() const { return !database_url.empty(); }
     std::string listen_host() const;
     std::uint16_t listen_port() const;
     std::string metrics_host() const;  ///< of metrics_listen, when set
@@ -136,5 +148,12 @@ Result<Config> load_config(const ConfigSources& sources);
 
 /// The effective configuration as one JSON object, secrets replaced by "<redacted>".
 std::string describe(const Config& config);
+
+/// The PostgreSQL password from `database_password_env` or `database_password_file`; nullopt
+/// when neither is set (the URL or libpq's own files may carry it). An error names the key.
+Result<std::optional<std::string>> database_password(const Config& config);
+
+/// `url` with any password in it replaced by "***", for logs and messages.
+std::string masked_database_url(std::string_view url);
 
 }  // namespace chatgate

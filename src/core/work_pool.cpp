@@ -62,41 +62,52 @@ void WorkPool::serve(const std::string& name) {
 void WorkPool::run_batch(std::vector<Job>& batch) {
     const auto& hooks = options_.hooks;
     std::exception_ptr batch_failure;
-    if (hooks.begin) {
-        try {
-            hooks.begin();
-        } catch (...) {
-            batch_failure = std::current_exception();
-        }
-    }
     std::vector<std::exception_ptr> failures(batch.size());
-    if (!batch_failure) {
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-            auto started = options_.on_job ? std::chrono::steady_clock::now()
-                                           : std::chrono::steady_clock::time_point{};
-            try {
-                batch[i].work();
-            } catch (...) {
-                failures[i] = std::current_exception();
-            }
-            if (options_.on_job) {
-                options_.on_job(started - batch[i].queued,
-                                std::chrono::steady_clock::now() - started);
-            }
-        }
-        if (hooks.commit) {
-            try {
-                hooks.commit();
-            } catch (...) {
-                batch_failure = std::current_exception();
-                if (hooks.abort) hooks.abort();
-            }
+    for (int attempt = 1;; ++attempt) {
+        batch_failure = run_attempt(batch, failures);
+        if (!batch_failure || attempt >= hooks.max_attempts || !hooks.retry ||
+            !hooks.retry(batch_failure)) {
+            break;
         }
     }
     // Callers resume only now, so nobody sees a result that was not committed.
     for (std::size_t i = 0; i < batch.size(); ++i) {
         batch[i].finish(batch_failure ? batch_failure : failures[i]);
     }
+}
+
+std::exception_ptr WorkPool::run_attempt(std::vector<Job>& batch,
+                                         std::vector<std::exception_ptr>& failures) {
+    const auto& hooks = options_.hooks;
+    if (hooks.begin) {
+        try {
+            hooks.begin();
+        } catch (...) {
+            return std::current_exception();
+        }
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        auto started = options_.on_job ? std::chrono::steady_clock::now()
+                                       : std::chrono::steady_clock::time_point{};
+        failures[i] = nullptr;
+        try {
+            batch[i].work();
+        } catch (...) {
+            failures[i] = std::current_exception();
+        }
+        if (options_.on_job) {
+            options_.on_job(started - batch[i].queued, std::chrono::steady_clock::now() - started);
+        }
+    }
+    if (hooks.commit) {
+        try {
+            hooks.commit();
+        } catch (...) {
+            if (hooks.abort) hooks.abort();
+            return std::current_exception();
+        }
+    }
+    return nullptr;
 }
 
 }  // namespace chatgate

@@ -29,12 +29,16 @@ namespace chatgate {
 
 /// Brackets for a batch of jobs. With them a pool groups the jobs waiting in its queue: `begin`,
 /// every job's work, `commit`, and only then are the jobs' callers resumed. If `commit` throws,
-/// every job of the batch fails with that exception (after `abort`). The database writer uses
-/// this to commit many small transactions at once.
+/// every job of the batch fails with that exception (after `abort`), unless `retry` says that
+/// failure may pass if the batch runs again: then `begin`, every job and `commit` run again, up
+/// to `max_attempts` times in all (so jobs must be safe to repeat once their writes were rolled
+/// back). The database writer uses this to commit many small transactions at once.
 struct BatchHooks {
     std::function<void()> begin;
     std::function<void()> commit;
     std::function<void()> abort;
+    std::function<bool(const std::exception_ptr&)> retry;
+    int max_attempts = 1;
 };
 
 /// A fixed set of threads for blocking work (database calls, password hashing), so that
@@ -122,6 +126,9 @@ private:
     void submit(Job job, WorkLane lane);
     void serve(const std::string& name);
     void run_batch(std::vector<Job>& batch);
+    /// begin, every job, commit: the batch's failure, each job's in `failures`.
+    std::exception_ptr run_attempt(std::vector<Job>& batch,
+                                   std::vector<std::exception_ptr>& failures);
 
     Options options_;
     std::array<std::atomic<std::size_t>, 2> pending_{};  ///< preferred lanes, the others

@@ -28,4 +28,14 @@ std::string_view to_string(LedgerKind kind) {
     return "unknown";
 }
 
+std::optional<LedgerKind> ledger_kind_from(std::string_view text) {
+    for (auto kind : {LedgerKind::signup_grant, LedgerKind::chat_charge, LedgerKind::chat_refund,
+                      LedgerKind::top_up, LedgerKind::admin_grant, LedgerKind::admin_deduct,
+                      LedgerKind::code_redeem, LedgerKind::payment_credit,
+                      LedgerKind::payment_refund, LedgerKind::debt_repayment}) {
+        if (to_string(kind) == text) return kind;
+    }
+    return std::nullopt;
+}
+
 }  // namespace chatgate::domain

@@ -24,6 +24,8 @@ enum class LedgerKind {
     debt_repayment,  ///< the part of a paid credit that paid off the user's debt
 };
 std::string_view to_string(LedgerKind kind);
+/// The kind `to_string` spells as `text`; nullopt for a word it never writes.
+std::optional<LedgerKind> ledger_kind_from(std::string_view text);
 
 struct NewUser {
     std::string username;

@@ -17,6 +17,7 @@ import subprocess
 
 import pytest
 
+import server_process
 from client import Http
 from server_process import LIVE_SERVERS, STOP_TIMEOUT, ServerFactory, ServerProcess
 
@@ -44,6 +45,29 @@ def pytest_addoption(parser):
         help="run against this deployment instead of starting the binary; "
         "tests that need their own server are skipped",
     )
+    group.addoption(
+        "--database-url",
+        action="store",
+        default=None,
+        help="libpq URL of a PostgreSQL server's `postgres` database: every server the tests "
+        "start uses a fresh database there (default: $CHATGATE_TEST_DATABASE_URL, else SQLite)",
+    )
+
+
+def pytest_configure(config):
+    url = config.getoption("--database-url")
+    if url:
+        server_process.DATABASE_ADMIN_URL = url
+
+
+def pytest_collection_modifyitems(config, items):
+    if not server_process.postgresql_run():
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker:
+            reason = marker.args[0] if marker.args else "about the SQLite store"
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
 
 
 # ---- options -----------------------------------------------------------------

@@ -9,6 +9,7 @@ pipe never fills.  Only the process started here is ever signalled, by its PID.
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import os
 import pathlib
@@ -37,11 +38,44 @@ SUITE_ENV = {"CHATGATE_RATE_LIMIT_ENABLED": "false"}
 LIVE_SERVERS: list["ServerProcess"] = []
 
 
-def clean_env(extra: dict | None = None) -> dict:
-    """The environment for a child process: no inherited CHATGATE_* settings."""
+# The PostgreSQL run (ctest's integration_postgresql, or --database-url): a libpq URL of the
+# test server's `postgres` database. Every data directory then gets a database of its own on
+# it, so a server restarted on its data directory finds its data again and servers of
+# different data directories never share one (their start-up recovery would meet).
+DATABASE_ADMIN_URL: str | None = os.environ.get("CHATGATE_TEST_DATABASE_URL") or None
+_CREATED_DATABASES: set[str] = set()
+PSQL = "/usr/lib/postgresql/15/bin/psql"
+
+
+def postgresql_run() -> bool:
+    return DATABASE_ADMIN_URL is not None
+
+
+def database_url_for(data_dir) -> str:
+    """The URL of the data directory's PostgreSQL database, created on first use."""
+    digest = hashlib.sha1(str(pathlib.Path(data_dir).resolve()).encode()).hexdigest()[:24]
+    name = f"it_{digest}"
+    url = DATABASE_ADMIN_URL.replace("/postgres", "/" + name, 1)
+    if name not in _CREATED_DATABASES:
+        psql = PSQL if os.path.exists(PSQL) else "psql"
+        made = subprocess.run([psql, "-X", "-q", DATABASE_ADMIN_URL, "-c", f"CREATE DATABASE {name}"],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        if made.returncode != 0 and "already exists" not in made.stderr:
+            raise RuntimeError(f"cannot create test database {name}: {made.stderr}")
+        _CREATED_DATABASES.add(name)
+    return url
+
+
+def clean_env(extra: dict | None = None, data_dir=None) -> dict:
+    """The environment for a child process: no inherited CHATGATE_* settings. In the PostgreSQL
+    run, the database of `data_dir` (or of CHATGATE_DATA_DIR in `extra`) unless `extra` names
+    one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATGATE_")}
     for key, value in (extra or {}).items():
         env[key] = str(value)
+    data_dir = data_dir or env.get("CHATGATE_DATA_DIR")
+    if postgresql_run() and data_dir and "CHATGATE_DATABASE_URL" not in env:
+        env["CHATGATE_DATABASE_URL"] = database_url_for(data_dir)
     return env
 
 
@@ -89,7 +123,7 @@ class ServerProcess:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=clean_env(self.env_extra),
+            env=clean_env(self.env_extra, self.data_dir),
             cwd=str(self.data_dir.parent),
         )
         out = threading.Thread(target=self._drain_stdout, daemon=True)

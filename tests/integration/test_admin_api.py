@@ -290,6 +290,7 @@ def vm_kb(pid: int, field: str) -> int:
     raise AssertionError(f"{field} not in /proc/{pid}/status")
 
 
+@pytest.mark.sqlite_only("fills the SQLite file directly")
 def test_csv_of_100000_rows_streams_in_flat_memory(start_server, server_binary, tmp_path):
     import sqlite3
 

@@ -194,6 +194,7 @@ def test_a_compatibility_form_registers_as_its_normal_form(api):
     assert get_balance(api, tokens["access"]) == SIGNUP_GRANT
 
 
+@pytest.mark.sqlite_only("writes a row into the SQLite file directly")
 def test_an_account_registered_before_normalising_still_logs_in(start_server):
     import sqlite3
 

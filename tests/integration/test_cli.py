@@ -72,6 +72,7 @@ def test_openapi_command(server_binary, tmp_path, main_server):
 # ---- migrate ----------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only("checks the SQLite file in the data directory")
 def test_migrate_fresh_dir_is_idempotent(server_binary, tmp_path, start_server):
     data = tmp_path / "fresh"
     data.mkdir()
@@ -97,6 +98,7 @@ def test_migrate_fresh_dir_is_idempotent(server_binary, tmp_path, start_server):
         assert_ledger_consistent(http, tokens["access"])
 
 
+@pytest.mark.sqlite_only("database_path is the SQLite file")
 def test_database_path_setting(server_binary, tmp_path):
     data = tmp_path / "d"
     data.mkdir()
@@ -306,6 +308,7 @@ def test_precedence_env_over_file_over_default(start_server):
         assert_ledger_consistent(http, user.access)
 
 
+@pytest.mark.sqlite_only("checks where the SQLite file lands")
 def test_precedence_cli_over_env(start_server, tmp_path):
     env_dir = tmp_path / "from-env"
     cli_dir = start_server.new_data_dir("from-cli")

@@ -55,6 +55,7 @@ def wait_ready(http, want: int, limit: float = 20.0) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.sqlite_only("a full tmpfs under the SQLite file")
 def test_a_full_disk_is_503_and_not_ready_and_recovers(start_server, small_disk):
     srv = start_server(data_dir=small_disk / "data", name="small-disk")
     with Http(srv.base_url) as http:

@@ -188,6 +188,7 @@ def test_a_streamed_form_body_with_a_key_is_refused(api):
     assert_ledger_consistent(api, user.access)
 
 
+@pytest.mark.sqlite_only("edits the SQLite file directly")
 def test_keys_expire_after_the_ttl(start_server):
     # A TTL of 0: every answer has expired by the time a repeat arrives, so repeats run again;
     # the expiry window itself is covered by the unit tests with a manual clock.
@@ -217,6 +218,7 @@ def fingerprint(method: str, route: str, content_type: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
+@pytest.mark.sqlite_only("edits the SQLite file directly")
 def test_claim_left_by_a_stopped_process_is_409_until_it_expires(api, main_server):
     """A request cut off by a restart may or may not have moved tokens: never run it twice."""
     if main_server is None:

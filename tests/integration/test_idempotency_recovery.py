@@ -60,6 +60,7 @@ def test_a_retry_after_a_crash_runs_afresh_and_is_charged_once(start_server, fak
         assert_ledger_consistent(http, user.access)
 
 
+@pytest.mark.sqlite_only("edits the SQLite file directly")
 def test_a_claim_whose_balance_moved_since_stays_unknown(start_server, fake_upstream, tmp_path):
     data_dir = tmp_path / "data"
     user, headers = crash_during_chat(start_server, fake_upstream, data_dir)

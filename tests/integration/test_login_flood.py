@@ -120,6 +120,7 @@ def stored_hash(server, username: str) -> str:
         db.close()
 
 
+@pytest.mark.sqlite_only("reads hashes from the SQLite file")
 def test_hashes_use_the_configured_parameters_and_are_replaced_at_login(start_server, tmp_path):
     data_dir = tmp_path / "data"
     cheap = {"CHATGATE_PASSWORD_HASH_ITERATIONS": "1", "CHATGATE_PASSWORD_HASH_MEMORY_KIB": "8192"}

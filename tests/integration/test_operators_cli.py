@@ -11,6 +11,8 @@ import stat
 import subprocess
 import threading
 
+import pytest
+
 from client import (
     CHAT_COST,
     PASSWORD,
@@ -37,7 +39,7 @@ def run_cli(binary, srv, *args, env=None):
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        env=clean_env(env),
+        env=clean_env(env, srv.data_dir),
         timeout=CLI_TIMEOUT,
     )
 
@@ -126,6 +128,7 @@ def test_keys_create_prints_the_key_once(server_binary, main_server, api):
     assert "key.revoke" in run_ok(server_binary, main_server, "audit", "--action", "key.revoke")
 
 
+@pytest.mark.sqlite_only("chatgate backup copies a SQLite database")
 def test_backup_during_chat_load_verifies(server_binary, start_server, tmp_path):
     """A backup taken while chats run is one consistent snapshot: it verifies, and every balance
     in it equals the sum of its ledger."""

@@ -14,6 +14,8 @@ import socket
 import stat
 from urllib.parse import urlsplit
 
+import pytest
+
 from client import Http, assert_ledger_consistent, bearer, expect, new_user
 
 WRONG_PASSWORD = "Wrong-Secret-Pass-4471"
@@ -116,6 +118,7 @@ def mode(path) -> int:
 DB_FILES = ("chatgate.sqlite3", "chatgate.sqlite3-wal", "chatgate.sqlite3-shm")
 
 
+@pytest.mark.sqlite_only("the modes of the SQLite files")
 def test_the_data_directory_and_its_files_are_private(start_server):
     # A database directory the server creates itself (the fixtures make the data directory).
     srv = start_server(env={"CHATGATE_DATABASE_PATH": "db/chatgate.sqlite3"}, name="private")
@@ -128,6 +131,7 @@ def test_the_data_directory_and_its_files_are_private(start_server):
         assert mode(srv.data_dir / "jwt.key") == 0o600
 
 
+@pytest.mark.sqlite_only("the modes of the SQLite files")
 def test_an_open_data_directory_is_warned_about_and_its_files_are_made_private(start_server):
     srv = start_server(name="opened")
     with Http(srv.base_url) as http:

@@ -203,6 +203,7 @@ def test_password_change_checks_old_and_new(api):
 # ---- deactivation ---------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only("deactivates the user in the SQLite file directly")
 def test_deactivation_takes_effect_on_the_next_request(api, main_server):
     if main_server is None:
         pytest.skip("needs the database of a server this suite started")

@@ -35,6 +35,7 @@ EXTERNAL = {
     # Header-only Boost vocabulary used by core's public headers (Result, source_location).
     "boost-util": ["boost/system/", "boost/assert/"],
     "sqlite": ["sqlite3.h"],
+    "libpq": ["libpq-fe.h", "postgresql/"],
     "sodium": ["sodium.h"],
     "cli11": ["CLI/"],
     "icu": ["unicode/"],
@@ -61,8 +62,10 @@ RULES = {
     "assets": ({"core", "assets"}, {"std"}, {}),
     "security": ({"core", "config", "domain", "observability", "security"},
                  {"std", "sodium", "json", "boost-util"}, {}),
-    "storage": ({"core", "domain", "assets", "storage"},
-                {"std", "sqlite", "asio-coro", "asio", "boost-util"}, {}),
+    # libpq only in the PostgreSQL store's sources; config for its URL masking.
+    "storage": ({"core", "domain", "assets", "config", "storage"},
+                {"std", "sqlite", "asio-coro", "asio", "boost-util"},
+                {"libpq": ["storage/postgresql/*.cpp"]}),
     # Beast and OpenSSL only where the HTTP transport is implemented.
     "ai": ({"core", "config", "domain", "observability", "ai"},
            {"std", "json", "asio-coro", "asio", "boost-util"},
@@ -168,6 +171,10 @@ SELF_TEST_CASES = [
     ("ai/openai_provider.hpp", "#include <boost/beast/core.hpp>",
      "allowed in layer 'ai' only in"),
     ("core/error.hpp", "#include <zmq.h>", "unknown external header"),
+    ("storage/postgresql/pg_store.hpp", "#include <libpq-fe.h>",
+     "allowed in layer 'storage' only in"),
+    ("storage/sqlite/sqlite_store.cpp", "#include <libpq-fe.h>",
+     "allowed in layer 'storage' only in"),
 ]
 
 

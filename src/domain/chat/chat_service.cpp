@@ -96,7 +96,7 @@ TokenAmount ChatService::cost_of(const ModelPrice& price, const TokenUsage& usag
 
 std::int64_t ChatService::recover_open_reservations() {
     std::int64_t settled = 0;
-    for (ReservationId id : chats_.open_reservations()) {
+    for (ReservationId id : chats_.open_reservations(policy_.node)) {
         // A killed process stored no exchange, so nothing the user can see was billed: refund
         // in full.
         if (chats_.settle({id, 0, std::nullopt}).applied) {
@@ -105,6 +105,25 @@ std::int64_t ChatService::recover_open_reservations() {
         }
     }
     return settled;
+}
+
+boost::asio::awaitable<std::int64_t> ChatService::keep_lease(std::int64_t now_ms,
+                                                             std::int64_t expires_at_ms) {
+    constexpr std::int64_t kPerRound = 500;  // the next round takes the rest
+    const std::string& node = policy_.node;
+    co_await db_.writes.run([&] { chats_.renew_lease(node, expires_at_ms); });
+    auto orphans = co_await db_.reads.run(
+        [&] { return chats_.orphaned_reservations(node, now_ms, kPerRound); });
+    std::int64_t settled = 0;
+    for (ReservationId id : orphans) {
+        SettlementRequest refund{id, 0, std::nullopt};
+        auto done = co_await db_.writes.run([&] { return chats_.settle(refund); });
+        if (done.applied) {
+            ++settled;
+            report({{}, SettledAs::recovered, {}, 0});
+        }
+    }
+    co_return settled;
 }
 
 boost::asio::awaitable<Result<ChatService::Prepared>> ChatService::prepare(const ChatInput& input) {
@@ -162,7 +181,8 @@ boost::asio::awaitable<Result<ChatService::Prepared>> ChatService::prepare(const
     for (const auto& turn : out.prompt.turns) out.prompt_bytes += turn_bytes(turn);
     out.reserved = max_cost(*model, out.prompt);
 
-    ReservationRequest request{input.user, out.reserved, input.key ? input.key->id : 0, model->id};
+    ReservationRequest request{input.user, out.reserved, input.key ? input.key->id : 0, model->id,
+                               policy_.node};
     auto reservation = co_await db_.writes.run([&] { return chats_.reserve(request); });
     if (reservation.status != ChangeStatus::applied) co_return change_error(reservation.status);
     out.reservation = reservation.id;
@@ -257,7 +277,8 @@ boost::asio::awaitable<Result<EmbeddingOutcome>> ChatService::embed(const Embedd
     }
     const TokenAmount reserved =
         reservation_for(model->price, std::max<std::int64_t>(1, input.input_token_bound), 0);
-    ReservationRequest request{input.user, reserved, input.key ? input.key->id : 0, model->id};
+    ReservationRequest request{input.user, reserved, input.key ? input.key->id : 0, model->id,
+                               policy_.node};
     auto reservation = co_await db_.writes.run([&] { return chats_.reserve(request); });
     if (reservation.status != ChangeStatus::applied) co_return change_error(reservation.status);
     if (policy_.on_reserved) policy_.on_reserved();

@@ -35,6 +35,10 @@ struct SettledChat {
 
 struct ChatPolicy {
     std::size_t max_message_chars{};  ///< per turn
+    /// This node's name, recorded with each reservation; stable across its restarts (so a
+    /// restart refunds what the previous run left open) and unique among the nodes sharing
+    /// the database.
+    std::string node;
     /// Called when a settlement running in the background (an exchange dropped before its
     /// stream began) fails; its reservation is then refunded at the next start. May be empty.
     std::function<void(std::string_view what)> on_background_failure;
@@ -155,10 +159,17 @@ class ChatService {
 public:
     ChatService(ChatStore& chats, const ModelCatalog& catalog, DbPools db, ChatPolicy policy);
 
-    /// Settles every reservation left open by a process that was killed mid-request (full
+    /// Settles every reservation this node left open when it was killed mid-request (full
     /// refund: the exchange was never stored). Blocks; call once at start-up before serving.
     /// Returns how many were settled.
     std::int64_t recover_open_reservations();
+
+    /// Renews this node's lease until `expires_at_ms`, then refunds in full the open
+    /// reservations of nodes whose lease had expired at `now_ms` (killed, or cut off from the
+    /// database); each exactly once, also when several nodes notice together. Returns how
+    /// many this call settled. Run it on every node well within the lease time.
+    boost::asio::awaitable<std::int64_t> keep_lease(std::int64_t now_ms,
+                                                    std::int64_t expires_at_ms);
 
     /// Asks for the whole answer at once. Errors: invalid_argument (blank or too long
     /// message; unknown model as a `model` field error), not_found (conversation),

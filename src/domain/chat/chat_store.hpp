@@ -21,6 +21,7 @@ struct ReservationRequest {
     /// The API key the request came with (0: none): the amount counts against its limit too.
     std::int64_t api_key = 0;
     std::string model;  ///< the catalog id, kept for usage reports
+    std::string node;   ///< the node making it (see `renew_lease`); empty: none recorded
 };
 
 struct Reservation {
@@ -84,8 +85,17 @@ public:
     virtual Reservation reserve(const ReservationRequest& request) = 0;
     /// Exactly once per reservation: a second call (or a racing one) changes nothing.
     virtual Settlement settle(const SettlementRequest& request) = 0;
-    /// Reservations never settled, oldest first.
-    virtual std::vector<ReservationId> open_reservations() = 0;
+    /// Reservations never settled that `node` made (in a run before this one) or that record
+    /// no node, oldest first.
+    virtual std::vector<ReservationId> open_reservations(const std::string& node) = 0;
+
+    /// Several nodes on one database: each keeps a lease by renewing it before it expires.
+    virtual void renew_lease(const std::string& node, std::int64_t expires_at_ms) = 0;
+    /// Open reservations of other nodes whose lease had expired at `now_ms`, oldest first, at
+    /// most `limit`: theirs to refund (settling is exactly once, whoever else tries too).
+    virtual std::vector<ReservationId> orphaned_reservations(const std::string& node,
+                                                             std::int64_t now_ms,
+                                                             std::int64_t limit) = 0;
 
     /// The conversation's latest stored turns, oldest first: taken newest first while their
     /// characters fit in `budget_chars` (at most `max_exchanges` exchanges); nullopt when the

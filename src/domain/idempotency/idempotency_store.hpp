@@ -54,8 +54,13 @@ public:
     /// of earlier processes whose requests left no lasting change to their user's balance
     /// (since the claim, the user's ledger holds only chat charges refunded in full and their
     /// refunds), so a retry with the key runs afresh. Claims that may have moved tokens stay
-    /// (409, outcome unknown). Returns how many were dropped.
-    virtual std::int64_t release_abandoned_idempotency_keys(const std::string& owner) = 0;
+    /// (409, outcome unknown). Owners are "<node>#<random>": only the claims of this `node`'s
+    /// earlier runs, of nodes whose lease had expired at `now_ms`, and of owners from before
+    /// node names are considered, never those of another live node. Returns how many were
+    /// dropped.
+    virtual std::int64_t release_abandoned_idempotency_keys(const std::string& owner,
+                                                            const std::string& node,
+                                                            std::int64_t now_ms) = 0;
     /// Deletes up to `limit` expired answers; returns how many.
     virtual std::int64_t purge_idempotency_keys(std::int64_t now_ms, std::int64_t limit) = 0;
 };

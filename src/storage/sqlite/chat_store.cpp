@@ -44,7 +44,8 @@ domain::Reservation SqliteStore::reserve(const domain::ReservationRequest& reque
         insert
             .bind(5, request.api_key != 0 ? std::optional<std::int64_t>(request.api_key)
                                           : std::nullopt)
-            .bind(6, request.model);
+            .bind(6, request.model)
+            .bind(7, request.node.empty() ? std::optional<std::string>() : request.node);
         if (charge_entry) {
             insert.bind(3, *charge_entry);
         } else {
@@ -140,9 +141,27 @@ domain::Settlement SqliteStore::settle(const domain::SettlementRequest& request)
     return out;
 }
 
-std::vector<domain::ReservationId> SqliteStore::open_reservations() {
+std::vector<domain::ReservationId> SqliteStore::open_reservations(const std::string& node) {
     auto db = read();
     auto stmt = db->prepare(sql::kOpenReservations);
+    stmt.bind(1, node);
+    std::vector<domain::ReservationId> out;
+    while (stmt.step()) out.push_back(stmt.int64(0));
+    return out;
+}
+
+void SqliteStore::renew_lease(const std::string& node, std::int64_t expires_at_ms) {
+    WriteScope tx(*this);
+    writer_->prepare(sql::kRenewLease).bind(1, node).bind(2, expires_at_ms).run();
+    tx.commit();
+}
+
+std::vector<domain::ReservationId> SqliteStore::orphaned_reservations(const std::string& node,
+                                                                      std::int64_t now_ms,
+                                                                      std::int64_t limit) {
+    auto db = read();
+    auto stmt = db->prepare(sql::kOrphanedReservations);
+    stmt.bind(1, node).bind(2, now_ms).bind(3, limit);
     std::vector<domain::ReservationId> out;
     while (stmt.step()) out.push_back(stmt.int64(0));
     return out;

@@ -30,6 +30,7 @@ constexpr std::array kMigrations{
     Migration{4, "migrations/sqlite/0004_operators.sql"},
     Migration{5, "migrations/sqlite/0005_responses.sql"},
     Migration{6, "migrations/sqlite/0006_payments.sql"},
+    Migration{7, "migrations/sqlite/0007_node_leases.sql"},
 };
 
 // SQLite's own automatic checkpoint threshold; the checkpoint now runs off the writer's thread.
@@ -38,13 +39,7 @@ constexpr std::int64_t kCheckpointPages = 1000;
 }  // namespace
 
 domain::LedgerKind parse_kind(const std::string& text) {
-    using domain::LedgerKind;
-    for (auto kind : {LedgerKind::signup_grant, LedgerKind::chat_charge, LedgerKind::chat_refund,
-                      LedgerKind::top_up, LedgerKind::admin_grant, LedgerKind::admin_deduct,
-                      LedgerKind::code_redeem, LedgerKind::payment_credit,
-                      LedgerKind::payment_refund, LedgerKind::debt_repayment}) {
-        if (domain::to_string(kind) == text) return kind;
-    }
+    if (auto kind = domain::ledger_kind_from(text)) return *kind;
     throw StorageError("unknown ledger kind in the database: " + text, SQLITE_CORRUPT);
 }
 
@@ -478,9 +473,15 @@ void SqliteStore::release_idempotency_key(UserId user, const std::string& key,
     tx.commit();
 }
 
-std::int64_t SqliteStore::release_abandoned_idempotency_keys(const std::string& owner) {
+std::int64_t SqliteStore::release_abandoned_idempotency_keys(const std::string& owner,
+                                                             const std::string& node,
+                                                             std::int64_t now_ms) {
     WriteScope tx(*this);
-    writer_->prepare(sql::kReleaseAbandonedIdempotencyKeys).bind(1, owner).run();
+    writer_->prepare(sql::kReleaseAbandonedIdempotencyKeys)
+        .bind(1, owner)
+        .bind(2, node)
+        .bind(3, now_ms)
+        .run();
     std::int64_t released = writer_->changes();
     tx.commit();
     return released;

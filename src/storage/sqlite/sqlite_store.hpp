@@ -1,13 +1,6 @@
 #pragma once
 
-#include "domain/accounts/session_store.hpp"
-#include "domain/admin/admin_store.hpp"
-#include "domain/chat/chat_store.hpp"
-#include "domain/chat/response_store.hpp"
-#include "domain/idempotency/idempotency_store.hpp"
-#include "domain/keys/api_key_store.hpp"
-#include "domain/payments/payment_store.hpp"
-#include "domain/store.hpp"
+#include "storage/database.hpp"
 
 #include <atomic>
 #include <memory>
@@ -25,29 +18,17 @@ class Connection;
 /// mutex (SQLite allows one writer at a time anyway, and waiting on a mutex beats SQLite's
 /// sleeping busy handler); reads use a pool of read-only connections and run in parallel.
 /// ":memory:" keeps everything on the writer connection (for tests). Thread-safe.
-class SqliteStore final : public domain::Store,
-                          public domain::ChatStore,
-                          public domain::SessionStore,
-                          public domain::IdempotencyStore,
-                          public domain::ResponseStore,
-                          public domain::ApiKeyStore,
-                          public domain::AdminStore,
-                          public domain::PaymentStore {
+class SqliteStore final : public Database {
 public:
     /// Opens (creating if needed) and applies pending migrations.
     explicit SqliteStore(std::string path);
     ~SqliteStore() override;
 
-    /// Highest migration applied.
-    std::int64_t schema_version();
-
-    /// Group commit, for the single database-writer thread (see WorkPool's BatchHooks): writes
-    /// made by this thread between `begin_batch` and `commit_batch` share one transaction, each
-    /// inside its own savepoint, so one failed operation never undoes another. `rollback_batch`
-    /// never throws.
-    void begin_batch();
-    void commit_batch();
-    void rollback_batch() noexcept;
+    // storage::Database
+    std::int64_t schema_version() override;
+    void begin_batch() override;
+    void commit_batch() override;
+    void rollback_batch() noexcept override;
 
     Result<UserId> create_user(const domain::NewUser& user) override;
     std::optional<domain::Credentials> find_credentials(std::string_view username) override;
@@ -81,13 +62,19 @@ public:
                                   std::int64_t expires_at_ms) override;
     void release_idempotency_key(UserId user, const std::string& key,
                                  const std::string& owner) override;
-    std::int64_t release_abandoned_idempotency_keys(const std::string& owner) override;
+    std::int64_t release_abandoned_idempotency_keys(const std::string& owner,
+                                                    const std::string& node,
+                                                    std::int64_t now_ms) override;
     std::int64_t purge_idempotency_keys(std::int64_t now_ms, std::int64_t limit) override;
 
     // domain::ChatStore, in chat_store.cpp.
     domain::Reservation reserve(const domain::ReservationRequest& request) override;
     domain::Settlement settle(const domain::SettlementRequest& request) override;
-    std::vector<domain::ReservationId> open_reservations() override;
+    std::vector<domain::ReservationId> open_reservations(const std::string& node) override;
+    void renew_lease(const std::string& node, std::int64_t expires_at_ms) override;
+    std::vector<domain::ReservationId> orphaned_reservations(const std::string& node,
+                                                             std::int64_t now_ms,
+                                                             std::int64_t limit) override;
     std::optional<std::vector<domain::ChatTurn>> conversation_context(
         UserId user, domain::ConversationId conversation, std::int64_t budget_chars,
         std::int64_t max_exchanges) override;

@@ -104,10 +104,16 @@ inline constexpr const char* kReleaseIdempotencyKey =
     " AND status IS NULL";
 // A claim of a dead process whose user's ledger shows no lasting change since it was made
 // (both times come from the system clock, in milliseconds): only charges of reservations
-// settled at cost 0 and their refunds.
+// settled at cost 0 and their refunds. The process was this node's (?2) earlier run, a node
+// whose lease had expired at ?3, or from before node names (an owner without '#').
 inline constexpr const char* kReleaseAbandonedIdempotencyKeys = R"(
 DELETE FROM idempotency_keys AS k
 WHERE k.status IS NULL AND k.owner <> ?1
+  AND (instr(k.owner, '#') = 0
+       OR substr(k.owner, 1, length(?2) + 1) = ?2 || '#'
+       OR NOT EXISTS (SELECT 1 FROM node_leases AS n
+                      WHERE substr(k.owner, 1, length(n.node) + 1) = n.node || '#'
+                        AND n.expires_at_ms >= ?3))
   AND NOT EXISTS (
     SELECT 1 FROM ledger AS l
     WHERE l.user_id = k.user_id
@@ -142,8 +148,8 @@ inline constexpr const char* kDeleteStoredResponse =
 // Chat reservations and conversations (migration 0003).
 inline constexpr const char* kInsertReservation =
     "INSERT INTO chat_reservations (user_id, amount, charge_entry_id, balance_after, created_at,"
-    " api_key_id, model)"
-    " VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?5, ?6) RETURNING id";
+    " api_key_id, model, node)"
+    " VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?5, ?6, ?7) RETURNING id";
 /// The exactly-once guard: only an open reservation is closed, and the caller learns whether
 /// this statement was the one that closed it.
 inline constexpr const char* kCloseReservation =
@@ -153,8 +159,21 @@ inline constexpr const char* kCloseReservation =
     " WHERE id = ?1 AND cost IS NULL"
     " RETURNING user_id, amount, cost, coalesce(charge_entry_id, 0), balance_after,"
     " coalesce(api_key_id, 0)";
+/// A starting node's own open reservations (left by its previous run) and those from before
+/// leases.
 inline constexpr const char* kOpenReservations =
-    "SELECT id FROM chat_reservations WHERE cost IS NULL ORDER BY id";
+    "SELECT id FROM chat_reservations WHERE cost IS NULL AND (node IS NULL OR node = ?1)"
+    " ORDER BY id";
+
+// Node leases (migration 0007).
+inline constexpr const char* kRenewLease =
+    "INSERT INTO node_leases (node, expires_at_ms) VALUES (?1, ?2)"
+    " ON CONFLICT (node) DO UPDATE SET expires_at_ms = excluded.expires_at_ms";
+/// Open reservations of other nodes whose lease has expired (or who never held one).
+inline constexpr const char* kOrphanedReservations =
+    "SELECT r.id FROM chat_reservations r WHERE r.cost IS NULL AND r.node IS NOT NULL"
+    " AND r.node <> ?1 AND NOT EXISTS (SELECT 1 FROM node_leases l WHERE l.node = r.node"
+    " AND l.expires_at_ms >= ?2) ORDER BY r.id LIMIT ?3";
 
 inline constexpr const char* kInsertConversation =
     "INSERT INTO conversations (user_id, title, model, created_at, updated_at)"

@@ -72,6 +72,42 @@ TEST_F(ConfigTest, BadValuesNameTheirKey) {
     EXPECT_NE(config.error().message.find("CHATGATE_CHAT_COST_TOKENS"), std::string::npos);
 }
 
+TEST_F(ConfigTest, TheDatabasePasswordComesFromAVariableOrAPrivateFileAndIsNeverShown) {
+    ConfigSources sources;
+    sources.cli = {{"database_url", "postgresql://app:inline-secret@db:5432/chatgate"},
+                   {"database_password_env", "CHATGATE_TEST_DB_PASSWORD"}};
+    EXPECT_FALSE(load_config(sources));  // the variable is not set
+    set_env("CHATGATE_TEST_DB_PASSWORD", "from-the-environment");
+    auto config = load_config(sources);
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(*database_password(*config), "from-the-environment");
+    auto shown = describe(*config);
+    EXPECT_EQ(shown.find("inline-secret"), std::string::npos) << shown;
+    EXPECT_NE(shown.find("postgresql://app:***@db:5432/chatgate"), std::string::npos) << shown;
+
+    auto path = ::testing::TempDir() + "chatgate-db-password";
+    std::ofstream(path) << "from-the-file\n";
+    std::filesystem::permissions(
+        path, std::filesystem::perms::owner_read | std::filesystem::perms::group_read);
+    sources.cli = {{"database_url", "postgresql:///chatgate?host=/run/pg"},
+                   {"database_password_file", path}};
+    auto open = load_config(sources);
+    ASSERT_FALSE(open);  // readable by the group
+    EXPECT_NE(open.error().message.find("chmod 600"), std::string::npos) << open.error().message;
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read);
+    config = load_config(sources);
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(*database_password(*config), "from-the-file");
+    std::filesystem::remove(path);
+
+    sources.cli = {{"database_url", "mysql://x"}};
+    EXPECT_FALSE(load_config(sources));
+    sources.cli = {{"database_password_env", "CHATGATE_TEST_DB_PASSWORD"}};
+    EXPECT_FALSE(load_config(sources));  // a password without a database_url
+    EXPECT_EQ(masked_database_url("postgresql://u@h/db?password=p&sslmode=require"),
+              "postgresql://u@h/db?password=***&sslmode=require");
+}
+
 TEST_F(ConfigTest, OutOfRangeIsRefused) {
     ConfigSources sources;
     sources.cli["max_body_bytes"] = "10";

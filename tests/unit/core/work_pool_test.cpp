@@ -141,6 +141,29 @@ TEST_F(BatchTest, FailedCommitFailsEveryJobOfTheBatch) {
               journal.events.end());
 }
 
+TEST_F(BatchTest, ARetryableCommitFailureRunsTheWholeBatchAgainAFewTimes) {
+    int failing_commits = 2;  // the third attempt commits
+    BatchHooks retrying{[this] { journal.add("begin"); },
+                        [&] {
+                            journal.add("commit");
+                            if (failing_commits-- > 0) throw std::runtime_error("deadlock");
+                        },
+                        [this] { journal.add("abort"); },
+                        [](const std::exception_ptr&) { return true; }, 3};
+    WorkPool pool("test", {.threads = 1, .max_batch = 64, .hooks = retrying});
+    auto results = run_jobs(pool, 1);
+    EXPECT_EQ(results[0], "ok");
+    std::vector<std::string> expected{"begin",  "job",   "commit", "abort", "begin", "job",
+                                      "commit", "abort", "begin",  "job",   "commit"};
+    EXPECT_EQ(journal.events, expected);
+
+    failing_commits = 5;  // more than the attempts: the callers hear the last failure
+    journal.events.clear();
+    results = run_jobs(pool, 1);
+    EXPECT_EQ(results[0], "deadlock");
+    EXPECT_EQ(std::count(journal.events.begin(), journal.events.end(), "job"), 3);
+}
+
 TEST(WorkPool, SaturationIsReported) {
     WorkPool pool("test", {.threads = 1, .max_pending = 1});
     EXPECT_FALSE(pool.saturated());

@@ -148,7 +148,7 @@ protected:
     TokenAmount balance(UserId user) { return store_->find_account(user)->balance; }
     void expect_consistent(UserId user) {
         EXPECT_EQ(store_->ledger_sum(user), balance(user));
-        EXPECT_TRUE(store_->open_reservations().empty());
+        EXPECT_TRUE(store_->open_reservations("").empty());
     }
     std::vector<std::pair<LedgerKind, TokenAmount>> ledger(UserId user) {
         std::vector<std::pair<LedgerKind, TokenAmount>> out;
@@ -401,7 +401,7 @@ TEST_F(ChatServiceTest, AnExchangeDroppedBeforeItsPumpIsSettledInTheBackground) 
     auto user = make_user("mia");
     provider.steps = {std::string("never sent")};
     auto exchange = *run(chat_->open_stream(input(user, "hello")));
-    EXPECT_EQ(store_->open_reservations().size(), 1u);
+    EXPECT_EQ(store_->open_reservations("").size(), 1u);
     exchange.reset();
     io.restart();
     io.run();

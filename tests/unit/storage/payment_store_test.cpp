@@ -5,11 +5,12 @@
 #include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 #include "storage/sqlite/statements.hpp"
+#include "support/test_stores.hpp"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <filesystem>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -19,22 +20,16 @@ namespace {
 using domain::EventOutcome;
 using domain::RedeemStatus;
 
-class PaymentStoreTest : public ::testing::Test {
+// On SQLite and on PostgreSQL.
+class PaymentStoreTest : public ::testing::TestWithParam<testing::Engine> {
 protected:
     void SetUp() override {
-        path_ = ::testing::TempDir() + "chatgate-pay-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".sqlite3";
-        remove_files();
+        CHATGATE_SKIP_WITHOUT_ENGINE(GetParam());
+        database_.emplace(GetParam(), "pay");
     }
-    void TearDown() override {
-        store_.reset();
-        remove_files();
-    }
-    void remove_files() {
-        for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
-    }
-    storage::SqliteStore& store() {
-        if (!store_) store_ = std::make_unique<storage::SqliteStore>(path_);
+    void TearDown() override { store_.reset(); }
+    storage::Database& store() {
+        if (!store_) store_ = database_->open();
         return *store_;
     }
     UserId make_user(const std::string& name, TokenAmount grant = 4000) {
@@ -56,13 +51,16 @@ protected:
         return store().credit_checkout({"evt_pay_" + id, "cs_" + id, user, "pi_" + id, 1000});
     }
 
-    std::string path_;
-    std::unique_ptr<storage::SqliteStore> store_;
+    std::optional<testing::TestDatabase> database_;  // declared first: dropped after the store
+    std::unique_ptr<storage::Database> store_;
 };
 
-TEST_F(PaymentStoreTest, AVersion5DatabaseUpgradesKeepingEveryLedgerRow) {
+// SQLite's rebuild of the ledger.
+class SqlitePaymentStoreTest : public PaymentStoreTest {};
+
+TEST_P(SqlitePaymentStoreTest, AVersion5DatabaseUpgradesKeepingEveryLedgerRow) {
     {
-        storage::Connection db(path_, storage::Connection::Mode::read_write);
+        storage::Connection db(database_->location(), storage::Connection::Mode::read_write);
         db.exec(storage::sql::kCreateVersionTable);
         db.exec("PRAGMA foreign_keys = OFF");
         for (auto name :
@@ -87,7 +85,7 @@ TEST_F(PaymentStoreTest, AVersion5DatabaseUpgradesKeepingEveryLedgerRow) {
     expect_consistent(1);
     domain::BalanceChange code{1, 5, domain::LedgerKind::code_redeem, "code 1", INT64_MAX, true};
     EXPECT_EQ(store().change_balance(code).status, domain::ChangeStatus::applied);
-    storage::Connection db(path_, storage::Connection::Mode::read_write);
+    storage::Connection db(database_->location(), storage::Connection::Mode::read_write);
     EXPECT_THROW(db.exec("DELETE FROM ledger"), storage::StorageError);
     EXPECT_THROW(db.exec("UPDATE ledger SET delta = 1"), storage::StorageError);
     EXPECT_THROW(db.exec("INSERT INTO ledger (user_id, delta, balance_after, kind, created_at)"
@@ -95,7 +93,7 @@ TEST_F(PaymentStoreTest, AVersion5DatabaseUpgradesKeepingEveryLedgerRow) {
                  storage::StorageError);
 }
 
-TEST_F(PaymentStoreTest, ConcurrentClaimsOfAThreeUseCodeCreditThreeUsersOnce) {
+TEST_P(PaymentStoreTest, ConcurrentClaimsOfAThreeUseCodeCreditThreeUsersOnce) {
     std::vector<UserId> users;
     for (int i = 0; i < 8; ++i) users.push_back(make_user("u" + std::to_string(i)));
     store().create_code_batch({100, 3, std::nullopt, {"digest-a"}, "os:root"},
@@ -124,7 +122,7 @@ TEST_F(PaymentStoreTest, ConcurrentClaimsOfAThreeUseCodeCreditThreeUsersOnce) {
     EXPECT_EQ(store().count_audit({}), 1);
 }
 
-TEST_F(PaymentStoreTest, ExpiredAndRevokedCodesClaimNothing) {
+TEST_P(PaymentStoreTest, ExpiredAndRevokedCodesClaimNothing) {
     auto user = make_user("e");
     store().create_code_batch({100, 5, 1000, {"d-exp"}, "os:root"}, audit("codes.create"));
     auto batch = store().create_code_batch({100, 5, std::nullopt, {"d-rev", "d-other"}, "os:r"},
@@ -139,7 +137,7 @@ TEST_F(PaymentStoreTest, ExpiredAndRevokedCodesClaimNothing) {
     expect_consistent(user);
 }
 
-TEST_F(PaymentStoreTest, APaidCheckoutCreditsOnceWhateverTheEvent) {
+TEST_P(PaymentStoreTest, APaidCheckoutCreditsOnceWhateverTheEvent) {
     auto user = make_user("p");
     auto first = pay(user, "1", 5000);
     EXPECT_EQ(first.outcome, EventOutcome::applied);
@@ -162,7 +160,7 @@ TEST_F(PaymentStoreTest, APaidCheckoutCreditsOnceWhateverTheEvent) {
     expect_consistent(other);
 }
 
-TEST_F(PaymentStoreTest, ARefundAfterSpendingLeavesADebtThatTheNextCreditPaysFirst) {
+TEST_P(PaymentStoreTest, ARefundAfterSpendingLeavesADebtThatTheNextCreditPaysFirst) {
     auto user = make_user("r", 0);
     ASSERT_EQ(pay(user, "1", 1000).outcome, EventOutcome::applied);
     domain::BalanceChange spend{user, -800, domain::LedgerKind::chat_charge, {}, INT64_MAX, true};
@@ -198,6 +196,12 @@ TEST_F(PaymentStoreTest, ARefundAfterSpendingLeavesADebtThatTheNextCreditPaysFir
               EventOutcome::unknown_payment);
     expect_consistent(user);
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, PaymentStoreTest,
+                         ::testing::Values(testing::Engine::sqlite, testing::Engine::postgresql),
+                         testing::engine_name);
+INSTANTIATE_TEST_SUITE_P(Engines, SqlitePaymentStoreTest,
+                         ::testing::Values(testing::Engine::sqlite), testing::engine_name);
 
 }  // namespace
 }  // namespace chatgate
