@@ -11,12 +11,6 @@ namespace {
 
 namespace json = boost::json;
 
-// Pages load only their own scripts; ReDoc injects styles and runs its search in a worker.
-constexpr std::string_view kPagePolicy =
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'";
-
 bool is_scalar_or_empty(const json::value& v) {
     if (v.is_object()) return v.get_object().empty();
     if (v.is_array()) return v.get_array().empty();
@@ -98,7 +92,6 @@ boost::asio::awaitable<Result<http::Response>> serve_asset([[maybe_unused]] Serv
         response.headers.emplace_back("Cache-Control", "public, max-age=86400");
     } else {
         response.headers.emplace_back("Cache-Control", "no-cache");
-        response.headers.emplace_back("Content-Security-Policy", std::string(kPagePolicy));
     }
     co_return response;
 }

@@ -150,6 +150,25 @@ TEST_F(PipelineTest, EveryAnswerCarriesTheRequestIdAndSecurityHeaders) {
     EXPECT_NE(header(generated, "X-Request-Id"), "trace-42");
 }
 
+TEST_F(PipelineTest, PagesCarryTheirContentSecurityPolicyAndApiAnswersNone) {
+    auto chat_page = handle(request(http::Method::get, "GET", "/"));
+    EXPECT_EQ(chat_page.status, 200);
+    EXPECT_NE(chat_page.fixed_headers.find("X-Frame-Options: DENY"), std::string::npos);
+    EXPECT_NE(chat_page.fixed_headers.find("Content-Security-Policy: default-src 'self'; "
+                                           "script-src 'self'; style-src 'self'; "),
+              std::string::npos);
+    EXPECT_EQ(chat_page.fixed_headers.find("unsafe-inline"), std::string::npos);
+
+    auto docs = handle(request(http::Method::get, "GET", "/api/docs/"));
+    EXPECT_NE(docs.fixed_headers.find("style-src 'self' 'unsafe-inline'"), std::string::npos);
+    auto script = handle(request(http::Method::get, "GET", "/static/web/chat.js"));
+    EXPECT_EQ(script.fixed_headers.find("Content-Security-Policy"), std::string::npos);
+    EXPECT_EQ(header(script, "Cache-Control"), "public, max-age=86400");
+    auto refused = handle(request(http::Method::get, "GET", "/api/tokens/"));
+    EXPECT_EQ(refused.status, 401);
+    EXPECT_EQ(refused.fixed_headers.find("Content-Security-Policy"), std::string::npos);
+}
+
 TEST_F(PipelineTest, AProtectedRouteWithoutATokenIs401) {
     auto response = handle(request(http::Method::get, "GET", "/api/tokens/"));
     EXPECT_EQ(response.status, 401);

@@ -1,0 +1,9 @@
+// Answers as Markdown: rendered by marked, sanitized by DOMPurify before they touch the page.
+import { marked } from '/static/vendor/marked.esm.js';
+import DOMPurify from '/static/vendor/purify.es.mjs';
+
+marked.setOptions({ gfm: true, breaks: true });
+
+export function renderMarkdown(target, text) {
+  target.innerHTML = DOMPurify.sanitize(marked.parse(text));
+}
