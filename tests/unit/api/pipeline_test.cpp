@@ -158,6 +158,9 @@ TEST_F(PipelineTest, PagesCarryTheirContentSecurityPolicyAndApiAnswersNone) {
                                            "script-src 'self'; style-src 'self'; "),
               std::string::npos);
     EXPECT_EQ(chat_page.fixed_headers.find("unsafe-inline"), std::string::npos);
+    auto console = handle(request(http::Method::get, "GET", "/admin/"));
+    EXPECT_EQ(console.status, 200);
+    EXPECT_EQ(console.fixed_headers, chat_page.fixed_headers);
 
     auto docs = handle(request(http::Method::get, "GET", "/api/docs/"));
     EXPECT_NE(docs.fixed_headers.find("style-src 'self' 'unsafe-inline'"), std::string::npos);
