@@ -7,6 +7,7 @@
 //   node --test tests/browser/
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
 
 import OpenAI from 'openai';
 
@@ -183,6 +184,23 @@ test('a person signs up, chats, stops an answer, reloads, and uses an API key', 
     await screenshot(page, 'ledger-phone');
     const token = await loginApi(state.base, username, `${password}-new`);
     assert.equal(await shownBalance(page), await assertLedgerConsistent(state.base, token));
+  });
+});
+
+test('the chat page loads under 300 KB and is ready to log in quickly', { skip, timeout: 60_000 }, async (t) => {
+  await withPage(state, 'chat-budget', DESKTOP, async (page) => {
+    const bodies = [];
+    page.on('response', (res) => bodies.push(res.body().then((b) => b).catch(() => Buffer.alloc(0))));
+    const started = Date.now();
+    await page.goto(`${state.base}/`);
+    await page.getByLabel('Username').waitFor();
+    const ready = Date.now() - started;
+    await page.waitForLoadState('networkidle');
+    const loaded = await Promise.all(bodies);
+    const bytes = loaded.reduce((sum, b) => sum + b.length, 0);
+    const gzipped = loaded.reduce((sum, b) => sum + gzipSync(b).length, 0);
+    t.diagnostic(`first load: ${loaded.length} files, ${bytes} bytes as sent, ${gzipped} gzipped; login form after ${ready} ms`);
+    assert.ok(bytes < 300 * 1024, `the first load is ${bytes} bytes`);
   });
 });
 
