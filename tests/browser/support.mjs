@@ -71,8 +71,9 @@ function startChild(command, args, env, pattern, what) {
 
 const cleanEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CHATGATE_')));
 
-/// The models the pages are tested with: the builtin one (the default) and two on the fake
-/// upstream, one answering at once and one a word every 250 ms (to press Stop mid-stream).
+/// The models the pages are tested with: the builtin one (the default) and four on the fake
+/// upstream: one answering at once, one a word every 250 ms (to press Stop mid-stream), one
+/// failing with 500 and one rate limited for 30 s.
 function models(upstream) {
   const fake = (id, upstreamModel) => ({
     id,
@@ -84,7 +85,8 @@ function models(upstream) {
     price: { per_message: 20, per_1k_prompt_tokens: 1000, per_1k_completion_tokens: 1000 },
     timeouts_ms: { connect: 2000, first_byte: 5000, idle: 5000, total: 60000 },
   });
-  return [{ id: 'chatgate-builtin', provider: 'builtin' }, fake('fake-echo', 'echo::web'), fake('fake-slow', 'slow:250:web')];
+  return [{ id: 'chatgate-builtin', provider: 'builtin' }, fake('fake-echo', 'echo::web'), fake('fake-slow', 'slow:250:web'),
+    fake('fake-down', 'error500::web'), fake('fake-busy', 'ratelimit:30:web')];
 }
 
 /// Before the file's tests: the fake upstream, chatgate and Chromium; after them, all stopped.
@@ -98,7 +100,9 @@ export function deployment() {
     fake = startChild('/usr/bin/python3', [fakePath, '--port', '0'], cleanEnv(), /^listening on (http:\/\/\S+)\s*$/m, 'fake upstream');
     const upstream = await fake.ready;
     state.dataDir = mkdtempSync(path.join(tmpdir(), 'chatgate-web-'));
-    const env = { ...cleanEnv(), CHATGATE_MODELS: JSON.stringify(models(upstream)) };
+    // Access tokens that expire a minute after they are issued: the pages refresh them every
+    // few seconds, so every test also runs through the silent rotation.
+    const env = { ...cleanEnv(), CHATGATE_MODELS: JSON.stringify(models(upstream)), CHATGATE_ACCESS_TOKEN_LIFETIME_SECONDS: '61' };
     server = startChild(serverPath, ['serve', '--listen', '127.0.0.1:0', '--data-dir', state.dataDir], env,
       /^listening on (http:\/\/[^\s/]+:\d+)\s*$/m, 'chatgate');
     state.base = await server.ready;

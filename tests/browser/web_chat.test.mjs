@@ -79,6 +79,8 @@ test('a person signs up, chats, stops an answer, reloads, and uses an API key', 
     await signUp(page, state.base, username, password);
     await page.locator('#balance', { hasText: '4,000' }).waitFor();
     const token = await loginApi(state.base, username, password);
+    // The access token is renewed before it expires, silently, with a new refresh token.
+    const rotated = page.waitForResponse((res) => res.url().endsWith('/api/token/refresh/') && res.status() === 200);
 
     // The builtin model: the answer, its cost, and the balance the ledger shows.
     const first = await chat(page, 'chatgate-builtin', 'hello there');
@@ -121,6 +123,10 @@ test('a person signs up, chats, stops an answer, reloads, and uses an API key', 
     assert.equal(exchangeCost(rows, stopCharge), billed, 'the page shows what the ledger billed');
     assert.ok(billed < -stopCharge.delta, 'less than the reservation: only the part answered');
     assert.equal(await shownBalance(page), await assertLedgerConsistent(state.base, token));
+
+    const pair = await (await rotated).json();
+    assert.ok(pair.access && pair.refresh, 'a new pair');
+    assert.ok(await page.locator('#nav').isVisible(), 'still logged in after the rotation');
 
     // After a reload the person is still logged in and the conversation is there.
     await page.reload();
@@ -201,6 +207,22 @@ test('the chat page loads under 300 KB and is ready to log in quickly', { skip, 
     const gzipped = loaded.reduce((sum, b) => sum + gzipSync(b).length, 0);
     t.diagnostic(`first load: ${loaded.length} files, ${bytes} bytes as sent, ${gzipped} gzipped; login form after ${ready} ms`);
     assert.ok(bytes < 300 * 1024, `the first load is ${bytes} bytes`);
+  });
+});
+
+test('errors are shown in words: provider unavailable, rate limited', { skip, timeout: 60_000 }, async () => {
+  const username = newName('unlucky');
+  const password = newPassword();
+  await withPage(state, 'chat-errors', DESKTOP, async (page) => {
+    await signUp(page, state.base, username, password);
+    const token = await loginApi(state.base, username, password);
+    await chat(page, 'fake-down', 'hello');
+    await page.locator('#chat-notice', { hasText: 'The AI provider is unavailable right now. Nothing was charged.' }).waitFor();
+    await chat(page, 'fake-busy', 'hello');
+    await page.locator('#chat-notice', { hasText: 'Too many requests: please wait 30 seconds and try again.' }).waitFor();
+    assert.doesNotMatch(await page.locator('main').innerText(), /[{}]/, 'no raw JSON on the page');
+    assert.equal(await assertLedgerConsistent(state.base, token), SIGNUP_GRANT, 'nothing was charged');
+    assert.equal(await shownBalance(page), SIGNUP_GRANT);
   });
 });
 
