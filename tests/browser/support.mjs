@@ -209,7 +209,14 @@ export async function withPage(state, name, viewport, body) {
   }
 }
 
+/// Writes the page's screenshot, after checking that every visible form control there has a
+/// label (a <label>, or aria-label / aria-labelledby).
 export async function screenshot(page, name) {
+  const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
+    .filter((c) => c.offsetParent !== null && c.type !== 'hidden')
+    .filter((c) => !(c.labels && c.labels.length) && !c.getAttribute('aria-label') && !c.getAttribute('aria-labelledby'))
+    .map((c) => c.id || c.outerHTML));
+  assert.deepEqual(unlabelled, [], `${name}: every form control has a label`);
   await page.screenshot({ path: path.join(outputDir, `${name}.png`) });
 }
 

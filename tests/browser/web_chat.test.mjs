@@ -7,6 +7,7 @@
 //   node --test tests/browser/
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 
 import OpenAI from 'openai';
@@ -161,6 +162,10 @@ test('a person signs up, chats, stops an answer, reloads, and uses an API key', 
     await page.locator('#ledger-table tbody tr').nth(rows.length - 1).waitFor();
     assert.equal(await page.locator('#ledger-table tbody tr').count(), rows.length);
     await screenshot(page, 'ledger-desktop');
+    const downloading = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download CSV' }).click();
+    const csv = await readFile(await (await downloading).path(), 'utf8');
+    assert.equal(csv.trim().split('\n').length, rows.length + 1, 'a header and every ledger row');
     await page.getByRole('link', { name: 'Password' }).click();
     await page.getByLabel('Current password').waitFor();
     await screenshot(page, 'password-desktop');
@@ -188,7 +193,15 @@ test('a person signs up, chats, stops an answer, reloads, and uses an API key', 
     await page.getByRole('link', { name: 'Ledger' }).click();
     await page.locator('#ledger-table tbody tr').first().waitFor();
     await screenshot(page, 'ledger-phone');
-    const token = await loginApi(state.base, username, `${password}-new`);
+    await page.getByRole('link', { name: 'Password' }).click();
+    await page.getByLabel('Current password').fill(`${password}-new`);
+    await page.getByLabel('New password').fill(`${password}-newer`);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.locator('#view-password .notice', { hasText: 'Every other session has been logged out' }).waitFor();
+    await page.getByRole('link', { name: 'Ledger' }).click();
+    await page.locator('#ledger-table tbody tr').first().waitFor();
+    assert.ok(await page.locator('#nav').isVisible(), 'still logged in here with the new password');
+    const token = await loginApi(state.base, username, `${password}-newer`);
     assert.equal(await shownBalance(page), await assertLedgerConsistent(state.base, token));
   });
 });
@@ -223,6 +236,38 @@ test('errors are shown in words: provider unavailable, rate limited', { skip, ti
     assert.doesNotMatch(await page.locator('main').innerText(), /[{}]/, 'no raw JSON on the page');
     assert.equal(await assertLedgerConsistent(state.base, token), SIGNUP_GRANT, 'nothing was charged');
     assert.equal(await shownBalance(page), SIGNUP_GRANT);
+  });
+});
+
+test('answers render as Markdown, sanitized; a conversation is deleted after confirmation', { skip, timeout: 60_000 }, async () => {
+  const username = newName('md');
+  const password = newPassword();
+  await withPage(state, 'chat-markdown', DESKTOP, async (page, log) => {
+    await signUp(page, state.base, username, password);
+    const token = await loginApi(state.base, username, password);
+    const answer = await chat(page, 'fake-echo', '**bold** and `code` <img src=x onerror="window.hacked=1">');
+    await answer.locator('.meta', { hasText: 'tokens' }).waitFor();
+    assert.equal(await answer.locator('.body strong').innerText(), 'bold');
+    assert.equal(await answer.locator('.body code').innerText(), 'code');
+    assert.equal(await answer.locator('.body [onerror]').count(), 0, 'event handlers are removed');
+    assert.equal(await page.evaluate(() => window.hacked), undefined);
+    // Chromium reports the handler each time DOMPurify parses the answer (once per rendering
+    // while it streams; its parser document inherits the page's policy): refused twice over.
+    // Those expected reports are taken out before the check that the page caused no other.
+    const handler = /inline event handler violates .*script-src/;
+    assert.ok(log.some((line) => handler.test(line)), `the CSP refused the inline handler: ${log.join('\n')}`);
+    log.splice(0, log.length, ...log.filter((line) => !handler.test(line)));
+
+    const item = page.locator('#conversations li').first();
+    await item.getByRole('button', { name: /^Delete/ }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await page.locator('#empty-thread').waitFor();
+    await page.locator('#conversations li').first().waitFor({ state: 'detached' });
+    const left = await request(state.base, 'GET', '/api/conversations/', { token });
+    assert.equal(left.body.count, 0);
+    const balance = await assertLedgerConsistent(state.base, token);
+    assert.equal(await shownBalance(page), balance, 'the ledger keeps what the deleted chat cost');
+    assert.ok(balance < SIGNUP_GRANT);
   });
 });
 

@@ -72,9 +72,20 @@ test('an operator finds a person, grants 500 tokens with a reason, and sees it a
     assert.equal(rows[0].delta, 500);
     assert.equal(await assertLedgerConsistent(state.base, customer.token), granted);
 
+    // A lockout asks first; the person is refused while deactivated, then let back in.
+    await page.getByRole('button', { name: 'Deactivate' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Deactivate' }).click();
+    await page.getByRole('button', { name: 'Reactivate' }).waitFor();
+    const locked = await request(state.base, 'GET', '/api/tokens/', { token: customer.token });
+    assert.equal(locked.status, 401, JSON.stringify(locked.body));
+    await page.getByRole('button', { name: 'Reactivate' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Reactivate' }).click();
+    await page.getByRole('button', { name: 'Deactivate' }).waitFor();
+    customer.token = await loginApi(state.base, customer.username, customer.password);
+
     await page.getByRole('link', { name: 'Audit log' }).click();
-    const entry = page.locator('#audit-table tbody tr').first();
-    await entry.locator('td', { hasText: 'tokens.grant' }).waitFor();
+    await page.locator('#audit-table tbody tr').first().locator('td', { hasText: 'user.activate' }).waitFor();
+    const entry = page.locator('#audit-table tbody tr', { hasText: 'tokens.grant' });
     assert.match(await entry.innerText(), new RegExp(reason));
     assert.match(await entry.innerText(), new RegExp(operator.username));
     await screenshot(page, 'console-audit-desktop');
