@@ -15,15 +15,21 @@ export function topUpForm(suggested, onDone = () => {}) {
     el('label', { for: 'top-up-amount' }, 'Add tokens'),
     el('div', { class: 'inline' }, amount, el('button', { type: 'submit' }, 'Top up')),
     notice);
-  const key = crypto.randomUUID();
+  // One key per top-up, kept while it is retried after a network failure (so it is never
+  // applied twice), replaced once the server has answered. getRandomValues, unlike
+  // randomUUID, works on plain-HTTP origins too.
+  const newKey = () => [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  let key = newKey();
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     try {
       const done = await api('POST', '/api/top-up/', { body: { tokens: Number(amount.value) }, headers: { 'Idempotency-Key': key } });
+      key = newKey();
       showBalance(done.total_tokens);
       notify(notice, done.message, 'ok');
       onDone();
     } catch (err) {
+      if (err instanceof ApiError) key = newKey();
       notify(notice, err.message);
     }
   });

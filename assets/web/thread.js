@@ -203,22 +203,22 @@ async function stream(text, model, answer, signal) {
   }
   const target = answer.querySelector('.body');
   const meta = answer.querySelector('.meta');
-  let text_ = '';
+  let answerText = '';
   let frame = 0;
   meta.textContent = 'Answering…';
   await readEvents(res, (name, data) => {
     if (name === 'delta') {
-      text_ += data.text;
-      frame ||= requestAnimationFrame(() => { frame = 0; renderMarkdown(target, text_); });
+      answerText += data.text;
+      frame ||= requestAnimationFrame(() => { frame = 0; renderMarkdown(target, answerText); });
     } else if (name === 'done') {
       cancelAnimationFrame(frame);
-      renderMarkdown(target, text_);
+      renderMarkdown(target, answerText);
       chat.current = data.conversation_id;
       chat.messageCount += 1;
       showBalance(data.remaining_tokens);
       meta.textContent = exchangeMeta({ model: data.model, cost: data.cost, finish_reason: data.finish_reason });
     } else if (name === 'error') {
-      renderMarkdown(target, text_);
+      renderMarkdown(target, answerText);
       if (data.conversation_id) chat.current = data.conversation_id;
       if (data.remaining_tokens !== undefined) showBalance(data.remaining_tokens);
       meta.textContent = `The answer was cut short (${data.error}). You were billed for the part delivered.`;
