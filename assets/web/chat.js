@@ -4,7 +4,9 @@ import * as session from './api.js';
 import { $, notify } from './ui.js';
 import { loadAccount, loadModels, state } from './state.js';
 import { showChat } from './thread.js';
-import { showKeys, showLedger, showPassword } from './account.js';
+import { showLedger } from './ledger.js';
+import { showKeys } from './keys.js';
+import { showPassword } from './password.js';
 
 const views = { chat: showChat, ledger: showLedger, keys: showKeys, password: showPassword };
 let registering = false;

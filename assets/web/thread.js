@@ -4,7 +4,7 @@ import { ApiError, api, call, readEvents } from './api.js';
 import { renderMarkdown } from './markdown.js';
 import { $, confirmAction, el, formatTokens, notify } from './ui.js';
 import { priceText, refreshBalance, reservationFloor, showBalance, state } from './state.js';
-import { topUpForm } from './account.js';
+import { topUpForm } from './topup.js';
 
 const PAGE_SIZE = 20;
 const chat = { built: false, current: null, messageCount: 0, page: 1, controller: null };

@@ -3,8 +3,11 @@
 // refuses anyone who is not staff (shown as a refusal, not an error).
 import * as session from '../api.js';
 import { $, notify } from '../ui.js';
-import { showUser, showUsers } from './users.js';
-import { showAudit, showModels, showUsage } from './reports.js';
+import { showUsers } from './users.js';
+import { showUser } from './user.js';
+import { showAudit } from './audit.js';
+import { showUsage } from './usage.js';
+import { showModels } from './models.js';
 
 const views = {
   users: (section) => showUsers(section),
