@@ -193,7 +193,12 @@ test('a person signs up, chats, stops an answer, reloads, and uses an API key', 
     await page.getByRole('link', { name: 'Ledger' }).click();
     await page.locator('#ledger-table tbody tr').first().waitFor();
     await screenshot(page, 'ledger-phone');
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await page.locator('#keys-table tbody tr').first().waitFor();
+    await screenshot(page, 'keys-phone');
     await page.getByRole('link', { name: 'Password' }).click();
+    await page.getByLabel('Current password').waitFor();
+    await screenshot(page, 'password-phone');
     await page.getByLabel('Current password').fill(`${password}-new`);
     await page.getByLabel('New password').fill(`${password}-newer`);
     await page.getByRole('button', { name: 'Change password' }).click();
@@ -203,6 +208,24 @@ test('a person signs up, chats, stops an answer, reloads, and uses an API key', 
     assert.ok(await page.locator('#nav').isVisible(), 'still logged in here with the new password');
     const token = await loginApi(state.base, username, `${password}-newer`);
     assert.equal(await shownBalance(page), await assertLedgerConsistent(state.base, token));
+  });
+});
+
+test('a refresh token used twice ends the session: back to the login form, with words', { skip, timeout: 60_000 }, async () => {
+  const username = newName('reuse');
+  const password = newPassword();
+  await withPage(state, 'chat-reuse', DESKTOP, async (page) => {
+    await signUp(page, state.base, username, password);
+    // Someone else uses the page's refresh token first: the page's own use is then reuse,
+    // which revokes the session.
+    const stolen = await page.evaluate(() => sessionStorage.getItem('chatgate.refresh'));
+    const used = await request(state.base, 'POST', '/api/token/refresh/', { body: { refresh: stolen } });
+    assert.equal(used.status, 200, JSON.stringify(used.body));
+    await page.locator('#auth-notice', { hasText: 'Your session has ended' }).waitFor();
+    assert.ok(await page.getByRole('heading', { name: 'Log in' }).isVisible());
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('chatgate.refresh')), null, 'the token is forgotten');
+    const after = await request(state.base, 'POST', '/api/token/refresh/', { body: { refresh: used.body.refresh } });
+    assert.equal(after.status, 401, 'the whole session is revoked');
   });
 });
 

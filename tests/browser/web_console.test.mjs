@@ -111,6 +111,12 @@ test('an operator finds a person, grants 500 tokens with a reason, and sees it a
     await page.getByRole('link', { name: 'Usage' }).click();
     await page.locator('#usage-chart canvas').waitFor();
     await screenshot(page, 'console-usage-phone');
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.locator('#audit-table tbody tr').first().waitFor();
+    await screenshot(page, 'console-audit-phone');
+    await page.getByRole('link', { name: 'Models' }).click();
+    await page.locator('#models-table tbody tr').first().waitFor();
+    await screenshot(page, 'console-models-phone');
   });
   assert.equal(await assertLedgerConsistent(state.base, customer.token), customer.balance + 500);
 });
@@ -125,6 +131,8 @@ test('a person who is not staff is refused by the console', { skip, timeout: 60_
     assert.equal(await page.locator('#nav').isVisible(), false, 'no console navigation');
     assert.equal(await page.locator('#users-table').count(), 0, 'no user data on the page');
     await screenshot(page, 'console-refused-desktop');
+    await page.setViewportSize(PHONE);
+    await screenshot(page, 'console-refused-phone');
   });
   assert.equal(await assertLedgerConsistent(state.base, customer.token), customer.balance);
 });
