@@ -1,7 +1,8 @@
 // The ledger view: the person's balance changes, newest first, filtered by kind; CSV download.
 import { ApiError, api, call } from './api.js';
 import { $, download, el, formatTime, formatTokens, notify } from './ui.js';
-import { refreshBalance } from './state.js';
+import { refreshBalance, state } from './state.js';
+import { topUpForm } from './topup.js';
 
 const LEDGER_PAGE = 25;
 const KINDS = ['signup_grant', 'top_up', 'chat_charge', 'chat_refund', 'admin_grant', 'admin_deduct'];
@@ -26,6 +27,7 @@ export async function showLedger(section) {
       el('div', {}, el('label', { for: 'csv-to' }, 'To (optional)'), el('input', { id: 'csv-to', type: 'date' })),
       el('button', { type: 'submit' }, 'Download CSV')),
     el('div', { id: 'ledger-notice', class: 'notice', hidden: true }));
+  if (state.account.top_up.enabled) section.append(el('h2', {}, 'Top up'), topUpForm(1000, () => loadLedger(1)));
   ledger.kind = '';
   await loadLedger(1);
 }

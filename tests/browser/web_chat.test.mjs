@@ -162,6 +162,14 @@ test('a person signs up, chats, stops an answer, reloads, and uses an API key', 
     await page.locator('#ledger-table tbody tr').nth(rows.length - 1).waitFor();
     assert.equal(await page.locator('#ledger-table tbody tr').count(), rows.length);
     await screenshot(page, 'ledger-desktop');
+    // A top-up from the ledger page: its new row and the balance it shows.
+    const topped = await shownBalance(page) + 1000;
+    await page.getByRole('button', { name: 'Top up' }).click();
+    await page.locator('#balance', { hasText: topped.toLocaleString('en-US') }).waitFor();
+    await page.locator('#ledger-table tbody tr').first().locator('td', { hasText: 'top up' }).waitFor();
+    rows = await ledgerOf(state.base, token);
+    assert.equal(rows[0].kind, 'top_up');
+    assert.equal(rows[0].delta, 1000);
     const downloading = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Download CSV' }).click();
     const csv = await readFile(await (await downloading).path(), 'utf8');

@@ -43,6 +43,7 @@ test('an operator finds a person, grants 500 tokens with a reason, and sees it a
   await withPage(state, 'console', DESKTOP, async (page) => {
     await page.goto(`${state.base}/admin/`);
     await page.getByRole('heading', { name: 'Operator log in' }).waitFor();
+    await screenshot(page, 'console-login-desktop');
     await logIn(page, operator.username, operator.password);
     await page.locator('#users-table tbody tr').first().waitFor();
     await page.getByLabel('Search by username').fill(customer.username);
