@@ -28,7 +28,10 @@ export function hasSession() { return access !== null || sessionStorage.getItem(
 function fieldErrors(body) {
   return Object.entries(body)
     .filter(([, v]) => Array.isArray(v))
-    .map(([field, v]) => `${field.replace(/_/g, ' ')}: ${v.join(' ')}`)
+    .map(([field, v]) => {
+      const name = field.replace(/_/g, ' ');
+      return `${name[0].toUpperCase()}${name.slice(1)}: ${v.join(' ')}`;
+    })
     .join('\n');
 }
 

@@ -258,6 +258,14 @@ test('errors are shown in words: provider unavailable, rate limited', { skip, ti
   const username = newName('unlucky');
   const password = newPassword();
   await withPage(state, 'chat-errors', DESKTOP, async (page) => {
+    // The API's password rules, in its words.
+    await page.goto(`${state.base}/`);
+    await page.getByRole('button', { name: 'Create an account instead' }).click();
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password', { exact: true }).fill('12345678');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.locator('#auth-notice', { hasText: 'This password is entirely numeric.' }).waitFor();
+    assert.match(await page.locator('#auth-notice').innerText(), /^Password: /);
     await signUp(page, state.base, username, password);
     const token = await loginApi(state.base, username, password);
     await chat(page, 'fake-down', 'hello');
