@@ -3,7 +3,7 @@
 import * as session from './api.js';
 import { $, notify } from './ui.js';
 import { loadAccount, loadModels, state } from './state.js';
-import { showChat } from './thread.js';
+import { resetChat, showChat } from './thread.js';
 import { showLedger } from './ledger.js';
 import { showKeys } from './keys.js';
 import { showPassword } from './password.js';
@@ -24,6 +24,9 @@ function setAuthMode(register) {
 }
 
 function showAuth(message = '', kind = 'error') {
+  // Nothing of the last person stays in the page.
+  resetChat();
+  for (const name of Object.keys(views)) $(`#view-${name}`).replaceChildren();
   $('#nav').hidden = true;
   $('#docs-link').hidden = false;
   $('#balance').textContent = '';

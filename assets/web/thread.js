@@ -58,6 +58,12 @@ function showPrice() {
   $('#model-price').textContent = model ? `Price: ${priceText(model)}; up to ${formatTokens(model.max_completion_tokens)} answer tokens.` : '';
 }
 
+/// Forgets the conversation shown, for the next person to log in in this tab.
+export function resetChat() {
+  chat.controller?.abort();
+  Object.assign(chat, { built: false, current: null, messageCount: 0, page: 1, controller: null });
+}
+
 export async function showChat(section) {
   if (!chat.built) build(section);
   fillModels();
@@ -176,6 +182,7 @@ async function send(event) {
     await stream(text, model, answer, chat.controller.signal);
     $('#message').value = '';
   } catch (err) {
+    if (!chat.built) return;  // logged out meanwhile: the view is gone
     if (err.name === 'AbortError') {
       $('#message').value = '';
       await showBilledAfterStop(answer, before);
@@ -185,10 +192,13 @@ async function send(event) {
       if (err instanceof ApiError && err.status === 403 && err.body?.error === 'Insufficient tokens') offerTopUp(needed);
     }
   } finally {
-    chat.controller = null;
-    busy(false);
-    $('#message').focus();
+    if (chat.built) {
+      chat.controller = null;
+      busy(false);
+      $('#message').focus();
+    }
   }
+  if (!chat.built) return;
   await loadConversations(1);
   markCurrent();
 }

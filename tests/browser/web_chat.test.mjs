@@ -187,6 +187,17 @@ test('a person signs up, chats, stops an answer, reloads, and uses an API key', 
     await page.getByRole('link', { name: 'Ledger' }).click();
     await page.locator('#auth-notice', { hasText: 'Your session has ended' }).waitFor();
     assert.ok(await page.getByRole('heading', { name: 'Log in' }).isVisible());
+
+    // The next person to log in in this tab sees nothing of the last one.
+    const next = { username: newName('next'), password: newPassword() };
+    const made = await request(state.base, 'POST', '/api/register/', { body: next });
+    assert.equal(made.status, 201);
+    await logIn(page, state.base, next.username, next.password);
+    await page.getByRole('link', { name: 'Chat', exact: true }).click();
+    await page.locator('#empty-thread').waitFor();
+    assert.equal(await page.locator('#conversations li').count(), 0);
+    assert.equal(await page.locator('.msg').count(), 0);
+    await page.locator('#balance', { hasText: '4,000' }).waitFor();
   });
 
   // The same pages at phone width.

@@ -24,6 +24,8 @@ function showOnly(id) {
 
 function showAuth(message = '', kind = 'error') {
   entered = false;
+  // Nothing of the last operator's reading stays in the page.
+  for (const name of Object.keys(views)) $(`#view-${name}`).replaceChildren();
   $('#nav').hidden = true;
   showOnly('view-auth');
   notify($('#auth-notice'), message, kind);
