@@ -131,9 +131,26 @@ def test_chat_page_and_console_have_a_strict_policy_and_only_local_assets(api, p
             continue
         asset = api.get(url)
         assert asset.status_code == 200, describe(asset)
-        assert asset.headers["Cache-Control"] == "public, max-age=86400", describe(asset)
+        # The pages' own modules are revalidated every time; the libraries kept for a day.
+        caching = "no-cache" if url.startswith("/static/web/") else "public, max-age=86400"
+        assert asset.headers["Cache-Control"] == caching, describe(asset)
+        assert re.fullmatch(r'"[0-9a-f]{16}"', asset.headers["ETag"]), describe(asset)
         want = "text/css" if url.endswith(".css") else "text/javascript"
         assert asset.headers["Content-Type"].split(";")[0] == want, describe(asset)
+
+
+@pytest.mark.parametrize("path", ["/", "/static/web/chat.js", "/static/vendor/marked.esm.js"])
+def test_an_asset_the_browser_has_is_a_304_without_a_body(api, path):
+    first = api.get(path)
+    assert first.status_code == 200, describe(first)
+    tag = first.headers["ETag"]
+    cached = api.get(path, headers={"If-None-Match": tag})
+    assert cached.status_code == 304, describe(cached)
+    assert cached.content == b"" and "Content-Length" not in cached.headers, describe(cached)
+    assert cached.headers["ETag"] == tag
+    # The connection carries on after the bodiless answer.
+    again = api.get(path, headers={"If-None-Match": '"0000000000000000"'})
+    assert again.status_code == 200 and again.content == first.content, describe(again)
 
 
 @pytest.mark.parametrize("path, pinned", sorted(WEB_LIBRARIES.items()))

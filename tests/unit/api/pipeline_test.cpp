@@ -166,10 +166,31 @@ TEST_F(PipelineTest, PagesCarryTheirContentSecurityPolicyAndApiAnswersNone) {
     EXPECT_NE(docs.fixed_headers.find("style-src 'self' 'unsafe-inline'"), std::string::npos);
     auto script = handle(request(http::Method::get, "GET", "/static/web/chat.js"));
     EXPECT_EQ(script.fixed_headers.find("Content-Security-Policy"), std::string::npos);
-    EXPECT_EQ(header(script, "Cache-Control"), "public, max-age=86400");
+    EXPECT_EQ(header(script, "Cache-Control"), "no-cache");
+    auto library = handle(request(http::Method::get, "GET", "/static/vendor/marked.esm.js"));
+    EXPECT_EQ(header(library, "Cache-Control"), "public, max-age=86400");
     auto refused = handle(request(http::Method::get, "GET", "/api/tokens/"));
     EXPECT_EQ(refused.status, 401);
     EXPECT_EQ(refused.fixed_headers.find("Content-Security-Policy"), std::string::npos);
+}
+
+TEST_F(PipelineTest, AnAssetTheBrowserHasIsA304WithoutABody) {
+    auto first = handle(request(http::Method::get, "GET", "/static/web/chat.js"));
+    ASSERT_EQ(first.status, 200);
+    std::string tag = header(first, "ETag");
+    ASSERT_EQ(tag.size(), 18u);
+    EXPECT_FALSE(first.payload().empty());
+
+    auto again = request(http::Method::get, "GET", "/static/web/chat.js");
+    again.headers.push_back({"If-None-Match", tag});
+    auto cached = handle(again);
+    EXPECT_EQ(cached.status, 304);
+    EXPECT_TRUE(cached.payload().empty());
+    EXPECT_EQ(header(cached, "ETag"), tag);
+
+    auto other = request(http::Method::get, "GET", "/static/web/api.js");
+    other.headers.push_back({"If-None-Match", tag});
+    EXPECT_EQ(handle(other).status, 200);  // another file's tag
 }
 
 TEST_F(PipelineTest, AProtectedRouteWithoutATokenIs401) {
