@@ -40,7 +40,7 @@ async function loadLedger(page) {
   ledgerRows = list.results;
   $('#ledger-prev').disabled = !list.previous;
   $('#ledger-next').disabled = !list.next;
-  $('#ledger-page').textContent = `Page ${page} of ${Math.max(1, Math.ceil(list.count / LEDGER_PAGE))} (${list.count} rows)`;
+  $('#ledger-page').textContent = `Page ${page} of ${Math.max(1, Math.ceil(list.count / LEDGER_PAGE))} (${list.count} row${list.count === 1 ? '' : 's'})`;
   renderLedger();
   await refreshBalance();
 }

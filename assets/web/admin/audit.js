@@ -36,7 +36,7 @@ async function loadAudit(page) {
   audit.page = page;
   $('#audit-prev').disabled = !found.previous;
   $('#audit-next').disabled = !found.next;
-  $('#audit-page').textContent = `Page ${page} of ${Math.max(1, Math.ceil(found.count / AUDIT_PAGE))} (${found.count} entries)`;
+  $('#audit-page').textContent = `Page ${page} of ${Math.max(1, Math.ceil(found.count / AUDIT_PAGE))} (${found.count} ${found.count === 1 ? 'entry' : 'entries'})`;
   $('#audit-table').replaceChildren(
     el('thead', {}, el('tr', {}, el('th', {}, 'When'), el('th', {}, 'Actor'), el('th', {}, 'Action'), el('th', {}, 'Target'),
       el('th', {}, 'Reason'), el('th', { class: 'optional' }, 'Before → after'))),

@@ -38,7 +38,7 @@ async function loadUsers(page) {
   list.page = page;
   $('#users-prev').disabled = !found.previous;
   $('#users-next').disabled = !found.next;
-  $('#users-page').textContent = `Page ${page} of ${Math.max(1, Math.ceil(found.count / PAGE_SIZE))} (${found.count} users)`;
+  $('#users-page').textContent = `Page ${page} of ${Math.max(1, Math.ceil(found.count / PAGE_SIZE))} (${found.count} user${found.count === 1 ? '' : 's'})`;
   $('#users-table').replaceChildren(
     el('thead', {}, el('tr', {}, el('th', {}, 'Username'), el('th', { class: 'num' }, 'Balance'), el('th', {}, 'State'),
       el('th', { class: 'optional' }, 'Joined'))),
