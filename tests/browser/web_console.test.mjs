@@ -84,8 +84,19 @@ test('an operator finds a person, grants 500 tokens with a reason, and sees it a
     await page.getByRole('button', { name: 'Deactivate' }).waitFor();
     customer.token = await loginApi(state.base, customer.username, customer.password);
 
+    // Making staff (the operator is a superuser) asks first, and the admin API then lets the
+    // person in; taking it back shuts them out again.
+    await page.getByRole('button', { name: 'Make staff' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Make staff' }).click();
+    await page.locator('#user-notice', { hasText: 'is staff now' }).waitFor();
+    assert.equal((await request(state.base, 'GET', '/api/admin/users/', { token: customer.token })).status, 200);
+    await page.getByRole('button', { name: 'Remove from staff' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Remove' }).click();
+    await page.locator('#user-notice', { hasText: 'no longer staff' }).waitFor();
+    assert.equal((await request(state.base, 'GET', '/api/admin/users/', { token: customer.token })).status, 403);
+
     await page.getByRole('link', { name: 'Audit log' }).click();
-    await page.locator('#audit-table tbody tr').first().locator('td', { hasText: 'user.activate' }).waitFor();
+    await page.locator('#audit-table tbody tr').first().locator('td', { hasText: 'user.unmake_staff' }).waitFor();
     const entry = page.locator('#audit-table tbody tr', { hasText: 'tokens.grant' });
     assert.match(await entry.innerText(), new RegExp(reason));
     assert.match(await entry.innerText(), new RegExp(operator.username));

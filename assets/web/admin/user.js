@@ -33,7 +33,8 @@ export async function showUser(section, id) {
         ? act('Deactivate', 'danger', () => lockAction(user, 'deactivate', 'Deactivate this user?', `${user.username} will be logged out everywhere and refused until reactivated; their keys stop working.`))
         : act('Reactivate', '', () => lockAction(user, 'activate', 'Reactivate this user?', `${user.username} will be able to log in again.`)),
       act('Revoke sessions and keys', 'danger', () => lockAction(user, 'revoke', 'Revoke every session and key?', `${user.username} is logged out everywhere and every API key of theirs stops working.`)),
-      act('Reset password', 'danger', () => resetPassword(user))),
+      act('Reset password', 'danger', () => resetPassword(user)),
+      act(user.is_staff ? 'Remove from staff' : 'Make staff', 'secondary', () => setStaff(user, !user.is_staff))),
     el('h2', {}, 'Recent ledger'),
     table('user-ledger', [['When'], ['Kind'], ['Change', 'num'], ['Balance after', 'num'], ['Reference', 'optional']],
       user.recent_ledger.map((r) => el('tr', {}, el('td', {}, formatTime(r.created_at)), el('td', {}, r.kind.replace(/_/g, ' ')),
@@ -88,6 +89,17 @@ async function resetPassword(user) {
   const shown = $('#user-notice');
   notify(shown, 'New password (shown once, hand it over safely): ', 'ok');
   shown.append(el('code', { class: 'secret', id: 'new-password' }, done.password));
+}
+
+/// Superusers only: the API refuses anyone else, and the page shows its words.
+async function setStaff(user, staff) {
+  const text = staff
+    ? `${user.username} will be able to use this console and the admin API.`
+    : `${user.username} will lose the console and the admin API at their next request.`;
+  if (!(await confirmAction(staff ? 'Make this user staff?' : 'Remove this user from staff?', text, staff ? 'Make staff' : 'Remove'))) return;
+  await api('POST', `/api/admin/users/${user.id}/staff/`, { body: { is_staff: staff } });
+  await reload(user);
+  notify($('#user-notice'), staff ? `${user.username} is staff now.` : `${user.username} is no longer staff.`, 'ok');
 }
 
 async function revokeKey(user, key) {
