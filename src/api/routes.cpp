@@ -25,8 +25,9 @@ constexpr std::string_view kJs = "text/javascript; charset=utf-8";
 constexpr std::string_view kCss = "text/css; charset=utf-8";
 constexpr std::string_view kHtml = "text/html; charset=utf-8";
 
-/// An embedded file, served to anyone (docs pages and their assets).
-constexpr Route page(std::string_view path, std::string_view asset, std::string_view type) {
+/// An embedded file, served to anyone (pages and their assets); HTML pages with their policy.
+constexpr Route page(std::string_view path, std::string_view asset, std::string_view type,
+                     PagePolicy policy = PagePolicy::none) {
     return {.method = Method::get,
             .path = path,
             .handler = serve_asset,
@@ -34,7 +35,13 @@ constexpr Route page(std::string_view path, std::string_view asset, std::string_
             .rate = RateClass::pages,
             .documented = false,
             .asset = asset,
-            .content_type = type};
+            .content_type = type,
+            .policy = policy};
+}
+
+/// A script or style sheet of the chat page or the console.
+constexpr Route web_asset(std::string_view path, std::string_view asset) {
+    return page(path, asset, asset.ends_with(".css") ? kCss : kJs);
 }
 
 constexpr Route staff_read(std::string_view path, Handler handler) {
@@ -87,6 +94,10 @@ const Route kRoutes[] = {
      .rate = RateClass::chat,
      .replay = Replay::idempotency_key},
     {.method = Method::get, .path = "/api/tokens/", .handler = get_tokens, .rate = RateClass::read},
+    {.method = Method::get,
+     .path = "/api/account/",
+     .handler = get_account,
+     .rate = RateClass::read},
     {.method = Method::post,
      .path = "/api/top-up/",
      .handler = post_top_up,
@@ -215,15 +226,38 @@ const Route kRoutes[] = {
      .errors = ErrorStyle::openai},
 
     // Pages, the schema and operations endpoints.
-    page("/", "pages/index.html", kHtml),
+    // The chat page, the console and their assets (plain modules, libraries from npm).
+    page("/", "web/index.html", kHtml, PagePolicy::app),
+    web_asset("/static/web/app.css", "web/app.css"),
+    web_asset("/static/web/api.js", "web/api.js"),
+    web_asset("/static/web/ui.js", "web/ui.js"),
+    web_asset("/static/web/state.js", "web/state.js"),
+    web_asset("/static/web/chat.js", "web/chat.js"),
+    web_asset("/static/web/thread.js", "web/thread.js"),
+    web_asset("/static/web/markdown.js", "web/markdown.js"),
+    web_asset("/static/web/ledger.js", "web/ledger.js"),
+    web_asset("/static/web/keys.js", "web/keys.js"),
+    web_asset("/static/web/password.js", "web/password.js"),
+    web_asset("/static/web/topup.js", "web/topup.js"),
+    web_asset("/static/vendor/marked.esm.js", "vendor/marked.esm.js"),
+    web_asset("/static/vendor/purify.es.mjs", "vendor/purify.es.mjs"),
+    page("/admin/", "web/admin/index.html", kHtml, PagePolicy::app),
+    web_asset("/static/web/admin/console.js", "web/admin/console.js"),
+    web_asset("/static/web/admin/users.js", "web/admin/users.js"),
+    web_asset("/static/web/admin/user.js", "web/admin/user.js"),
+    web_asset("/static/web/admin/audit.js", "web/admin/audit.js"),
+    web_asset("/static/web/admin/usage.js", "web/admin/usage.js"),
+    web_asset("/static/web/admin/models.js", "web/admin/models.js"),
+    web_asset("/static/vendor/uPlot.esm.js", "vendor/uPlot.esm.js"),
+    web_asset("/static/vendor/uPlot.min.css", "vendor/uPlot.min.css"),
     {.method = Method::get,
      .path = "/api/schema/",
      .handler = get_schema,
      .auth = Auth::none,
      .rate = RateClass::pages,
      .documented = false},
-    page("/api/docs/", "pages/swagger.html", kHtml),
-    page("/api/redoc/", "pages/redoc.html", kHtml),
+    page("/api/docs/", "pages/swagger.html", kHtml, PagePolicy::docs),
+    page("/api/redoc/", "pages/redoc.html", kHtml, PagePolicy::docs),
     page("/static/swagger-ui/swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js", kJs),
     page("/static/swagger-ui/swagger-ui.css", "swagger-ui/swagger-ui.css", kCss),
     page("/static/swagger-ui/swagger-init.js", "pages/swagger-init.js", kJs),

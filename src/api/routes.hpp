@@ -21,6 +21,11 @@ enum class Auth { none, bearer, session, staff };
 /// repeats get its first answer (api/pipeline/idempotency.hpp wraps the handler).
 enum class Replay { none, idempotency_key };
 
+/// The Content-Security-Policy of a page, added with the security headers on the way out.
+/// `docs`: Swagger UI and ReDoc, which inject styles and run a worker from a blob. `app`: the
+/// chat page and the console, which load only their own scripts and styles.
+enum class PagePolicy { none, docs, app };
+
 /// One row of the route table. Rows name their fields, so every column reads by its name.
 struct Route {
     http::Method method;
@@ -31,9 +36,10 @@ struct Route {
     std::optional<guards::RateClass> rate;
     ErrorStyle errors = ErrorStyle::seed;  ///< the wire shape of this route's errors
     Replay replay = Replay::none;
-    bool documented = true;              ///< an API operation, described in openapi/openapi.json
-    std::string_view asset = {};         ///< embedded file, for routes that serve one
-    std::string_view content_type = {};  ///< of that file
+    bool documented = true;                ///< an API operation, described in openapi/openapi.json
+    std::string_view asset = {};           ///< embedded file, for routes that serve one
+    std::string_view content_type = {};    ///< of that file
+    PagePolicy policy = PagePolicy::none;  ///< for HTML pages
 };
 
 /// THE route table: every path chatgate answers.

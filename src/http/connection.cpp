@@ -232,11 +232,13 @@ private:
     net::awaitable<bool> write(const Request& request, const Response& response, bool keep_alive) {
         stream_.expires_after(limits_.request_timeout);
         std::string_view payload = response.payload();
-        bool bodiless = request.method == Method::head || response.status == 204;
+        // 204 and 304 never have a body, nor a length for one.
+        bool no_body = response.status == 204 || response.status == 304;
+        bool bodiless = request.method == Method::head || no_body;
         char framing[48] = "";
         if (response.stream && request.version >= 11) {
             std::snprintf(framing, sizeof framing, "Transfer-Encoding: chunked\r\n");
-        } else if (response.status != 204 && !response.stream) {
+        } else if (!no_body && !response.stream) {
             std::snprintf(framing, sizeof framing, "Content-Length: %zu\r\n", payload.size());
         }
         std::string head = render_head(request, response, keep_alive, framing);

@@ -1,4 +1,4 @@
-"""The welcome page, the OpenAPI document, Swagger UI, ReDoc and their static assets."""
+"""The chat page, the console, the OpenAPI document, Swagger UI, ReDoc and their static assets."""
 
 from __future__ import annotations
 
@@ -103,6 +103,63 @@ def test_schema_without_slash(api):
     r = api.get("/api/schema?format=json")
     assert r.status_code == 200, describe(r)
     assert r.json()["openapi"] == "3.1.0"
+
+
+APP_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+WEB_LIBRARIES = {
+    "/static/vendor/marked.esm.js": NODE_MODULES / "marked" / "lib" / "marked.esm.js",
+    "/static/vendor/purify.es.mjs": NODE_MODULES / "dompurify" / "dist" / "purify.es.mjs",
+    "/static/vendor/uPlot.esm.js": NODE_MODULES / "uplot" / "dist" / "uPlot.esm.js",
+}
+
+
+@pytest.mark.parametrize("page", ["/", "/admin/", "/admin"])
+def test_chat_page_and_console_have_a_strict_policy_and_only_local_assets(api, page):
+    html = html_of(api, page)
+    r = api.get(page)
+    assert r.headers["Content-Security-Policy"] == APP_POLICY, describe(r)
+    assert r.headers["Cache-Control"] == "no-cache", describe(r)
+    assert "<style" not in html.lower() and " style=" not in html.lower(), "no inline styles"
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html, re.I), "no inline scripts"
+    urls = script_and_link_urls(html)
+    assert urls and all(u.startswith("/static/") or u.startswith("data:") for u in urls), urls
+    for url in urls:
+        if url.startswith("data:"):
+            continue
+        asset = api.get(url)
+        assert asset.status_code == 200, describe(asset)
+        # The pages' own modules are revalidated every time; the libraries kept for a day.
+        caching = "no-cache" if url.startswith("/static/web/") else "public, max-age=86400"
+        assert asset.headers["Cache-Control"] == caching, describe(asset)
+        assert re.fullmatch(r'"[0-9a-f]{16}"', asset.headers["ETag"]), describe(asset)
+        want = "text/css" if url.endswith(".css") else "text/javascript"
+        assert asset.headers["Content-Type"].split(";")[0] == want, describe(asset)
+
+
+@pytest.mark.parametrize("path", ["/", "/static/web/chat.js", "/static/vendor/marked.esm.js"])
+def test_an_asset_the_browser_has_is_a_304_without_a_body(api, path):
+    first = api.get(path)
+    assert first.status_code == 200, describe(first)
+    tag = first.headers["ETag"]
+    cached = api.get(path, headers={"If-None-Match": tag})
+    assert cached.status_code == 304, describe(cached)
+    assert cached.content == b"" and "Content-Length" not in cached.headers, describe(cached)
+    assert cached.headers["ETag"] == tag
+    # The connection carries on after the bodiless answer.
+    again = api.get(path, headers={"If-None-Match": '"0000000000000000"'})
+    assert again.status_code == 200 and again.content == first.content, describe(again)
+
+
+@pytest.mark.parametrize("path, pinned", sorted(WEB_LIBRARIES.items()))
+def test_page_libraries_are_the_pinned_npm_files(api, main_server, path, pinned):
+    r = api.get(path)
+    assert r.status_code == 200, describe(r)
+    assert r.headers["Content-Type"].startswith("text/javascript"), describe(r)
+    if main_server is not None and pinned.is_file():
+        assert r.content == pinned.read_bytes(), f"{path} differs from {pinned}"
 
 
 @pytest.mark.parametrize(

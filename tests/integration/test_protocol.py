@@ -129,7 +129,7 @@ def test_slashless_forms_do_real_work(api):
         ("GET", "/api/register/extra/"),
         ("GET", "/API/tokens/"),
         ("GET", "/accounts/login/"),
-        ("GET", "/admin/"),
+        ("GET", "/admin/login/"),  # the console is at /admin/; the old admin login is not
         ("GET", "/static/nope.js"),
         ("POST", "/nope"),
         ("DELETE", "/api/nope/"),

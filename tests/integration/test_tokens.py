@@ -285,3 +285,31 @@ def test_transaction_kinds(api):
     assert {"signup_grant", "chat_charge", "top_up"} <= kinds
     # A successful chat is not refunded.
     assert "chat_refund" not in kinds
+
+
+# ---- the account summary -----------------------------------------------------------
+
+
+def test_account_says_who_the_caller_is_and_whether_top_up_is_offered(api):
+    user = new_user(api, "acct")
+    r = api.get("/api/account/", headers=user.headers)
+    body = expect(r, 200)
+    assert body == {
+        "id": body["id"],
+        "username": user.username,
+        "is_staff": False,
+        "tokens": SIGNUP_GRANT,
+        "top_up": {"enabled": True, "max_per_request": MAX_PER_REQUEST, "balance_cap": body["top_up"]["balance_cap"]},
+    }, describe(r)
+    assert type(body["id"]) is int and body["top_up"]["balance_cap"] >= SIGNUP_GRANT
+    expect(api.get("/api/account/"), 401)
+    assert_ledger_consistent(api, user.access)
+
+
+def test_account_reports_top_up_disabled(start_server):
+    srv = start_server(config={"top_up_enabled": False}, name="topup-off-account")
+    with Http(srv.base_url) as http:
+        user = new_user(http, "acctoff")
+        body = expect(http.get("/api/account/", headers=user.headers), 200)
+        assert body["top_up"]["enabled"] is False
+        assert_ledger_consistent(http, user.access)

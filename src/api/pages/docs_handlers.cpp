@@ -11,12 +11,6 @@ namespace {
 
 namespace json = boost::json;
 
-// Pages load only their own scripts; ReDoc injects styles and runs its search in a worker.
-constexpr std::string_view kPagePolicy =
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'";
-
 bool is_scalar_or_empty(const json::value& v) {
     if (v.is_object()) return v.get_object().empty();
     if (v.is_array()) return v.get_array().empty();
@@ -92,14 +86,21 @@ std::string to_yaml(const json::value& value) {
 boost::asio::awaitable<Result<http::Response>> serve_asset([[maybe_unused]] Services& services,
                                                            RequestContext& ctx) {
     http::Response response;
-    response.content_type = std::string(ctx.route.content_type);
-    response.static_body = assets::find(ctx.route.asset);
-    if (ctx.route.path.starts_with("/static/")) {
-        response.headers.emplace_back("Cache-Control", "public, max-age=86400");
-    } else {
-        response.headers.emplace_back("Cache-Control", "no-cache");
-        response.headers.emplace_back("Content-Security-Policy", std::string(kPagePolicy));
+    auto file = assets::find_file(ctx.route.asset);
+    // The pages and their own modules change with every release, under the same URLs: always
+    // revalidated (cheap with the tag). The libraries' files change only with their npm version.
+    bool revalidate =
+        !ctx.route.path.starts_with("/static/") || ctx.route.path.starts_with("/static/web/");
+    response.headers.emplace_back("Cache-Control",
+                                  revalidate ? "no-cache" : "public, max-age=86400");
+    response.headers.emplace_back("ETag", std::string(file.etag));
+    if (ctx.request.header("If-None-Match").find(file.etag) != std::string_view::npos) {
+        response.status = 304;
+        response.content_type.clear();
+        co_return response;
     }
+    response.content_type = std::string(ctx.route.content_type);
+    response.static_body = file.bytes;
     co_return response;
 }
 

@@ -8,7 +8,8 @@
 
 namespace chatgate::api {
 
-/// An embedded page or asset: the route's `asset`, with long caching for /static/ files.
+/// An embedded page or asset: the route's `asset`, with its ETag (304 when the browser has it);
+/// the libraries' files cached for a day, pages and their modules revalidated every time.
 boost::asio::awaitable<Result<http::Response>> serve_asset(Services& services, RequestContext& ctx);
 /// GET /api/schema/ -> the OpenAPI document as YAML, or JSON with ?format=json
 boost::asio::awaitable<Result<http::Response>> get_schema(Services& services, RequestContext& ctx);

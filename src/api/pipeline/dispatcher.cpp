@@ -11,11 +11,37 @@ namespace {
 using Kind = http::Router::Match::Kind;
 
 // The contract's security headers, on every answer.
-constexpr std::string_view kSecurityHeaders =
-    "X-Frame-Options: DENY\r\n"
-    "X-Content-Type-Options: nosniff\r\n"
-    "Referrer-Policy: same-origin\r\n"
-    "Cross-Origin-Opener-Policy: same-origin\r\n";
+#define CHATGATE_SECURITY_HEADERS         \
+    "X-Frame-Options: DENY\r\n"           \
+    "X-Content-Type-Options: nosniff\r\n" \
+    "Referrer-Policy: same-origin\r\n"    \
+    "Cross-Origin-Opener-Policy: same-origin\r\n"
+constexpr std::string_view kSecurityHeaders = CHATGATE_SECURITY_HEADERS;
+// The pages' policies, sent with them. The docs load only their own scripts; ReDoc injects
+// styles and runs its search in a worker from a blob.
+constexpr std::string_view kDocsHeaders = CHATGATE_SECURITY_HEADERS
+    "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self' "
+    "'unsafe-inline'; img-src 'self' data:; worker-src 'self' blob:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'\r\n";
+// The chat page and the console: their own modules and style sheets only, no inline script or
+// style, and fetches to this origin alone (scripts may still set element.style, as uPlot does).
+constexpr std::string_view kAppHeaders = CHATGATE_SECURITY_HEADERS
+    "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'\r\n";
+#undef CHATGATE_SECURITY_HEADERS
+
+std::string_view security_headers(PagePolicy policy) {
+    switch (policy) {
+        case PagePolicy::docs:
+            return kDocsHeaders;
+        case PagePolicy::app:
+            return kAppHeaders;
+        case PagePolicy::none:
+            break;
+    }
+    return kSecurityHeaders;
+}
 
 }  // namespace
 
@@ -47,7 +73,9 @@ boost::asio::awaitable<http::Response> Dispatcher::handle(const http::Request& r
     bool preflight =
         match.kind == Kind::method_not_allowed && request.method == http::Method::options;
     if (policies_.cors && !preflight) policies_.cors->decorate(request, response);
-    finish(response, std::move(request_id));
+    PagePolicy policy =
+        match.kind == Kind::found ? bound_[match.route].route->policy : PagePolicy::none;
+    finish(response, std::move(request_id), policy);
     co_return response;
 }
 
@@ -189,9 +217,9 @@ http::Response Dispatcher::answer_unrouted(const http::Request& request,
     return response;
 }
 
-void Dispatcher::finish(http::Response& response, std::string request_id) const {
+void Dispatcher::finish(http::Response& response, std::string request_id, PagePolicy policy) const {
     response.headers.emplace_back("X-Request-Id", request_id);
-    response.fixed_headers = kSecurityHeaders;
+    response.fixed_headers = security_headers(policy);
     response.request_id = std::move(request_id);
 }
 

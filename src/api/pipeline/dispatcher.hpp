@@ -5,6 +5,7 @@
 #include "api/pipeline/idempotency.hpp"
 #include "api/pipeline/rate_limit_policy.hpp"
 #include "api/pipeline/request_id.hpp"
+#include "api/routes.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
 #include "security/jwt.hpp"
@@ -46,7 +47,8 @@ struct EdgePolicies {
 ///
 /// On the way out, innermost first: the RateLimit-* headers (and failed-login reservations
 /// handed back), the CORS headers, then the request id and the security headers, which every
-/// answer carries. Nothing escapes to the transport. Thread-safe.
+/// answer carries (pages also their route's Content-Security-Policy). Nothing escapes to the
+/// transport. Thread-safe.
 class Dispatcher final : public http::RequestHandler {
 public:
     Dispatcher(Services& services, Idempotency& idempotency, EdgePolicies policies);
@@ -91,7 +93,9 @@ private:
     std::optional<Error> check_path_types(const RequestContext& ctx) const;
     http::Response answer_unrouted(const http::Request& request, std::string_view request_id,
                                    const http::Router::Match& match) const;
-    void finish(http::Response& response, std::string request_id) const;
+    /// The request id and the security headers (with the route's page policy, if any).
+    void finish(http::Response& response, std::string request_id,
+                PagePolicy policy = PagePolicy::none) const;
 
     Services& services_;
     EdgePolicies policies_;

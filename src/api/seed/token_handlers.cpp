@@ -29,6 +29,22 @@ boost::asio::awaitable<Result<http::Response>> get_tokens(Services& services, Re
     co_return json_response(200, json::object{{"tokens", *balance}});
 }
 
+boost::asio::awaitable<Result<http::Response>> get_account(Services& services,
+                                                           RequestContext& ctx) {
+    auto balance = co_await services.ledger.balance(ctx.user_id);
+    if (!balance) co_return balance.error();
+    auto role = co_await services.admin.role(ctx.user_id);
+    const domain::TopUpPolicy& top_up = services.ledger.top_up_policy();
+    co_return json_response(
+        200, json::object{{"id", ctx.user_id},
+                          {"username", role.username},
+                          {"is_staff", role.is_staff},
+                          {"tokens", *balance},
+                          {"top_up", json::object{{"enabled", top_up.enabled},
+                                                  {"max_per_request", top_up.max_per_request},
+                                                  {"balance_cap", top_up.balance_cap}}}});
+}
+
 boost::asio::awaitable<Result<http::Response>> post_top_up(Services& services,
                                                            RequestContext& ctx) {
     auto body = parse_body(ctx.request, services.settings.json);

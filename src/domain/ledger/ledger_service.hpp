@@ -36,6 +36,8 @@ public:
     /// `page` counts from 1; a page past the end (other than an empty first page) is not_found.
     boost::asio::awaitable<Result<LedgerPage>> history(UserId user, std::int64_t page,
                                                        std::int64_t page_size);
+    /// The configured top-up rules, which clients may show before offering a top-up.
+    const TopUpPolicy& top_up_policy() const { return policy_; }
 
 private:
     Store& store_;

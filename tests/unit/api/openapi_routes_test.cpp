@@ -1,5 +1,6 @@
 #include "api/pages/docs_handlers.hpp"
 #include "api/routes.hpp"
+#include "assets/assets.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <regex>
 #include <set>
 
 namespace chatgate::api {
@@ -113,6 +115,41 @@ TEST(OpenApi, PathParameterTypesMatchTheRouteTable) {
         }
         EXPECT_EQ(declared, expected) << route.path;
     }
+}
+
+TEST(RouteTable, EveryPageIsEmbeddedAndEveryHtmlPageHasItsPolicy) {
+    for (const auto& route : routes()) {
+        if (route.asset.empty()) continue;
+        EXPECT_FALSE(assets::find(route.asset).empty()) << route.path;
+        bool html = route.content_type.starts_with("text/html");
+        EXPECT_EQ(html, route.policy != PagePolicy::none) << route.path;
+    }
+}
+
+// A module the pages import (or a file they link) without a route would fail only in a
+// browser: every /static/ URL in an embedded page or module must be a route.
+TEST(RouteTable, EveryStaticUrlThePagesNameIsARoute) {
+    std::set<std::string> paths;
+    for (const auto& route : routes()) paths.insert(std::string(route.path));
+    const std::regex url(R"((?:from |import\(|src=|href=)["'](/static/[^"']+|\.\.?/[^"']+)["'])");
+    int seen = 0;
+    for (const auto& route : routes()) {
+        if (!route.asset.starts_with("web/")) continue;
+        std::string text(assets::find(route.asset));
+        for (std::sregex_iterator it(text.begin(), text.end(), url), end; it != end; ++it) {
+            std::string target = (*it)[1];
+            std::string base(route.path.substr(0, route.path.rfind('/') + 1));
+            while (target.starts_with("../")) {
+                base = base.substr(0, base.rfind('/', base.size() - 2) + 1);
+                target = target.substr(3);
+            }
+            if (target.starts_with("./")) target = target.substr(2);
+            std::string resolved = target.starts_with("/") ? target : base + target;
+            EXPECT_TRUE(paths.contains(resolved)) << route.asset << " names " << resolved;
+            ++seen;
+        }
+    }
+    EXPECT_GT(seen, 10);
 }
 
 TEST(RouteTable, OpenApiPathsDropTheParameterTypes) {

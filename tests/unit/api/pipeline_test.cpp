@@ -155,6 +155,49 @@ TEST_F(PipelineTest, EveryAnswerCarriesTheRequestIdAndSecurityHeaders) {
     EXPECT_NE(header(generated, "X-Request-Id"), "trace-42");
 }
 
+TEST_F(PipelineTest, PagesCarryTheirContentSecurityPolicyAndApiAnswersNone) {
+    auto chat_page = handle(request(http::Method::get, "GET", "/"));
+    EXPECT_EQ(chat_page.status, 200);
+    EXPECT_NE(chat_page.fixed_headers.find("X-Frame-Options: DENY"), std::string::npos);
+    EXPECT_NE(chat_page.fixed_headers.find("Content-Security-Policy: default-src 'self'; "
+                                           "script-src 'self'; style-src 'self'; "),
+              std::string::npos);
+    EXPECT_EQ(chat_page.fixed_headers.find("unsafe-inline"), std::string::npos);
+    auto console = handle(request(http::Method::get, "GET", "/admin/"));
+    EXPECT_EQ(console.status, 200);
+    EXPECT_EQ(console.fixed_headers, chat_page.fixed_headers);
+
+    auto docs = handle(request(http::Method::get, "GET", "/api/docs/"));
+    EXPECT_NE(docs.fixed_headers.find("style-src 'self' 'unsafe-inline'"), std::string::npos);
+    auto script = handle(request(http::Method::get, "GET", "/static/web/chat.js"));
+    EXPECT_EQ(script.fixed_headers.find("Content-Security-Policy"), std::string::npos);
+    EXPECT_EQ(header(script, "Cache-Control"), "no-cache");
+    auto library = handle(request(http::Method::get, "GET", "/static/vendor/marked.esm.js"));
+    EXPECT_EQ(header(library, "Cache-Control"), "public, max-age=86400");
+    auto refused = handle(request(http::Method::get, "GET", "/api/tokens/"));
+    EXPECT_EQ(refused.status, 401);
+    EXPECT_EQ(refused.fixed_headers.find("Content-Security-Policy"), std::string::npos);
+}
+
+TEST_F(PipelineTest, AnAssetTheBrowserHasIsA304WithoutABody) {
+    auto first = handle(request(http::Method::get, "GET", "/static/web/chat.js"));
+    ASSERT_EQ(first.status, 200);
+    std::string tag = header(first, "ETag");
+    ASSERT_EQ(tag.size(), 18u);
+    EXPECT_FALSE(first.payload().empty());
+
+    auto again = request(http::Method::get, "GET", "/static/web/chat.js");
+    again.headers.push_back({"If-None-Match", tag});
+    auto cached = handle(again);
+    EXPECT_EQ(cached.status, 304);
+    EXPECT_TRUE(cached.payload().empty());
+    EXPECT_EQ(header(cached, "ETag"), tag);
+
+    auto other = request(http::Method::get, "GET", "/static/web/api.js");
+    other.headers.push_back({"If-None-Match", tag});
+    EXPECT_EQ(handle(other).status, 200);  // another file's tag
+}
+
 TEST_F(PipelineTest, AProtectedRouteWithoutATokenIs401) {
     auto response = handle(request(http::Method::get, "GET", "/api/tokens/"));
     EXPECT_EQ(response.status, 401);
