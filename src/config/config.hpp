@@ -56,8 +56,9 @@ struct Config {
     bool session_check_enabled = true;
     /// How long a checked session's state is reused without a database read (0: every request
     /// reads). Revocations by this process take effect at once regardless; a direct database
-    /// edit (deactivating a user) within this bound.
-    std::int64_t session_cache_ms = 1000;
+    /// edit (deactivating a user), or another node's revocation, within this bound. -1: 1000 on
+    /// SQLite, 0 on PostgreSQL (several nodes: every revocation seen at the next request).
+    std::int64_t session_cache_ms = -1;
 
     // Metrics (GET /metrics, Prometheus's text format); off unless one of these is set.
     std::string metrics_listen;  ///< HOST:PORT of a listener serving only /metrics
@@ -123,6 +124,7 @@ struct Config {
 
     std::string effective_database_path() const;
     bool uses_postgresql() const { return !database_url.empty(); }
+    std::int64_t effective_session_cache_ms() const;
     std::string listen_host() const;
     std::uint16_t listen_port() const;
     std::string metrics_host() const;  ///< of metrics_listen, when set
