@@ -81,6 +81,7 @@ const std::array kKnobs{
     Knob{"rate_limit_enabled", &Config::rate_limit_enabled},
     Knob{"rate_limits", &Config::rate_limits},
     Knob{"rate_limit_max_keys", &Config::rate_limit_max_keys, 64, 100'000'000},
+    Knob{"shared_rate_limits", &Config::shared_rate_limits},
     Knob{"trusted_proxies", &Config::trusted_proxies},
     Knob{"cors_allowed_origins", &Config::cors_allowed_origins},
     Knob{"cors_allow_credentials", &Config::cors_allow_credentials},

@@ -7,6 +7,7 @@
 #include "domain/idempotency/idempotency_store.hpp"
 #include "domain/keys/api_key_store.hpp"
 #include "domain/store.hpp"
+#include "guards/shared_rate_store.hpp"
 
 #include <cstdint>
 #include <exception>
@@ -24,6 +25,10 @@ class Database : public domain::Store,
                  public domain::AdminStore {
 public:
     ~Database() override = default;
+
+    /// Where rate limits shared by every node on this store are counted; nothing when the
+    /// store serves one process (SQLite), whose in-process limiter is the whole count.
+    virtual guards::SharedRateStore* shared_rates() noexcept { return nullptr; }
 
     /// Highest migration applied.
     virtual std::int64_t schema_version() = 0;

@@ -83,8 +83,9 @@ private:
     // that refuses the request, or nothing to let it on.
     std::optional<Error> authenticate(const RequestContext& ctx, Caller& caller) const;
     boost::asio::awaitable<std::optional<Error>> check_key(Caller& caller) const;
-    std::optional<Error> limit_rate(const RequestContext& ctx, const Caller& caller,
-                                    RateTicket& ticket) const;
+    boost::asio::awaitable<std::optional<Error>> limit_rate(const RequestContext& ctx,
+                                                            const Caller& caller,
+                                                            RateTicket& ticket) const;
     boost::asio::awaitable<std::optional<Error>> check_session(const Caller& caller) const;
     boost::asio::awaitable<std::optional<Error>> check_staff(const RequestContext& ctx,
                                                              const Caller& caller) const;

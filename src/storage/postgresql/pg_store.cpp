@@ -28,6 +28,7 @@ constexpr std::array kMigrations{
     Migration{4, "migrations/postgresql/0004_operators.sql"},
     Migration{5, "migrations/postgresql/0005_responses.sql"},
     Migration{7, "migrations/postgresql/0007_node_leases.sql"},
+    Migration{8, "migrations/postgresql/0008_shared_rate_limits.sql"},
 };
 
 // A batch that lost a deadlock to another node runs again this many times in all, after a

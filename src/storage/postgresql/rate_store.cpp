@@ -1,0 +1,29 @@
+// The shared rate limits' port (guards::SharedRateStore) on PostgreSQL: each call one
+// statement in its own (autocommit) transaction on a read connection, never the writer's batch,
+// so a check waits for no group commit.
+
+#include "storage/postgresql/store_scopes.hpp"
+
+namespace chatgate::storage::pg {
+
+guards::SharedRateStore::Taken PgStore::take_rate(std::string_view key, std::int64_t now_ns,
+                                                  std::int64_t interval_ns,
+                                                  std::int64_t tolerance_ns) {
+    auto db = read();
+    auto rows = db->run(sql::kTakeRate, {key, now_ns, interval_ns, tolerance_ns});
+    // No row at all: refused by a row another node inserted after this statement's snapshot.
+    if (rows.empty()) return {false, std::nullopt};
+    return {rows.int64(0, 0) != 0, rows.int64(0, 1)};
+}
+
+void PgStore::give_back_rate(std::string_view key, std::int64_t interval_ns) {
+    auto db = read();
+    db->run(sql::kGiveBackRate, {key, interval_ns});
+}
+
+std::int64_t PgStore::purge_rates(std::int64_t now_ns, std::int64_t limit) {
+    auto db = read();
+    return db->run(sql::kPurgeRates, {now_ns, limit}).affected();
+}
+
+}  // namespace chatgate::storage::pg
