@@ -104,10 +104,12 @@ struct Config {
         "read=1200/1m,write=120/1m,pages=600/1m,register=20/1h,login=30/1m,refresh=60/1m,"
         "chat=60/1m,top_up=30/1m,failed_login_user=5/15m,failed_login_address=20/15m";
     std::int64_t rate_limit_max_keys = 100'000;  ///< limiter memory bound (least recent dropped)
-    /// On PostgreSQL: every limit (and the failed-login lockout) is also counted in the
-    /// database, shared by all the nodes on it; false: each node counts alone. No effect on
-    /// SQLite (one process).
-    bool shared_rate_limits = true;
+    /// On PostgreSQL: the rate_limits names also counted in the database, one quota for all
+    /// the nodes on it ("*": every one; empty: each node counts alone). Reads and pages stay
+    /// per node by default: they only shed load on the node itself, and sharing them costs a
+    /// database round trip on the cheapest requests. No effect on SQLite (one process).
+    std::string shared_rate_limits =
+        "write,register,login,refresh,chat,top_up,failed_login_user,failed_login_address";
     /// Addresses and CIDR blocks of reverse proxies whose X-Forwarded-For is believed.
     std::string trusted_proxies;
     std::string cors_allowed_origins;  ///< comma-separated exact origins or "*"; empty: off

@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 import server_process
-from client import (CHAT_COST, PASSWORD, Http, assert_ledger_consistent, bearer,
+from client import (CHAT_COST, PASSWORD, SIGNUP_GRANT, Http, assert_ledger_consistent, bearer,
                     expect, get_balance, login, new_user)
 from fake_upstream import model_entry, unique
 from server_process import database_url_for
@@ -193,17 +193,19 @@ def test_an_idempotency_key_raced_on_two_nodes_has_one_effect(nodes):
 def test_rate_limits_and_the_login_lockout_are_one_quota_for_three_nodes(start_server):
     nodes = start_nodes(start_server.factory, name="limited",
                         CHATGATE_RATE_LIMIT_ENABLED="true",
-                        CHATGATE_RATE_LIMITS="read=6/1h,failed_login_user=3/1h")
+                        CHATGATE_RATE_LIMITS="top_up=6/1h,failed_login_user=3/1h")
     user = new_user(nodes[0].base_url, "rl3")
     https = [Http(n.base_url) for n in nodes]
-    # Six reads in all, two on each node; then every node refuses.
+    # Six top-ups in all, two on each node; then every node refuses.
     for i in range(6):
-        r = https[i % 3].get("/api/tokens/", headers=user.headers)
+        r = https[i % 3].post("/api/top-up/", json={"tokens": 1}, headers=user.headers)
         expect(r, 200)
         assert int(r.headers["RateLimit-Remaining"]) == 5 - i, "the shared count, not the node's"
     for http in https:
-        r = http.get("/api/tokens/", headers=user.headers)
+        r = http.post("/api/top-up/", json={"tokens": 1}, headers=user.headers)
         assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0, r.text
+    assert get_balance(nodes[1].base_url, user.access) == SIGNUP_GRANT + 6
+    assert_ledger_consistent(nodes[2].base_url, user.access)
     # Three failed logins, one per node, lock the username on every node, even for the right
     # password.
     victim = new_user(nodes[0].base_url, "lock3")

@@ -139,7 +139,9 @@ std::optional<Error> RateLimitPolicy::admit(const Route& route, const http::Requ
         ticket.decision =
             limiter_.acquire(std::string_view(buffer, size), rate, shared_key(rate_class));
         if (!ticket.decision->allowed) return throttled(rate_class, *ticket.decision);
-        if (shared_) ticket.taken.push_back({std::string(buffer, size), rate_class});
+        if (shared_ && shared_classes_[RateTable::index(rate_class)]) {
+            ticket.taken.push_back({std::string(buffer, size), rate_class});
+        }
     }
     if (limit_login) return admit_login(request, address, ticket);
     return std::nullopt;
@@ -164,7 +166,9 @@ std::optional<Error> RateLimitPolicy::admit_login(const http::Request& request,
             auto decision =
                 limiter_.acquire(key, per_user, shared_key(RateClass::failed_login_user));
             if (decision.allowed) {
-                if (shared_) ticket.taken.push_back({key, RateClass::failed_login_user});
+                if (shared_ && shared_classes_[RateTable::index(RateClass::failed_login_user)]) {
+                    ticket.taken.push_back({key, RateClass::failed_login_user});
+                }
                 ticket.held_user_key = std::move(key);
             } else {
                 refused = decision;
@@ -177,7 +181,9 @@ std::optional<Error> RateLimitPolicy::admit_login(const http::Request& request,
         auto decision =
             limiter_.acquire(key, per_address, shared_key(RateClass::failed_login_address));
         if (decision.allowed) {
-            if (shared_) ticket.taken.push_back({key, RateClass::failed_login_address});
+            if (shared_ && shared_classes_[RateTable::index(RateClass::failed_login_address)]) {
+                ticket.taken.push_back({key, RateClass::failed_login_address});
+            }
             ticket.held_address_key = std::move(key);
             // Held besides this attempt's reservation: failed (or refused as busy) logins from
             // this address not yet forgotten (each for one interval of failed_login_address).
@@ -240,9 +246,11 @@ struct RateLimitPolicy::SharedOutcome {
     std::vector<guards::SharedRateStore::Taken> answers;
 };
 
-void RateLimitPolicy::share(guards::SharedRateStore& store, WorkPool& pool) {
+void RateLimitPolicy::share(guards::SharedRateStore& store, WorkPool& pool,
+                            const RateClasses& classes) {
     shared_ = &store;
     shared_pool_ = &pool;
+    shared_classes_ = classes;
 }
 
 std::int64_t RateLimitPolicy::now_ns() const {
@@ -339,10 +347,13 @@ boost::asio::awaitable<void> RateLimitPolicy::settle_shared(RateTicket& ticket,
                                                             http::Response& response) {
     auto [user_back, address_back] = give_back(ticket, result);
     std::vector<RateTicket::Taken> back;
-    if (ticket.shared && user_back) {
+    auto shares = [&](RateClass rate_class) {
+        return ticket.shared && shared_classes_[RateTable::index(rate_class)];
+    };
+    if (shares(RateClass::failed_login_user) && user_back) {
         back.push_back({ticket.held_user_key, RateClass::failed_login_user});
     }
-    if (ticket.shared && address_back) {
+    if (shares(RateClass::failed_login_address) && address_back) {
         back.push_back({ticket.held_address_key, RateClass::failed_login_address});
     }
     settle(ticket, result, response);

@@ -12,6 +12,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <optional>
@@ -25,6 +26,9 @@ class WorkPool;
 namespace chatgate::api {
 
 struct Route;
+
+/// A flag per rate limit, by RateClass.
+using RateClasses = std::array<bool, guards::RateTable::kNames.size()>;
 
 /// What the rate limits decided before a request, carried to the answer.
 struct RateTicket {
@@ -57,12 +61,12 @@ std::string openai_duration(std::chrono::nanoseconds span);
 /// credentials were wrong; a locked-out username answers 429 even to the right password.
 /// Thread-safe.
 ///
-/// With `share` (several nodes on one PostgreSQL database) every key is also counted in the
-/// shared store, so a client cannot multiply its quota by the number of nodes. The local limiter
-/// stays in front as the fast path: a node's own count never exceeds the shared one, so a local
-/// refusal needs no round trip. A request it allows takes the same keys from the shared store
-/// in one hop to the database pool (`admit_shared`); a shared refusal hands the local ones
-/// back. When the shared store cannot be reached, limits are per node (logged once) and the
+/// With `share` (several nodes on one PostgreSQL database) the keys of the chosen limits are
+/// also counted in the shared store, so a client cannot multiply its quota by the number of nodes.
+/// The local limiter stays in front as the fast path: a node's own count never exceeds the shared
+/// one, so a local refusal needs no round trip. A request it allows takes the same keys from the
+/// shared store in one hop to the database pool (`admit_shared`); a shared refusal hands the local
+/// ones back. When the shared store cannot be reached, limits are per node (logged once) and the
 /// store is tried again a second later.
 class RateLimitPolicy {
 public:
@@ -79,8 +83,9 @@ public:
     /// the RateLimit-* headers (and x-ratelimit-*-requests when the ticket says so).
     void settle(RateTicket& ticket, const Result<http::Response>& result, http::Response& response);
 
-    /// Counts every key in `store` as well, its calls run on `pool` (never an I/O thread).
-    void share(guards::SharedRateStore& store, WorkPool& pool);
+    /// Counts the keys of `classes` in `store` as well, its calls run on `pool` (never an I/O
+    /// thread).
+    void share(guards::SharedRateStore& store, WorkPool& pool, const RateClasses& classes);
     /// `admit`, then the shared store (when shared and reachable).
     boost::asio::awaitable<std::optional<Error>> admit_shared(const Route& route,
                                                               const http::Request& request,
@@ -112,6 +117,7 @@ private:
     JsonLimits json_limits_;  ///< to read the username of a login
     guards::SharedRateStore* shared_ = nullptr;
     WorkPool* shared_pool_ = nullptr;
+    RateClasses shared_classes_{};
     std::atomic<bool> shared_down_{false};
     std::atomic<std::int64_t> shared_retry_at_ns_{0};  ///< while down: the next try
     std::atomic<std::uint64_t> shared_checks_{0};      ///< every so many, a purge

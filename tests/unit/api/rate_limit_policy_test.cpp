@@ -1,6 +1,7 @@
 #include "api/pipeline/rate_limit_policy.hpp"
 
 #include "api/routes.hpp"
+#include "app/edge_guards.hpp"
 #include "app/settings.hpp"
 #include "core/work_pool.hpp"
 #include "support/manual_clock.hpp"
@@ -288,6 +289,12 @@ protected:
         return response;
     }
 
+    static RateClasses all() {
+        RateClasses classes{};
+        classes.fill(true);
+        return classes;
+    }
+
     MemorySharedRates store;
     WorkPool pool{"test-rates", {.threads = 1}};
 };
@@ -295,8 +302,8 @@ protected:
 TEST_F(SharedRateLimitsTest, NodesSharingTheStoreShareOneQuota) {
     auto node_a = make("read=4/1m");
     auto node_b = make("read=4/1m");
-    node_a.share(store, pool);
-    node_b.share(store, pool);
+    node_a.share(store, pool, all());
+    node_b.share(store, pool, all());
     auto r = request("198.51.100.1");
     EXPECT_EQ(run_shared(node_a, tokens, r, 7).status, 200);
     EXPECT_EQ(run_shared(node_b, tokens, r, 7).status, 200);
@@ -315,8 +322,8 @@ TEST_F(SharedRateLimitsTest, NodesSharingTheStoreShareOneQuota) {
 TEST_F(SharedRateLimitsTest, AFailedLoginLockoutHoldsOnEveryNodeAndSuccessesAreFree) {
     auto node_a = make("failed_login_user=2/15m");
     auto node_b = make("failed_login_user=2/15m");
-    node_a.share(store, pool);
-    node_b.share(store, pool);
+    node_a.share(store, pool, all());
+    node_b.share(store, pool, all());
     auto alice = request("198.51.100.1", R"({"username":"alice","password":"x"})");
     EXPECT_EQ(run_shared(node_a, login, alice, 0).status, 200);
     EXPECT_EQ(run_shared(node_b, login, alice, 0).status, 200) << "successes are handed back";
@@ -327,9 +334,44 @@ TEST_F(SharedRateLimitsTest, AFailedLoginLockoutHoldsOnEveryNodeAndSuccessesAreF
     EXPECT_EQ(run_shared(node_b, login, alice, 0).status, 429);
 }
 
+TEST(SharedRateLimitsConfig, NamesTheLimitsAndRefusesUnknownOnes) {
+    testing::ManualClock clock;
+    Config config;
+    auto guards = app::make_edge_guards(config, clock);
+    ASSERT_TRUE(guards);
+    EXPECT_TRUE(guards->shared_classes[RateTable::index(guards::RateClass::chat)]);
+    EXPECT_TRUE(guards->shared_classes[RateTable::index(guards::RateClass::failed_login_user)]);
+    EXPECT_FALSE(guards->shared_classes[RateTable::index(guards::RateClass::read)]);
+    config.shared_rate_limits = "*";
+    guards = app::make_edge_guards(config, clock);
+    ASSERT_TRUE(guards);
+    EXPECT_TRUE(guards->shared_classes[RateTable::index(guards::RateClass::read)]);
+    config.shared_rate_limits = "";
+    guards = app::make_edge_guards(config, clock);
+    ASSERT_TRUE(guards);
+    EXPECT_FALSE(guards->shared_classes[RateTable::index(guards::RateClass::chat)]);
+    config.shared_rate_limits = "chat, reed";
+    auto bad = app::make_edge_guards(config, clock);
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message.find("shared_rate_limits"), std::string::npos);
+    EXPECT_NE(bad.error().message.find("reed"), std::string::npos);
+}
+
+TEST_F(SharedRateLimitsTest, OnlyTheChosenLimitsAreShared) {
+    RateClasses chat_only{};
+    chat_only[RateTable::index(guards::RateClass::chat)] = true;
+    auto node_a = make("read=2/1m");
+    node_a.share(store, pool, chat_only);
+    auto r = request("198.51.100.1");
+    EXPECT_EQ(run_shared(node_a, tokens, r, 7).status, 200);
+    EXPECT_EQ(run_shared(node_a, tokens, r, 7).status, 200);
+    EXPECT_EQ(run_shared(node_a, tokens, r, 7).status, 429) << "counted by the node alone";
+    EXPECT_TRUE(store.tat.empty());
+}
+
 TEST_F(SharedRateLimitsTest, WithTheStoreUnreachableEachNodeLimitsAloneThenSharesAgain) {
     auto node_a = make("read=2/1m");
-    node_a.share(store, pool);
+    node_a.share(store, pool, all());
     store.down = true;
     auto r = request("198.51.100.1");
     EXPECT_EQ(run_shared(node_a, tokens, r, 7).status, 200) << "never refused for the outage";
