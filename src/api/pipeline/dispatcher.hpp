@@ -33,7 +33,8 @@ struct EdgePolicies {
 ///                    is_active). Before the rate limits, so that authenticated routes count
 ///                    per user, not per address.
 ///  4. rate limits    Before the session check and the handler, so a throttled request costs
-///                    no database read.
+///                    no database read (with limits shared across nodes, a locally allowed
+///                    request then takes its keys from the database too, off the I/O thread).
 ///  5. session check  Revoked sessions, password changes and deactivated users: one indexed
 ///                    read, after the cheap refusals. Staff routes then read the user's
 ///                    is_staff: a 403 that says nothing about the route's subject.
@@ -83,9 +84,8 @@ private:
     // that refuses the request, or nothing to let it on.
     std::optional<Error> authenticate(const RequestContext& ctx, Caller& caller) const;
     boost::asio::awaitable<std::optional<Error>> check_key(Caller& caller) const;
-    boost::asio::awaitable<std::optional<Error>> limit_rate(const RequestContext& ctx,
-                                                            const Caller& caller,
-                                                            RateTicket& ticket) const;
+    std::optional<Error> limit_rate(const RequestContext& ctx, const Caller& caller,
+                                    RateTicket& ticket) const;
     boost::asio::awaitable<std::optional<Error>> check_session(const Caller& caller) const;
     boost::asio::awaitable<std::optional<Error>> check_staff(const RequestContext& ctx,
                                                              const Caller& caller) const;

@@ -303,10 +303,7 @@ RateLimitPolicy::SharedOutcome RateLimitPolicy::take_shared(
     return out;
 }
 
-boost::asio::awaitable<std::optional<Error>> RateLimitPolicy::admit_shared(
-    const Route& route, const http::Request& request, UserId user, RateTicket& ticket) {
-    auto refused = admit(route, request, user, ticket);
-    if (refused || ticket.taken.empty()) co_return refused;
+boost::asio::awaitable<std::optional<Error>> RateLimitPolicy::admit_shared(RateTicket& ticket) {
     const std::int64_t now = now_ns();
     if (!shared_usable(now)) co_return std::nullopt;  // per node meanwhile
     auto work = [&] { return take_shared(ticket.taken, now); };

@@ -86,11 +86,12 @@ public:
     /// Counts the keys of `classes` in `store` as well, its calls run on `pool` (never an I/O
     /// thread).
     void share(guards::SharedRateStore& store, WorkPool& pool, const RateClasses& classes);
-    /// `admit`, then the shared store (when shared and reachable).
-    boost::asio::awaitable<std::optional<Error>> admit_shared(const Route& route,
-                                                              const http::Request& request,
-                                                              UserId user, RateTicket& ticket);
-    /// `settle`, handing back to the shared store too what must not count.
+    /// After `admit` allowed a request whose ticket holds `taken` keys: the shared store's
+    /// verdict on them (when reachable). Without shared limits `taken` stays empty and this is
+    /// never called, so a single node pays no coroutine for it.
+    boost::asio::awaitable<std::optional<Error>> admit_shared(RateTicket& ticket);
+    /// `settle` for a ticket counted in the shared store (`shared`), handing back there too
+    /// what must not count.
     boost::asio::awaitable<void> settle_shared(RateTicket& ticket,
                                                const Result<http::Response>& result,
                                                http::Response& response);

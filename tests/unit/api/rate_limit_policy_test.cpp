@@ -275,8 +275,10 @@ protected:
                               UserId user, Result<http::Response> outcome = http::Response{}) {
         RateTicket ticket;
         Result<http::Response> result = outcome;
-        if (auto refusal = testing::run_sync(limits.admit_shared(route, r, user, ticket))) {
+        if (auto refusal = limits.admit(route, r, user, ticket)) {
             result = *refusal;
+        } else if (!ticket.taken.empty()) {
+            if (auto shared = testing::run_sync(limits.admit_shared(ticket))) result = *shared;
         }
         http::Response response;
         if (result) {
@@ -285,7 +287,11 @@ protected:
             response.status = result.error().code == ErrorCode::rate_limited ? 429 : 401;
             last_error = result.error();
         }
-        testing::run_sync(limits.settle_shared(ticket, result, response));
+        if (ticket.shared) {
+            testing::run_sync(limits.settle_shared(ticket, result, response));
+        } else {
+            limits.settle(ticket, result, response);
+        }
         return response;
     }
 
