@@ -134,6 +134,12 @@ TEST_P(StoreTest, SharedRateLimitsCountOneQuotaForEveryConnection) {
     EXPECT_TRUE(rates->take_rate("other", now, interval, tolerance).allowed);
     EXPECT_EQ(rates->purge_rates(now + 35, 100), 1) << "only keys whose TAT has passed";
     EXPECT_EQ(rates->purge_rates(now + 1000, 100), 1);
+    // Keys are bytes: a NUL (from a client's username) is kept apart from its look-alikes.
+    using namespace std::string_view_literals;
+    for (auto key : {"n\0x"sv, "n\\0x"sv, "n\\\\0x"sv}) {
+        EXPECT_TRUE(rates->take_rate(key, now, interval, interval).allowed);
+        EXPECT_FALSE(rates->take_rate(key, now, interval, interval).allowed);
+    }
 
     // Racing connections never take more than the quota.
     std::atomic<int> allowed{0};
