@@ -213,6 +213,9 @@ int Application::serve() {
         std::cerr << "chatgate: " << guards.error().message << "\n";
         return 2;
     }
+    if (auto* shared_rates = core.store.shared_rates(); guards->limits && shared_rates) {
+        guards->limits->share(*shared_rates, core.db_reads, guards->shared_classes);
+    }
     api::Dispatcher dispatcher(services, idempotency, guards->policies());
 
     std::size_t io_threads =

@@ -15,6 +15,7 @@ namespace chatgate::app {
 /// CORS (empty when no origin is allowed).
 struct EdgeGuards {
     std::unique_ptr<api::RateLimitPolicy> limits;
+    api::RateClasses shared_classes{};  ///< counted in a store shared by several nodes
     std::optional<api::CorsPolicy> cors;
 
     api::EdgePolicies policies() const { return {limits.get(), cors ? &*cors : nullptr}; }

@@ -112,7 +112,7 @@ domain::SessionPolicy session_policy(const Config& c) {
                     log::warn("refresh token reused; its session is revoked",
                               {{"user_id", user}, {"session_id", session}});
                 },
-            .cache_ttl = std::chrono::milliseconds(c.session_cache_ms),
+            .cache_ttl = std::chrono::milliseconds(c.effective_session_cache_ms()),
             .cache_max_entries = kSessionCacheEntries};
 }
 

@@ -53,7 +53,7 @@ const std::array kKnobs{
     Knob{"refresh_token_lifetime_seconds", &Config::refresh_token_lifetime_seconds, 1, kYear},
     Knob{"idempotency_key_ttl_seconds", &Config::idempotency_key_ttl_seconds, 0, kYear},
     Knob{"session_check_enabled", &Config::session_check_enabled},
-    Knob{"session_cache_ms", &Config::session_cache_ms, 0, 60'000},
+    Knob{"session_cache_ms", &Config::session_cache_ms, -1, 60'000},
     Knob{"metrics_listen", &Config::metrics_listen},
     Knob{"metrics_token", &Config::metrics_token, 0, INT64_MAX, true},
     Knob{"signup_grant_tokens", &Config::signup_grant_tokens, 0, 1'000'000'000'000},
@@ -81,6 +81,7 @@ const std::array kKnobs{
     Knob{"rate_limit_enabled", &Config::rate_limit_enabled},
     Knob{"rate_limits", &Config::rate_limits},
     Knob{"rate_limit_max_keys", &Config::rate_limit_max_keys, 64, 100'000'000},
+    Knob{"shared_rate_limits", &Config::shared_rate_limits},
     Knob{"trusted_proxies", &Config::trusted_proxies},
     Knob{"cors_allowed_origins", &Config::cors_allowed_origins},
     Knob{"cors_allow_credentials", &Config::cors_allow_credentials},
@@ -343,6 +344,14 @@ std::string masked_database_url(std::string_view url) {
 std::string Config::effective_database_path() const {
     if (!database_path.empty()) return database_path;
     return (std::filesystem::path(data_dir) / "chatgate.sqlite3").string();
+}
+
+std::int64_t Config::effective_session_cache_ms() const {
+    if (session_cache_ms >= 0) return session_cache_ms;
+    // Several nodes share a PostgreSQL database: a cached check would let a revocation made on
+    // another node pass here for the cache's lifetime (docs/architecture.md, "Sessions").
+    constexpr std::int64_t kSqliteDefault = 1000;
+    return uses_postgresql() ? 0 : kSqliteDefault;
 }
 
 std::string Config::listen_host() const {

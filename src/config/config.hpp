@@ -57,8 +57,9 @@ struct Config {
     bool session_check_enabled = true;
     /// How long a checked session's state is reused without a database read (0: every request
     /// reads). Revocations by this process take effect at once regardless; a direct database
-    /// edit (deactivating a user) within this bound.
-    std::int64_t session_cache_ms = 1000;
+    /// edit (deactivating a user), or another node's revocation, within this bound. -1: 1000 on
+    /// SQLite, 0 on PostgreSQL (several nodes: every revocation seen at the next request).
+    std::int64_t session_cache_ms = -1;
 
     // Metrics (GET /metrics, Prometheus's text format); off unless one of these is set.
     std::string metrics_listen;  ///< HOST:PORT of a listener serving only /metrics
@@ -106,6 +107,12 @@ struct Config {
         "chat=60/1m,top_up=30/1m,failed_login_user=5/15m,failed_login_address=20/15m,"
         "redeem=30/1m,failed_redeem_user=5/1h,failed_redeem_address=20/1h,webhook=600/1m";
     std::int64_t rate_limit_max_keys = 100'000;  ///< limiter memory bound (least recent dropped)
+    /// On PostgreSQL: the rate_limits names also counted in the database, one quota for all
+    /// the nodes on it ("*": every one; empty: each node counts alone). All by default, so no
+    /// client multiplies a quota by the number of nodes; leaving out `read` and `pages` (which
+    /// only shed load on the node itself) saves a database round trip on the cheapest requests.
+    /// No effect on SQLite (one process).
+    std::string shared_rate_limits = "*";
     /// Addresses and CIDR blocks of reverse proxies whose X-Forwarded-For is believed.
     std::string trusted_proxies;
     std::string cors_allowed_origins;  ///< comma-separated exact origins or "*"; empty: off
@@ -130,6 +137,7 @@ struct Config {
 
     std::string effective_database_path() const;
     bool uses_postgresql() const { return !database_url.empty(); }
+    std::int64_t effective_session_cache_ms() const;
     std::string listen_host() const;
     std::uint16_t listen_port() const;
     std::string metrics_host() const;  ///< of metrics_listen, when set

@@ -8,6 +8,7 @@
 #include "domain/keys/api_key_store.hpp"
 #include "domain/payments/payment_store.hpp"
 #include "domain/store.hpp"
+#include "guards/shared_rate_store.hpp"
 
 #include <cstdint>
 #include <exception>
@@ -26,6 +27,10 @@ class Database : public domain::Store,
                  public domain::PaymentStore {
 public:
     ~Database() override = default;
+
+    /// Where rate limits shared by every node on this store are counted; nothing when the
+    /// store serves one process (SQLite), whose in-process limiter is the whole count.
+    virtual guards::SharedRateStore* shared_rates() noexcept { return nullptr; }
 
     /// Highest migration applied.
     virtual std::int64_t schema_version() = 0;

@@ -62,8 +62,9 @@ RULES = {
     "assets": ({"core", "assets"}, {"std"}, {}),
     "security": ({"core", "config", "domain", "observability", "security"},
                  {"std", "sodium", "json", "boost-util"}, {}),
-    # libpq only in the PostgreSQL store's sources; config for its URL masking.
-    "storage": ({"core", "domain", "assets", "config", "storage"},
+    # libpq only in the PostgreSQL store's sources; config for its URL masking; guards for the
+    # shared rate limits' port.
+    "storage": ({"core", "domain", "assets", "config", "guards", "storage"},
                 {"std", "sqlite", "asio-coro", "asio", "boost-util"},
                 {"libpq": ["storage/postgresql/*.cpp"]}),
     # Beast and OpenSSL only where the HTTP transport is implemented.

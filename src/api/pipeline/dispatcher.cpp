@@ -89,7 +89,11 @@ boost::asio::awaitable<http::Response> Dispatcher::answer_route(const http::Requ
     Result<http::Response> result = co_await run_steps(bound, ctx, ticket);
     http::Response response =  // 8
         result ? std::move(*result) : error_response(result.error(), request_id, route.errors);
-    if (policies_.rate_limits) policies_.rate_limits->settle(ticket, result, response);
+    if (ticket.shared) {
+        co_await policies_.rate_limits->settle_shared(ticket, result, response);
+    } else if (policies_.rate_limits) {
+        policies_.rate_limits->settle(ticket, result, response);
+    }
     response.route = route.path;
     response.user_id = ctx.user_id;
     co_return response;
@@ -103,9 +107,12 @@ boost::asio::awaitable<Result<http::Response>> Dispatcher::run_steps(const Bound
         // (No co_await inside ?: or an if condition here: GCC 12 miscompiles temporaries in
         // those forms.)
         Caller caller;
-        std::optional<Error> refused = authenticate(ctx, caller);   // 3
-        if (!refused) refused = co_await check_key(caller);         // 3, for API keys
-        if (!refused) refused = limit_rate(ctx, caller, ticket);    // 4
+        std::optional<Error> refused = authenticate(ctx, caller);  // 3
+        if (!refused) refused = co_await check_key(caller);        // 3, for API keys
+        if (!refused) refused = limit_rate(ctx, caller, ticket);   // 4
+        if (!refused && !ticket.taken.empty()) {                   // 4, across nodes
+            refused = co_await policies_.rate_limits->admit_shared(ticket);
+        }
         if (!refused) refused = co_await check_session(caller);     // 5
         if (!refused) refused = co_await check_staff(ctx, caller);  // 5, for staff routes
         if (!refused) refused = check_path_types(ctx);              // 6

@@ -34,7 +34,8 @@ struct EdgePolicies {
 ///                    is_active). Before the rate limits, so that authenticated routes count
 ///                    per user, not per address.
 ///  4. rate limits    Before the session check and the handler, so a throttled request costs
-///                    no database read.
+///                    no database read (with limits shared across nodes, a locally allowed
+///                    request then takes its keys from the database too, off the I/O thread).
 ///  5. session check  Revoked sessions, password changes and deactivated users: one indexed
 ///                    read, after the cheap refusals. Staff routes then read the user's
 ///                    is_staff: a 403 that says nothing about the route's subject.

@@ -11,6 +11,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <exception>
 
 namespace chatgate::api {
@@ -20,6 +21,16 @@ namespace net = boost::asio;
 using domain::ClaimOutcome;
 
 constexpr std::size_t kMaxKeyChars = 255;
+/// Polling another node's claim: the first look again soon (most requests answer in tens of
+/// milliseconds), then doubling up to the cap, so a long wait costs a few reads a second.
+constexpr std::chrono::milliseconds kFirstPoll{5};
+constexpr std::chrono::milliseconds kMaxPoll{250};
+
+Error still_running() {
+    return Error{ErrorCode::idempotency_key_in_flight,
+                 "A request with this Idempotency-Key is still being processed; retry later.",
+                 {}};
+}
 
 bool acceptable_key(std::string_view key) {
     if (key.empty() || key.size() > kMaxKeyChars) return false;
@@ -115,8 +126,19 @@ boost::asio::awaitable<Result<http::Response>> Idempotency::run(Services& servic
     auto executor = co_await net::this_coro::executor;
 
     std::shared_ptr<Waiter> waiter;
+    auto poll = kFirstPoll;
     for (;;) {
         auto claim = co_await service_.claim(ctx.user_id, key, fingerprint);
+        if (claim.outcome == ClaimOutcome::elsewhere) {
+            // Another node runs it: no wake-up comes from there, so look at its row again.
+            auto now = std::chrono::steady_clock::now();
+            if (now >= deadline) co_return still_running();
+            net::steady_timer pause(executor);
+            pause.expires_at(std::min(deadline, now + poll));
+            co_await pause.async_wait(net::as_tuple(net::use_awaitable));
+            poll = std::min(kMaxPoll, poll * 2);
+            continue;
+        }
         if (claim.outcome != ClaimOutcome::in_flight) {
             if (waiter) remove_waiter(slot, waiter);
             if (claim.outcome == ClaimOutcome::claimed) break;
@@ -151,9 +173,7 @@ boost::asio::awaitable<Result<http::Response>> Idempotency::run(Services& servic
         }
         if (std::chrono::steady_clock::now() >= deadline) {
             remove_waiter(slot, waiter);
-            co_return error(ErrorCode::idempotency_key_in_flight,
-                            "A request with this Idempotency-Key is still being processed; "
-                            "retry later.");
+            co_return still_running();
         }
         co_await waiter->timer.async_wait(net::as_tuple(net::use_awaitable));
         remove_waiter(slot, waiter);

@@ -23,8 +23,9 @@ namespace chatgate::api {
 /// Only 2xx answers are kept. Every other answer of these routes leaves no effect (validation,
 /// refusals, failures before the charge or refunded), so it frees the key and a retry runs
 /// anew. Repeats that arrive while the first runs in this process wait for its answer, up to
-/// `wait`, then get 409. Streamed answers cannot be replayed, so they are refused (400) when
-/// sent with a key. Thread-safe.
+/// `wait`, then get 409; so do repeats while another node runs it (polling its row, backing
+/// off from 5 to 250 ms), which then get the same answer. Streamed answers cannot be replayed, so
+/// they are refused (400) when sent with a key. Thread-safe.
 class Idempotency {
 public:
     Idempotency(domain::IdempotencyService& service, std::chrono::milliseconds wait,

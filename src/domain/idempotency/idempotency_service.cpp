@@ -7,6 +7,13 @@ namespace {
 // claim's transaction short.
 constexpr std::int64_t kPurgePerClaim = 16;
 
+/// The node part of an owner "<node>#<random>"; nothing for owners from before node names.
+std::optional<std::string_view> node_of(std::string_view owner) {
+    auto hash = owner.rfind('#');
+    if (hash == std::string_view::npos) return std::nullopt;
+    return owner.substr(0, hash);
+}
+
 }  // namespace
 
 ClaimResult judge_claim(const std::optional<IdempotencyRecord>& holder,
@@ -15,6 +22,10 @@ ClaimResult judge_claim(const std::optional<IdempotencyRecord>& holder,
     if (holder->fingerprint != fingerprint) return {ClaimOutcome::mismatch, std::nullopt};
     if (holder->answer) return {ClaimOutcome::replay, holder->answer};
     if (holder->owner == owner) return {ClaimOutcome::in_flight, std::nullopt};
+    auto holder_node = node_of(holder->owner);
+    if (holder_node && holder_node != node_of(owner)) {
+        return {ClaimOutcome::elsewhere, std::nullopt};
+    }
     return {ClaimOutcome::abandoned, std::nullopt};
 }
 

@@ -22,6 +22,7 @@ enum class ClaimOutcome {
     replay,     ///< the first answer is known: send it again
     mismatch,   ///< the key was used with a different request
     in_flight,  ///< the first request is still running in this process
+    elsewhere,  ///< the first request is held by another node (running there, or cut off)
     abandoned,  ///< its first request was cut off by a restart: the outcome is unknown
 };
 
@@ -36,7 +37,9 @@ struct ClaimResult {
 ///
 /// A claim left by a process that stopped mid-request (not this `owner`) is not taken over
 /// until it expires: whether that request charged is unknown, so running it again could
-/// charge twice.
+/// charge twice. Owners are "<node>#<random>": a claim of an earlier run of this node is
+/// abandoned, one of another node is `elsewhere` (most likely still running there: the caller
+/// polls until it has an answer or a deadline passes).
 class IdempotencyService {
 public:
     IdempotencyService(IdempotencyStore& store, DbPools db, const Clock& clock,

@@ -29,6 +29,7 @@ constexpr std::array kMigrations{
     Migration{5, "migrations/postgresql/0005_responses.sql"},
     Migration{6, "migrations/postgresql/0006_payments.sql"},
     Migration{7, "migrations/postgresql/0007_node_leases.sql"},
+    Migration{8, "migrations/postgresql/0008_shared_rate_limits.sql"},
 };
 
 // A batch that lost a deadlock to another node runs again this many times in all, after a

@@ -28,7 +28,7 @@ struct PgSettings {
 /// in one transaction, so the guarantees hold across connections and nodes. A lost connection
 /// fails its operations with StorageUnavailable (503) and reconnects at its next use.
 /// Thread-safe.
-class PgStore final : public Database {
+class PgStore final : public Database, public guards::SharedRateStore {
 public:
     /// Connects and applies pending migrations (one node at a time). DatabaseError if the
     /// database cannot be reached.
@@ -42,6 +42,13 @@ public:
     void rollback_batch() noexcept override;
     int batch_attempts() const noexcept override;
     bool batch_retryable(const std::exception_ptr& failure) const noexcept override;
+    guards::SharedRateStore* shared_rates() noexcept override { return this; }
+
+    // guards::SharedRateStore, in rate_store.cpp.
+    Taken take_rate(std::string_view key, std::int64_t now_ns, std::int64_t interval_ns,
+                    std::int64_t tolerance_ns) override;
+    void give_back_rate(std::string_view key, std::int64_t interval_ns) override;
+    std::int64_t purge_rates(std::int64_t now_ns, std::int64_t limit) override;
 
     Result<UserId> create_user(const domain::NewUser& user) override;
     std::optional<domain::Credentials> find_credentials(std::string_view username) override;

@@ -172,6 +172,23 @@ inline constexpr const char* kOpenReservations =
     " ORDER BY id";
 
 // Node leases (migration 0007).
+// Shared rate limits (migration 0008): GCRA, one statement per check. The conditional upsert
+// takes a request when the TAT leaves room (a refusal updates nothing and returns no row from
+// `taken`); the second branch then reports the TAT as found.
+inline constexpr const char* kTakeRate =
+    "WITH taken AS (INSERT INTO rate_limit_state AS s (key, tat_ns)"
+    " VALUES ($1::text, $2::bigint + $3::bigint) ON CONFLICT (key) DO UPDATE"
+    " SET tat_ns = GREATEST(s.tat_ns, $2::bigint) + $3::bigint"
+    " WHERE GREATEST(s.tat_ns, $2::bigint) + $3::bigint - $2::bigint <= $4::bigint"
+    " RETURNING tat_ns)"
+    " SELECT 1, tat_ns FROM taken UNION ALL SELECT 0, tat_ns FROM rate_limit_state"
+    " WHERE key = $1::text AND NOT EXISTS (SELECT 1 FROM taken)";
+inline constexpr const char* kGiveBackRate =
+    "UPDATE rate_limit_state SET tat_ns = tat_ns - $2::bigint WHERE key = $1::text";
+inline constexpr const char* kPurgeRates =
+    "DELETE FROM rate_limit_state WHERE key IN (SELECT key FROM rate_limit_state"
+    " WHERE tat_ns < $1::bigint LIMIT $2::bigint)";
+
 inline constexpr const char* kRenewLease =
     "INSERT INTO node_leases (node, expires_at_ms) VALUES ($1::text, $2::bigint)"
     " ON CONFLICT (node) DO UPDATE SET expires_at_ms = excluded.expires_at_ms";

@@ -31,6 +31,7 @@ constexpr std::array kMigrations{
     Migration{5, "migrations/sqlite/0005_responses.sql"},
     Migration{6, "migrations/sqlite/0006_payments.sql"},
     Migration{7, "migrations/sqlite/0007_node_leases.sql"},
+    Migration{8, "migrations/sqlite/0008_shared_rate_limits.sql"},
 };
 
 // SQLite's own automatic checkpoint threshold; the checkpoint now runs off the writer's thread.

@@ -1,10 +1,16 @@
 #include "api/pipeline/rate_limit_policy.hpp"
 
 #include "api/routes.hpp"
+#include "app/edge_guards.hpp"
 #include "app/settings.hpp"
+#include "core/work_pool.hpp"
 #include "support/manual_clock.hpp"
+#include "support/run_sync.hpp"
 
 #include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
 
 namespace chatgate::api {
 namespace {
@@ -255,6 +261,156 @@ TEST_F(RateLimitsTest, ABusyLoginCountsAgainstItsAddressButNotTheUsername) {
     // The username was never charged: its one failure is still there, from elsewhere.
     EXPECT_EQ(run(limits, login, from_b, 0, wrong_password).status, 401);
     EXPECT_EQ(run(limits, login, from_b, 0).status, 429);
+}
+
+/// The shared store's rule as the PostgreSQL statement applies it, in memory; `down` makes
+/// every call throw, as a lost database does.
+class MemorySharedRates : public guards::SharedRateStore {
+public:
+    Taken take_rate(std::string_view key, std::int64_t now, std::int64_t interval,
+                    std::int64_t tolerance) override {
+        std::lock_guard lock(mutex);
+        check();
+        auto [it, fresh] = tat.try_emplace(std::string(key), now);
+        std::int64_t next = std::max(it->second, now) + interval;
+        if (next - now > tolerance) return {false, it->second};
+        it->second = next;
+        return {true, next};
+    }
+    void give_back_rate(std::string_view key, std::int64_t interval) override {
+        std::lock_guard lock(mutex);
+        check();
+        if (auto it = tat.find(std::string(key)); it != tat.end()) it->second -= interval;
+    }
+    std::int64_t purge_rates(std::int64_t, std::int64_t) override { return 0; }
+    void check() const {
+        if (down) throw std::runtime_error("database unreachable");
+    }
+
+    std::mutex mutex;
+    std::map<std::string, std::int64_t> tat;
+    bool down = false;
+};
+
+class SharedRateLimitsTest : public RateLimitsTest {
+protected:
+    void TearDown() override { pool.join(); }
+    http::Response run_shared(RateLimitPolicy& limits, const Route& route, const http::Request& r,
+                              UserId user, Result<http::Response> outcome = http::Response{}) {
+        RateTicket ticket;
+        Result<http::Response> result = outcome;
+        if (auto refusal = limits.admit(route, r, user, ticket)) {
+            result = *refusal;
+        } else if (!ticket.taken.empty()) {
+            if (auto shared = testing::run_sync(limits.admit_shared(ticket))) result = *shared;
+        }
+        http::Response response;
+        if (result) {
+            response = *result;
+        } else {
+            response.status = result.error().code == ErrorCode::rate_limited ? 429 : 401;
+            last_error = result.error();
+        }
+        if (ticket.shared) {
+            testing::run_sync(limits.settle_shared(ticket, result, response));
+        } else {
+            limits.settle(ticket, result, response);
+        }
+        return response;
+    }
+
+    static RateClasses all() {
+        RateClasses classes{};
+        classes.fill(true);
+        return classes;
+    }
+
+    MemorySharedRates store;
+    WorkPool pool{"test-rates", {.threads = 1}};
+};
+
+TEST_F(SharedRateLimitsTest, NodesSharingTheStoreShareOneQuota) {
+    auto node_a = make("read=4/1m");
+    auto node_b = make("read=4/1m");
+    node_a.share(store, pool, all());
+    node_b.share(store, pool, all());
+    auto r = request("198.51.100.1");
+    EXPECT_EQ(run_shared(node_a, tokens, r, 7).status, 200);
+    EXPECT_EQ(run_shared(node_b, tokens, r, 7).status, 200);
+    EXPECT_EQ(run_shared(node_a, tokens, r, 7).status, 200);
+    auto last = run_shared(node_b, tokens, r, 7);
+    EXPECT_EQ(last.status, 200);
+    EXPECT_EQ(header(last, "RateLimit-Remaining"), "0") << "the shared count, not node B's";
+    EXPECT_EQ(run_shared(node_a, tokens, r, 7).status, 429) << "node A has taken only two";
+    EXPECT_EQ(last_error.retry_after_seconds, 15);
+    EXPECT_EQ(run_shared(node_b, tokens, r, 7).status, 429);
+    clock.advance(15s);
+    EXPECT_EQ(run_shared(node_a, tokens, r, 7).status, 200);
+    EXPECT_EQ(run_shared(node_b, tokens, r, 7).status, 429);
+}
+
+TEST_F(SharedRateLimitsTest, AFailedLoginLockoutHoldsOnEveryNodeAndSuccessesAreFree) {
+    auto node_a = make("failed_login_user=2/15m");
+    auto node_b = make("failed_login_user=2/15m");
+    node_a.share(store, pool, all());
+    node_b.share(store, pool, all());
+    auto alice = request("198.51.100.1", R"({"username":"alice","password":"x"})");
+    EXPECT_EQ(run_shared(node_a, login, alice, 0).status, 200);
+    EXPECT_EQ(run_shared(node_b, login, alice, 0).status, 200) << "successes are handed back";
+    EXPECT_EQ(run_shared(node_a, login, alice, 0, wrong_password).status, 401);
+    EXPECT_EQ(run_shared(node_b, login, alice, 0, wrong_password).status, 401);
+    EXPECT_EQ(run_shared(node_a, login, alice, 0).status, 429) << "two failures, one per node";
+    EXPECT_NE(last_error.message.find("failed login"), std::string::npos);
+    EXPECT_EQ(run_shared(node_b, login, alice, 0).status, 429);
+}
+
+TEST(SharedRateLimitsConfig, NamesTheLimitsAndRefusesUnknownOnes) {
+    testing::ManualClock clock;
+    Config config;
+    auto guards = app::make_edge_guards(config, clock);
+    ASSERT_TRUE(guards);
+    for (bool shared : guards->shared_classes) EXPECT_TRUE(shared);  // "*" by default
+    config.shared_rate_limits = "chat,failed_login_user";
+    guards = app::make_edge_guards(config, clock);
+    ASSERT_TRUE(guards);
+    EXPECT_TRUE(guards->shared_classes[RateTable::index(guards::RateClass::chat)]);
+    EXPECT_TRUE(guards->shared_classes[RateTable::index(guards::RateClass::failed_login_user)]);
+    EXPECT_FALSE(guards->shared_classes[RateTable::index(guards::RateClass::read)]);
+    config.shared_rate_limits = "";
+    guards = app::make_edge_guards(config, clock);
+    ASSERT_TRUE(guards);
+    EXPECT_FALSE(guards->shared_classes[RateTable::index(guards::RateClass::chat)]);
+    config.shared_rate_limits = "chat, reed";
+    auto bad = app::make_edge_guards(config, clock);
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message.find("shared_rate_limits"), std::string::npos);
+    EXPECT_NE(bad.error().message.find("reed"), std::string::npos);
+}
+
+TEST_F(SharedRateLimitsTest, OnlyTheChosenLimitsAreShared) {
+    RateClasses chat_only{};
+    chat_only[RateTable::index(guards::RateClass::chat)] = true;
+    auto node_a = make("read=2/1m");
+    node_a.share(store, pool, chat_only);
+    auto r = request("198.51.100.1");
+    EXPECT_EQ(run_shared(node_a, tokens, r, 7).status, 200);
+    EXPECT_EQ(run_shared(node_a, tokens, r, 7).status, 200);
+    EXPECT_EQ(run_shared(node_a, tokens, r, 7).status, 429) << "counted by the node alone";
+    EXPECT_TRUE(store.tat.empty());
+}
+
+TEST_F(SharedRateLimitsTest, WithTheStoreUnreachableEachNodeLimitsAloneThenSharesAgain) {
+    auto node_a = make("read=2/1m");
+    node_a.share(store, pool, all());
+    store.down = true;
+    auto r = request("198.51.100.1");
+    EXPECT_EQ(run_shared(node_a, tokens, r, 7).status, 200) << "never refused for the outage";
+    EXPECT_EQ(run_shared(node_a, tokens, r, 7).status, 200);
+    EXPECT_EQ(run_shared(node_a, tokens, r, 7).status, 429) << "the node's own limit holds";
+    store.down = false;
+    clock.advance(60s);  // past the retry pause, and the local quota whole again
+    EXPECT_EQ(run_shared(node_a, tokens, r, 7).status, 200);
+    EXPECT_EQ(store.tat.size(), 1u) << "counted in the shared store again";
 }
 
 }  // namespace

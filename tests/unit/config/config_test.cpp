@@ -108,6 +108,21 @@ TEST_F(ConfigTest, TheDatabasePasswordComesFromAVariableOrAPrivateFileAndIsNever
               "postgresql://u@h/db?password=***&sslmode=require");
 }
 
+TEST_F(ConfigTest, SessionChecksAreCachedOnSqliteOnlyUnlessSet) {
+    auto sqlite = load_config({});
+    ASSERT_TRUE(sqlite);
+    EXPECT_EQ(sqlite->effective_session_cache_ms(), 1000);
+    ConfigSources sources;
+    sources.cli = {{"database_url", "postgresql:///chatgate?host=/run/pg"}};
+    auto shared = load_config(sources);
+    ASSERT_TRUE(shared) << shared.error().message;
+    EXPECT_EQ(shared->effective_session_cache_ms(), 0);  // several nodes: no stale pass
+    sources.cli["session_cache_ms"] = "250";
+    shared = load_config(sources);
+    ASSERT_TRUE(shared);
+    EXPECT_EQ(shared->effective_session_cache_ms(), 250);
+}
+
 TEST_F(ConfigTest, OutOfRangeIsRefused) {
     ConfigSources sources;
     sources.cli["max_body_bytes"] = "10";

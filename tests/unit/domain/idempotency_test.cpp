@@ -23,7 +23,7 @@ protected:
                 ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".sqlite3";
         remove_files();
         store_ = std::make_unique<storage::SqliteStore>(path_);
-        keys_ = service("this-process");
+        keys_ = service("node-a#2");
         user_ = *store_->create_user({"alice", "h", 0, false, false});
     }
     void TearDown() override {
@@ -93,12 +93,26 @@ TEST_F(IdempotencyTest, AnswersExpireAfterTheTtl) {
 }
 
 TEST_F(IdempotencyTest, ClaimOfAStoppedProcessIsNotTakenOverBeforeItExpires) {
-    auto before_restart = service("previous-process");
+    auto before_restart = service("node-a#1");  // this node, before a restart
     EXPECT_EQ(run_sync(before_restart->claim(user_, "k", "fp")).outcome, ClaimOutcome::claimed);
     // Whether that request charged is unknown: refuse rather than risk charging twice.
     EXPECT_EQ(claim("k", "fp").outcome, ClaimOutcome::abandoned);
+    auto unnamed = service("a-process-from-before-node-names");
+    EXPECT_EQ(run_sync(unnamed->claim(user_, "k2", "fp")).outcome, ClaimOutcome::claimed);
+    EXPECT_EQ(claim("k2", "fp").outcome, ClaimOutcome::abandoned);
     clock_.advance(60s);
     EXPECT_EQ(claim("k", "fp").outcome, ClaimOutcome::claimed);
+}
+
+TEST_F(IdempotencyTest, AClaimOfAnotherNodeIsWaitedForThenReplayed) {
+    auto other_node = service("node-b#7");
+    EXPECT_EQ(run_sync(other_node->claim(user_, "k", "fp")).outcome, ClaimOutcome::claimed);
+    EXPECT_EQ(claim("k", "fp").outcome, ClaimOutcome::elsewhere);
+    EXPECT_EQ(claim("k", "other").outcome, ClaimOutcome::mismatch);
+    run_sync(other_node->complete(user_, "k", StoredAnswer{200, "application/json", "{}"}));
+    auto again = claim("k", "fp");
+    ASSERT_EQ(again.outcome, ClaimOutcome::replay);
+    EXPECT_EQ(again.answer->body, "{}");
 }
 
 TEST_F(IdempotencyTest, OwnRunningClaimIsNeverTakenOver) {

@@ -110,6 +110,54 @@ TEST_P(StoreTest, ConcurrentChargesAreExact) {
     expect_consistent(user);
 }
 
+TEST_P(StoreTest, SharedRateLimitsCountOneQuotaForEveryConnection) {
+    auto* rates = store_->shared_rates();
+    if (GetParam() == Engine::sqlite) {
+        EXPECT_EQ(rates, nullptr) << "one process: its own limiter is the whole count";
+        return;
+    }
+    ASSERT_NE(rates, nullptr);
+    auto other_node = database_->open();
+    auto* other = other_node->shared_rates();
+    const std::int64_t now = 1'000'000'000, interval = 10, tolerance = 30;  // 3 per 30 ns
+    EXPECT_TRUE(rates->take_rate("k", now, interval, tolerance).allowed);
+    EXPECT_TRUE(other->take_rate("k", now, interval, tolerance).allowed);
+    auto third = rates->take_rate("k", now, interval, tolerance);
+    EXPECT_TRUE(third.allowed);
+    EXPECT_EQ(third.tat_ns, now + 30);
+    auto refused = other->take_rate("k", now, interval, tolerance);
+    EXPECT_FALSE(refused.allowed);
+    EXPECT_EQ(refused.tat_ns, now + 30) << "a refusal changes nothing";
+    other->give_back_rate("k", interval);
+    EXPECT_TRUE(rates->take_rate("k", now, interval, tolerance).allowed);
+    EXPECT_TRUE(rates->take_rate("k", now + 10, interval, tolerance).allowed) << "time passes";
+    EXPECT_TRUE(rates->take_rate("other", now, interval, tolerance).allowed);
+    EXPECT_EQ(rates->purge_rates(now + 35, 100), 1) << "only keys whose TAT has passed";
+    EXPECT_EQ(rates->purge_rates(now + 1000, 100), 1);
+    // Keys are bytes: a NUL (from a client's username) is kept apart from its look-alikes.
+    using namespace std::string_view_literals;
+    for (auto key : {"n\0x"sv, "n\\0x"sv, "n\\\\0x"sv}) {
+        EXPECT_TRUE(rates->take_rate(key, now, interval, interval).allowed);
+        EXPECT_FALSE(rates->take_rate(key, now, interval, interval).allowed);
+    }
+
+    // Racing connections never take more than the quota.
+    std::atomic<int> allowed{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&] {
+            auto node = database_->open();
+            for (int i = 0; i < 20; ++i) {
+                if (node->shared_rates()->take_rate("race", now, interval, 50 * interval).allowed) {
+                    ++allowed;
+                }
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(allowed.load(), 50);
+}
+
 class ServiceTest : public StoreTest {
 protected:
     void SetUp() override {

@@ -266,9 +266,9 @@ TEST_P(PostgresSchemaTest, NodesStartingAtOnceApplyEachMigrationOnce) {
         threads.emplace_back([&] { store = database.open(); });
     }
     for (auto& thread : threads) thread.join();
-    for (auto& store : stores) EXPECT_EQ(store->schema_version(), 7);
+    for (auto& store : stores) EXPECT_EQ(store->schema_version(), 8);
     storage::pg::Connection db(database.location(), std::nullopt);
-    EXPECT_EQ(db.run("SELECT count(*) FROM schema_migrations").int64(0, 0), 7);
+    EXPECT_EQ(db.run("SELECT count(*) FROM schema_migrations").int64(0, 0), 8);
 }
 
 TEST_P(PostgresSchemaTest, TheLedgerAuditLogAndSettledReservationsAreAppendOnly) {
