@@ -17,6 +17,28 @@ as_owner() {
     if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# As root: the postgres user must be able to search every directory on the way to the binaries
+# and to DIR. Debian's own are (0755); a root made in a private directory (a chroot built in a
+# mktemp -d, mode 0700) is not, and then nothing but root could run there. Such a directory is
+# given the search bit (o+x) that Debian's directories have, and the change is said.
+searchable_for_postgres() {
+    [[ $(id -u) -eq 0 ]] || return 0
+    local path
+    for path in "$bin" "$1"; do
+        while :; do
+            local mode
+            mode=$(stat -c %a "$path")
+            if (( (8#$mode & 1) == 0 )) && [[ $(stat -c %U "$path") != postgres ]]; then
+                echo "postgres_server.sh: $path (mode $mode) is not searchable by the postgres" \
+                    "user; adding o+x" >&2
+                chmod o+x "$path"
+            fi
+            [[ $path == / ]] && break
+            path=$(dirname "$path")
+        done
+    done
+}
+
 pg_ctl_start() {
     # fsync off: a test cluster is thrown away, durability buys nothing here.
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
@@ -35,6 +57,7 @@ start)
     if [[ -d $dir/data ]]; then pg_ctl_stop 2>/dev/null || true; rm -rf "$dir"; fi
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
+    searchable_for_postgres "$dir"
     if [[ $(id -u) -eq 0 ]]; then
         chown postgres: "$dir"
         chmod 0755 "$dir"  # the socket's directory: clients of any user reach it
