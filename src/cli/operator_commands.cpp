@@ -97,8 +97,9 @@ std::string os_actor() {
     return "os:uid " + std::to_string(::geteuid());
 }
 
-OperatorCommands::OperatorCommands(CLI::App& app,
-                                   const std::function<void(CLI::App&)>& add_config_options) {
+OperatorCommands::OperatorCommands(
+    CLI::App& app, const std::function<void(CLI::App&)>& add_config_options,
+    const std::function<void(const std::string&)>& set_database_url) {
     users_ = app.add_subcommand("users", "List, show, deactivate or activate users");
     users_->require_subcommand(1);
     users_list_ = users_->add_subcommand("list", "List users (id, name, tokens, state, role)");
@@ -190,9 +191,10 @@ OperatorCommands::OperatorCommands(CLI::App& app,
         "Copy a SQLite installation into an empty PostgreSQL database (stop chatgate first)");
     migrate_data_->add_option("--from", from_, "The SQLite database (DATA_DIR/chatgate.sqlite3)")
         ->required();
-    migrate_data_->add_option("--to", to_,
-                              "libpq URL of the empty PostgreSQL database (default: "
-                              "database_url); the password as for serve");
+    migrate_data_->add_option_function<std::string>(
+        "--to", [set_database_url](const std::string& url) { set_database_url(url); },
+        "libpq URL of the empty PostgreSQL database (default: database_url); the password as "
+        "for serve");
     add_config_options(*migrate_data_);
 }
 
@@ -367,7 +369,7 @@ int OperatorCommands::run_backup(const Config& config) {
 namespace chatgate::cli {
 
 int OperatorCommands::run_migrate_data(const Config& config) {
-    std::string target = to_.empty() ? config.database_url : to_;
+    const std::string& target = config.database_url;  // --to, or the configured one
     if (target.empty()) {
         std::cerr << "chatgate migrate-data: --to (or database_url) names the PostgreSQL database"
                   << std::endl;

@@ -17,8 +17,11 @@ namespace chatgate::cli {
 
 class OperatorCommands {
 public:
-    /// Adds the subcommands to `app`; `add_config_options` gives each the shared options.
-    OperatorCommands(CLI::App& app, const std::function<void(CLI::App&)>& add_config_options);
+    /// Adds the subcommands to `app`; `add_config_options` gives each the shared options, and
+    /// `set_database_url` takes migrate-data's `--to` as the configuration's `database_url` (so
+    /// that `database_password_env`/`_file` apply to it).
+    OperatorCommands(CLI::App& app, const std::function<void(CLI::App&)>& add_config_options,
+                     const std::function<void(const std::string&)>& set_database_url);
 
     /// Whether one of these subcommands was given.
     bool parsed() const;
@@ -74,7 +77,6 @@ private:
     std::int64_t batch_id_ = 0;
     std::string code_;
     std::string from_;
-    std::string to_;
 };
 
 /// The actor of command-line actions: "os:<login name>".

@@ -26,10 +26,10 @@ ONLY_COMPLETED = {"idempotency_keys": "status IS NOT NULL"}
 SQLITE = {"CHATGATE_DATABASE_URL": ""}  # this installation stays on SQLite in the PostgreSQL run
 
 
-def migrate_data(binary, source, target, cwd):
+def migrate_data(binary, source, target, cwd, env=None):
     return subprocess.run([str(binary), "migrate-data", "--from", str(source), "--to", target],
                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          env=clean_env(), cwd=str(cwd), timeout=CLI_TIMEOUT)
+                          env=clean_env(env), cwd=str(cwd), timeout=CLI_TIMEOUT)
 
 
 def psql_value(url: str, sql: str) -> str:
@@ -129,6 +129,12 @@ def test_a_source_that_is_not_a_chatgate_database_is_refused(server_binary, tmp_
     other = tmp_path / "other.sqlite3"
     with sqlite3.connect(other) as db:
         db.execute("CREATE TABLE notes (body TEXT)")
-    refused = migrate_data(server_binary, other, target, tmp_path)
+    # The password file applies to --to as to database_url (the test server trusts its socket,
+    # so any password does).
+    password = tmp_path / "db-password"
+    password.write_text("not-needed-here")
+    password.chmod(0o600)
+    refused = migrate_data(server_binary, other, target, tmp_path,
+                           env={"CHATGATE_DATABASE_PASSWORD_FILE": str(password)})
     assert refused.returncode != 0 and "not a chatgate database" in refused.stderr, refused.stderr
     assert psql_value(target, "SELECT count(*) FROM pg_tables WHERE tablename = 'users'") == "0"
