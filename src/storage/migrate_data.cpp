@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <deque>
 #include <filesystem>
-#include <memory>
 
 namespace chatgate::storage {
 
@@ -239,8 +238,8 @@ MigrationReport migrate_data(const std::string& sqlite_path, const pg::PgSetting
     if (versions != target_versions) {
         throw MigrationRefused("the source's schema (versions " + versions +
                                ") is not this version's (" + target_versions +
-                               "): start this chatgate once on it to upgrade it, stop it, and "
-                               "run migrate-data again");
+                               "): if it is older, start this chatgate once on it to upgrade it, "
+                               "stop it, and run migrate-data again");
     }
     pg::Connection conn(target.url, target.password);
     Copier copier(source, conn);
