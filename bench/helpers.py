@@ -9,6 +9,8 @@
   helpers.py report-hop DIR CONNS STREAMS GAP  bench/hop.sh's tables: the hop, streams, metrics on/off
   helpers.py report-auth DIR                   API key versus access token authentication
   helpers.py api-key BASE ACCESS               create an API key for the token's user; print it
+  helpers.py report-postgresql DIR             bench/postgresql.sh's table: SQLite, PostgreSQL 1 and 2 nodes
+  helpers.py ledger-check-sqlite PATH SQL      fail unless SQL (a count of mismatched balances) is 0
 """
 import glob
 import json
@@ -339,6 +341,65 @@ def report_auth(directory):
     print("\n".join(out))
 
 
+def report_postgresql(directory):
+    """bench/postgresql.sh's table: each store's req/s and p99 as ratios of nginx's; two nodes
+    are two wrk processes at once (req/s summed, the worse p99)."""
+    def runs(label):
+        files = sorted(glob.glob(os.path.join(directory, f"{label}.*.txt")))
+        return [parse_wrk(f) for f in files if not f.endswith(".b.txt")]
+
+    def two_nodes(label):
+        combined = []
+        for first in sorted(glob.glob(os.path.join(directory, f"{label}.*.txt"))):
+            if first.endswith(".b.txt"):
+                continue
+            a, b = parse_wrk(first), parse_wrk(first[:-len(".txt")] + ".b.txt")
+            combined.append({"rps": a["rps"] + b["rps"], "p50": max(a["p50"], b["p50"]),
+                             "p99": max(a["p99"], b["p99"]), "requests": a["requests"] + b["requests"],
+                             "non2xx": a["non2xx"] + b["non2xx"],
+                             "socket_errors": a["socket_errors"] + b["socket_errors"]})
+        return combined
+
+    nginx = mean_of(runs("nginx"))
+    rows = [("nginx (ceiling, mean of %d runs)" % nginx["runs"], "-", nginx)]
+    measured = {}
+    for endpoint, kind in (("GET /api/tokens/", "tokens"), ("POST /api/chat/", "chat")):
+        for store, label, many in (("SQLite", "sqlite", False), ("PostgreSQL, 1 node", "pg1", False),
+                                   ("PostgreSQL, 2 nodes", "pg2", True)):
+            r = mean_of(two_nodes(f"{label}-{kind}") if many else runs(f"{label}-{kind}"))
+            measured[(label, kind)] = r
+            rows.append((endpoint, store, r))
+    out = ["| endpoint | store | req/s | ratio to nginx | p99 | p99 ratio |",
+           "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for endpoint, store, r in rows:
+        out.append(f"| {endpoint} | {store} | {fmt_rps(r['rps'])} | {r['rps'] / nginx['rps']:.0%} | "
+                   f"{fmt_ms(r['p99'])} | {r['p99'] / nginx['p99']:.2f}x |")
+    out += ["", "| target | value | result |", "| --- | ---: | --- |"]
+    missed = 0
+    sqlite_chat = measured[("sqlite", "chat")]["rps"]
+    for label, what in (("pg1", "one node"), ("pg2", "two nodes")):
+        ratio = measured[(label, "chat")]["rps"] / sqlite_chat
+        ok = ratio >= 0.5
+        missed += not ok
+        out.append(f"| PostgreSQL ({what}) POST /api/chat/ >= 0.5x SQLite's | {ratio:.2f}x | {verdict(ok)} |")
+    warnings = [f"- {key[0]} {key[1]}: {r['non2xx']} non-2xx answers, {r['socket_errors']} socket errors "
+                f"(of {r['requests']:,} requests); its numbers are not trustworthy"
+                for key, r in measured.items() if r["non2xx"] or r["socket_errors"]]
+    if warnings:
+        out += ["", "Warnings:"] + warnings
+    print("\n".join(out))
+    return missed
+
+
+def ledger_check_sqlite(path, sql):
+    """Exits non-zero unless `sql` (a count of mismatched balances) is 0 on the database."""
+    import sqlite3
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        mismatched = db.execute(sql).fetchone()[0]
+    if mismatched:
+        sys.exit(f"{path}: {mismatched} balance(s) differ from their ledger")
+
+
 def api_key(base, access):
     """Creates an API key for the token's user and prints it."""
     created = expect("api key", *request("POST", base + "/api/keys/", {"name": "bench"}, access), 201)
@@ -365,6 +426,10 @@ def main(argv):
         report_hop(*args)
     elif cmd == "report-auth" and len(args) == 1:
         report_auth(*args)
+    elif cmd == "report-postgresql" and len(args) == 1:
+        sys.exit(3 if report_postgresql(*args) else 0)
+    elif cmd == "ledger-check-sqlite" and len(args) == 2:
+        ledger_check_sqlite(*args)
     elif cmd == "api-key" and len(args) == 2:
         api_key(*args)
     else:

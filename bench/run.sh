@@ -9,7 +9,8 @@
 # POST /api/login/. Between them, GET /api/tokens/ with rate limiting on and off (ROUNDS pairs).
 # Last, GET /api/tokens/ with the session revocation check on and off (two more servers, ROUNDS
 # pairs), and on the first of them authenticated with an API key versus the access token
-# (ROUNDS pairs). Then bench/hop.sh (the AI upstream hop against nginx as a reverse proxy,
+# (ROUNDS pairs). Then bench/postgresql.sh (SQLite against PostgreSQL with one node and with two
+# on one database), bench/hop.sh (the AI upstream hop against nginx as a reverse proxy,
 # streams, metrics on versus off) and bench/streams.py (memory with 1000 open streams). Prints
 # Markdown reports with the targets beside the numbers.
 #
@@ -325,6 +326,10 @@ echo
 "${helpers[@]}" report-sessions "$tmp/wrk" || die "could not build the sessions report"
 echo
 "${helpers[@]}" report-auth "$tmp/wrk" || die "could not build the key authentication report"
+
+# The PostgreSQL store, one node and two, against SQLite and nginx in runs of its own.
+echo
+"$here/postgresql.sh"
 
 # The AI upstream hop: a canned upstream directly, through nginx as a proxy and through chatgate.
 echo

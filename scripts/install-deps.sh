@@ -12,8 +12,9 @@ build_pkgs=(g++ make cmake ninja-build pkg-config gzip ca-certificates
 # rebuilds cheap; clang-format-14 is what the format check (and `make format`) runs.
 test_pkgs=(libgtest-dev python3 python3-pytest python3-requests python3-yaml chromium openssl
     clang-14 libclang-rt-14-dev ccache clang-format-14 postgresql-15)
-# linux-perf: profiling where a request's time goes (perf record -g -p PID).
-bench_pkgs=(nginx wrk linux-perf)
+# linux-perf: profiling where a request's time goes (perf record -g -p PID); postgresql-15 for
+# bench/postgresql.sh's private database.
+bench_pkgs=(nginx wrk linux-perf postgresql-15)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

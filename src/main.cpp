@@ -87,7 +87,8 @@ int main(int argc, char** argv) {
 
     cli.add_subcommand("openapi", "Print the OpenAPI document (JSON)");
     chatgate::cli::OperatorCommands operations(
-        cli, [&sources](CLI::App& command) { add_config_options(command, sources); });
+        cli, [&sources](CLI::App& command) { add_config_options(command, sources); },
+        [&sources](const std::string& url) { sources.cli["database_url"] = url; });
 
     CLI11_PARSE(cli, argc, argv);
 

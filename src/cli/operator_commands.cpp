@@ -2,6 +2,7 @@
 
 #include "api/wire/time_text.hpp"
 #include "app/core_services.hpp"
+#include "storage/migrate_data.hpp"
 #include "storage/sqlite/backup.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -96,8 +97,9 @@ std::string os_actor() {
     return "os:uid " + std::to_string(::geteuid());
 }
 
-OperatorCommands::OperatorCommands(CLI::App& app,
-                                   const std::function<void(CLI::App&)>& add_config_options) {
+OperatorCommands::OperatorCommands(
+    CLI::App& app, const std::function<void(CLI::App&)>& add_config_options,
+    const std::function<void(const std::string&)>& set_database_url) {
     users_ = app.add_subcommand("users", "List, show, deactivate or activate users");
     users_->require_subcommand(1);
     users_list_ = users_->add_subcommand("list", "List users (id, name, tokens, state, role)");
@@ -183,15 +185,27 @@ OperatorCommands::OperatorCommands(CLI::App& app,
                       "Check DEST: integrity, and every balance equals its "
                       "ledger");
     add_config_options(*backup_);
+
+    migrate_data_ = app.add_subcommand(
+        "migrate-data",
+        "Copy a SQLite installation into an empty PostgreSQL database (stop chatgate first)");
+    migrate_data_->add_option("--from", from_, "The SQLite database (DATA_DIR/chatgate.sqlite3)")
+        ->required();
+    migrate_data_->add_option_function<std::string>(
+        "--to", [set_database_url](const std::string& url) { set_database_url(url); },
+        "libpq URL of the empty PostgreSQL database (default: database_url); the password as "
+        "for serve");
+    add_config_options(*migrate_data_);
 }
 
 bool OperatorCommands::parsed() const {
     return users_->parsed() || tokens_->parsed() || keys_->parsed() || codes_->parsed() ||
-           audit_->parsed() || backup_->parsed();
+           audit_->parsed() || backup_->parsed() || migrate_data_->parsed();
 }
 
 int OperatorCommands::run(const Config& config) {
     if (backup_->parsed()) return run_backup(config);
+    if (migrate_data_->parsed()) return run_migrate_data(config);
     app::prepare_data_dir(config);
     if (users_->parsed()) return run_users(config);
     if (tokens_->parsed()) return run_tokens(config);
@@ -348,6 +362,37 @@ int OperatorCommands::run_backup(const Config& config) {
               << "\nbalances not equal to their ledger: " << report.mismatched_users << "\n"
               << (report.ok() ? "backup verified" : "backup FAILED verification") << std::endl;
     return report.ok() ? 0 : 1;
+}
+
+}  // namespace chatgate::cli
+
+namespace chatgate::cli {
+
+int OperatorCommands::run_migrate_data(const Config& config) {
+    const std::string& target = config.database_url;  // --to, or the configured one
+    if (target.empty()) {
+        std::cerr << "chatgate migrate-data: --to (or database_url) names the PostgreSQL database"
+                  << std::endl;
+        return 2;
+    }
+    auto password = database_password(config);
+    if (!password) {
+        std::cerr << "chatgate migrate-data: " << password.error().message << std::endl;
+        return 2;
+    }
+    try {
+        auto report = storage::migrate_data(from_, {target, *password});
+        for (const auto& table : report.tables) {
+            std::cout << table.name << ": " << table.rows << "\n";
+        }
+        std::cout << "copied " << from_ << " into " << masked_database_url(target)
+                  << " (schema version " << report.schema_version
+                  << "); every balance equals its ledger" << std::endl;
+        return 0;
+    } catch (const storage::MigrationRefused& refused) {
+        std::cerr << "chatgate migrate-data: " << refused.what() << std::endl;
+        return 1;
+    }
 }
 
 }  // namespace chatgate::cli

@@ -8,7 +8,8 @@
 #include <string>
 #include <vector>
 
-/// The command line for day-to-day operations: users, tokens, keys, codes, audit, backup.
+/// The command line for day-to-day operations: users, tokens, keys, codes, audit, backup,
+/// and moving a SQLite installation to PostgreSQL (migrate-data).
 /// Every
 /// action goes through the same AdminService as the admin API and lands in the audit log
 /// with the operating-system user as its actor.
@@ -16,8 +17,11 @@ namespace chatgate::cli {
 
 class OperatorCommands {
 public:
-    /// Adds the subcommands to `app`; `add_config_options` gives each the shared options.
-    OperatorCommands(CLI::App& app, const std::function<void(CLI::App&)>& add_config_options);
+    /// Adds the subcommands to `app`; `add_config_options` gives each the shared options, and
+    /// `set_database_url` takes migrate-data's `--to` as the configuration's `database_url` (so
+    /// that `database_password_env`/`_file` apply to it).
+    OperatorCommands(CLI::App& app, const std::function<void(CLI::App&)>& add_config_options,
+                     const std::function<void(const std::string&)>& set_database_url);
 
     /// Whether one of these subcommands was given.
     bool parsed() const;
@@ -31,6 +35,7 @@ private:
     int run_audit(const Config& config);
     int run_codes(const Config& config);
     int run_backup(const Config& config);
+    int run_migrate_data(const Config& config);
 
     CLI::App* users_ = nullptr;
     CLI::App* users_list_ = nullptr;
@@ -50,6 +55,7 @@ private:
     CLI::App* codes_list_ = nullptr;
     CLI::App* codes_revoke_ = nullptr;
     CLI::App* backup_ = nullptr;
+    CLI::App* migrate_data_ = nullptr;
 
     std::string username_;
     std::string search_;
@@ -70,6 +76,7 @@ private:
     std::int64_t max_uses_ = 1;
     std::int64_t batch_id_ = 0;
     std::string code_;
+    std::string from_;
 };
 
 /// The actor of command-line actions: "os:<login name>".

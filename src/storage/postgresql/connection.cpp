@@ -185,6 +185,10 @@ bool Connection::lost(pg_result*& result) {
 }
 
 Rows Connection::run(const char* sql, std::initializer_list<Param> params) {
+    return run(sql, std::vector<Param>(params));
+}
+
+Rows Connection::run(const char* sql, const std::vector<Param>& params) {
     if (broken()) throw StorageUnavailable();
     std::vector<const char*> values;
     values.reserve(params.size());

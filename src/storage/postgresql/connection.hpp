@@ -105,6 +105,8 @@ public:
     void exec(const char* sql);
     /// Runs `sql` (a string constant: prepared once per connection, keyed by its address).
     Rows run(const char* sql, std::initializer_list<Param> params = {});
+    /// The same with a run-time number of parameters (a multi-row INSERT).
+    Rows run(const char* sql, const std::vector<Param>& params);
     /// Inside a transaction (including one that failed and waits for its ROLLBACK).
     bool in_transaction() const noexcept;
     bool broken() const noexcept;
