@@ -108,7 +108,7 @@ function stripeConfig(apiBase, prices) {
 /// With `stripe` (a price table), the fake Stripe too, and chatgate sells those prices there;
 /// `env` adds configuration (CHATGATE_... variables).
 export function deployment({ stripe, env: extraEnv = {} } = {}) {
-  const state = { base: null, browser: null, dataDir: null };
+  const state = { base: null, browser: null, dataDir: null, webhookSecret: null };
   let fake;
   let fakeStripe;
   let server;
@@ -124,12 +124,13 @@ export function deployment({ stripe, env: extraEnv = {} } = {}) {
       ...cleanEnv(), CHATGATE_MODELS: JSON.stringify(models(upstream)), CHATGATE_ACCESS_TOKEN_LIFETIME_SECONDS: '61', ...extraEnv,
     };
     if (stripe) {
+      state.webhookSecret = `whsec_${randomBytes(16).toString('hex')}`;
       fakeStripe = startChild('/usr/bin/python3', [fakeStripePath, '--secret-key', STRIPE_SECRET_KEY], cleanEnv(),
         /^listening on (http:\/\/\S+)\s*$/m, 'fake Stripe');
       Object.assign(env, {
         CHATGATE_STRIPE: JSON.stringify(stripeConfig(await fakeStripe.ready, stripe)),
         TEST_STRIPE_KEY: STRIPE_SECRET_KEY,
-        TEST_STRIPE_WHSEC: `whsec_${randomBytes(16).toString('hex')}`,
+        TEST_STRIPE_WHSEC: state.webhookSecret,
       });
     }
     server = startChild(serverPath, ['serve', '--listen', '127.0.0.1:0', '--data-dir', state.dataDir], env,

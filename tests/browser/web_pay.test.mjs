@@ -3,12 +3,15 @@
 // code in the console and reads it from the page, a person redeems it on the chat page and sees
 // the balance rise by exactly what the ledger shows, a second redemption is refused in words,
 // and the batch shows its use; a message the balance cannot pay offers a code and the prices;
-// guessing is answered with the wait; "Buy tokens" sends the person to the checkout's URL.
+// guessing is answered with the wait; "Buy tokens" sends the person to the checkout's URL; a
+// refund after spending shows as the debt on the user's console page, and a code pays it first.
 // Every balance is checked against the ledger read through the API.
 //
 //   node --test tests/browser/
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+
+import Stripe from 'stripe';
 
 import {
   DESKTOP, PHONE, assertLedgerConsistent, createSuperuser, deployment, haveBrowser, ledgerOf, loginApi, newName,
@@ -221,5 +224,67 @@ test('"Buy tokens" lists the prices and sends the person to the checkout the API
     await page.waitForURL(/^https:\/\/checkout\.stripe\.com\/c\/pay\/cs_test_\d+$/);
     // Nothing is credited before the payment is confirmed by the webhook.
     assert.equal(await assertLedgerConsistent(state.base, person.token), 0);
+  });
+});
+
+/// Delivers a webhook event signed as Stripe signs it (the official library's test helper).
+async function deliver(event) {
+  const payload = JSON.stringify(event);
+  const header = new Stripe('sk_test_signing_only').webhooks.generateTestHeaderString({ payload, secret: state.webhookSecret });
+  const res = await fetch(`${state.base}/api/payments/stripe/webhook`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': header }, body: payload,
+    signal: AbortSignal.timeout(20_000),
+  });
+  assert.equal(res.status, 200, await res.text());
+}
+
+test('a refund after spending shows as debt on the console user page, and a redeemed code pays it first', { skip, timeout: 90_000 }, async () => {
+  const username = newName('refunded');
+  const password = newPassword();
+  assert.equal((await request(state.base, 'POST', '/api/register/', { body: { username, password } })).status, 201);
+  const token = await loginApi(state.base, username, password);
+  const { id: userId } = (await request(state.base, 'GET', '/api/account/', { token })).body;
+  const checkout = await request(state.base, 'POST', '/api/payments/checkout/', { token, body: { price: 'price_pages_small' } });
+  assert.equal(checkout.status, 200, JSON.stringify(checkout.body));
+  const intent = `pi_${checkout.body.id}`;
+  await deliver({ id: `evt_paid_${checkout.body.id}`, object: 'event', type: 'checkout.session.completed', data: { object: {
+    id: checkout.body.id, object: 'checkout.session', mode: 'payment', status: 'complete', payment_status: 'paid',
+    client_reference_id: String(userId), metadata: { chatgate_user: String(userId) }, payment_intent: intent, amount_total: 500, currency: 'usd',
+  } } });
+  assert.equal(await assertLedgerConsistent(state.base, token), 1000);
+  const spent = await request(state.base, 'POST', '/api/chat/', { token, body: { message: 'hello' } });
+  assert.equal(spent.status, 200, JSON.stringify(spent.body));
+  await deliver({ id: `evt_refund_${checkout.body.id}`, object: 'event', type: 'charge.refunded', data: { object: {
+    id: `ch_${intent}`, object: 'charge', payment_intent: intent, amount: 500, amount_refunded: 500, refunded: true, currency: 'usd',
+  } } });
+  assert.equal(await assertLedgerConsistent(state.base, token), 0);
+  const debt = 1000 - spent.body.remaining_tokens;
+  assert.ok(debt > 0);
+
+  await withPage(state, 'console-debt', DESKTOP, async (page) => {
+    await consoleLogIn(page);
+    await page.goto(`${state.base}/admin/#/user/${userId}`);
+    await page.locator('#user-debt', { hasText: `Debt: ${debt.toLocaleString('en-US')} tokens` }).waitFor();
+    await screenshot(page, 'console-user-debt-desktop');
+  });
+
+  const [code] = await codesFromApi(5000, 1);
+  await withPage(state, 'chat-redeem-debt', DESKTOP, async (page) => {
+    await page.goto(`${state.base}/`);
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password', { exact: true }).fill(password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('link', { name: 'Ledger' }).click();
+    const form = page.getByRole('form', { name: 'Redeem a code' });
+    const rowsBefore = await ledgerOf(state.base, token);
+    await form.getByLabel('Code').fill(code);
+    await form.getByRole('button', { name: 'Redeem' }).click();
+    await form.getByText('Code redeemed').waitFor();
+    const rows = await ledgerOf(state.base, token);
+    const added = rows.slice(0, rows.length - rowsBefore.length);
+    assert.deepEqual(added.map((r) => r.kind).sort(), ['code_redeem', 'debt_repayment']);
+    assert.equal(await shownBalance(page), added.reduce((sum, r) => sum + r.delta, 0), 'the balance rose by what the ledger shows');
+    assert.equal(await shownBalance(page), 5000 - debt);
+    assert.equal(await shownBalance(page), await assertLedgerConsistent(state.base, token));
   });
 });
