@@ -46,6 +46,13 @@ export function redeemForm(onDone = () => {}) {
   return form;
 }
 
+// Back from the checkout through the browser's history, the page may be restored as it was
+// left: with the price's button still disabled.
+window.addEventListener('pageshow', (event) => {
+  if (!event.persisted) return;
+  for (const button of document.querySelectorAll('button[data-price]')) button.disabled = false;
+});
+
 /// The price table as buttons; a choice starts a checkout and sends the person to its URL.
 export function buyList() {
   const notice = el('div', { class: 'notice', hidden: true });
