@@ -1,16 +1,22 @@
-// The ledger view: the person's balance changes, newest first, filtered by kind; CSV download.
+// The ledger view: the ways to add tokens, then the person's balance changes, newest first,
+// filtered by kind; CSV download.
 import { ApiError, api, call } from './api.js';
 import { $, download, el, formatTime, formatTokens, notify } from './ui.js';
-import { refreshBalance, state } from './state.js';
-import { topUpForm } from './topup.js';
+import { refreshBalance } from './state.js';
+import { addTokens } from './funds.js';
 
 const LEDGER_PAGE = 25;
-const KINDS = ['signup_grant', 'top_up', 'chat_charge', 'chat_refund', 'admin_grant', 'admin_deduct'];
+const KINDS = ['signup_grant', 'top_up', 'chat_charge', 'chat_refund', 'admin_grant', 'admin_deduct', 'code_redeem',
+  'payment_credit', 'payment_refund', 'debt_repayment'];
 const ledger = { page: 1, kind: '' };
 
 export async function showLedger(section) {
   section.replaceChildren(
     el('h1', {}, 'Ledger'),
+    el('section', { class: 'add-tokens', 'aria-labelledby': 'add-tokens-title' },
+      el('h2', { id: 'add-tokens-title' }, 'Add tokens'),
+      el('div', { class: 'ways' }, addTokens({ level: 'h3', onDone: () => loadLedger(1) }))),
+    el('h2', {}, 'Changes to your balance'),
     el('p', { class: 'muted' }, 'Every change to your balance, newest first. The balance is always the sum of these rows.'),
     el('div', { class: 'inline' },
       el('div', {}, el('label', { for: 'ledger-kind' }, 'Kind'),
@@ -27,7 +33,6 @@ export async function showLedger(section) {
       el('div', {}, el('label', { for: 'csv-to' }, 'To (optional)'), el('input', { id: 'csv-to', type: 'date' })),
       el('button', { type: 'submit' }, 'Download CSV')),
     el('div', { id: 'ledger-notice', class: 'notice', hidden: true }));
-  if (state.account.top_up.enabled) section.append(el('h2', {}, 'Top up'), topUpForm(1000, () => loadLedger(1)));
   ledger.kind = '';
   await loadLedger(1);
 }

@@ -4,7 +4,7 @@ import { ApiError, api, call, readEvents } from './api.js';
 import { renderMarkdown } from './markdown.js';
 import { $, confirmAction, el, formatTokens, notify } from './ui.js';
 import { priceText, refreshBalance, reservationFloor, showBalance, state } from './state.js';
-import { topUpForm } from './topup.js';
+import { addTokens } from './funds.js';
 
 const PAGE_SIZE = 20;
 const chat = { built: false, current: null, messageCount: 0, page: 1, controller: null };
@@ -139,14 +139,18 @@ async function removeConversation(id, title) {
   await loadConversations(1);
 }
 
+/// Under the hint that a message costs more than the balance: every way to add tokens there is.
 function offerTopUp(needed) {
   const offer = $('#top-up-offer');
-  offer.replaceChildren();
   offer.hidden = false;
-  if (state.account.top_up.enabled) {
-    offer.append(topUpForm(Math.max(needed - state.account.tokens, 1), () => { offer.hidden = true; }));
-  } else {
-    offer.append(el('p', { class: 'notice' }, 'Self-service top-ups are switched off here: ask the operator for more tokens.'));
+  const done = (message) => {
+    offer.hidden = true;
+    notify($('#chat-notice'), message ? `${message} You can send the message now.` : '', 'ok');
+  };
+  offer.replaceChildren(el('div', { class: 'ways' }, addTokens({ level: 'h2', suggested: Math.max(needed - state.account.tokens, 1), onDone: done })));
+  if (!state.account.top_up.enabled) {
+    offer.append(el('p', { class: 'muted' }, 'Self-service top-ups are switched off here: redeem a code'
+      + `${state.account.payments?.enabled ? ', buy tokens' : ''} or ask the operator for more tokens.`));
   }
 }
 

@@ -1,6 +1,6 @@
 // The top-up form, offered when a message would cost more than the balance.
 import { ApiError, api } from './api.js';
-import { el, notify } from './ui.js';
+import { el, newIdempotencyKey, notify } from './ui.js';
 import { showBalance } from './state.js';
 
 /// A form that adds tokens with POST /api/top-up/ (retried safely: an Idempotency-Key).
@@ -12,9 +12,8 @@ export function topUpForm(suggested, onDone = () => {}) {
     el('div', { class: 'inline' }, amount, el('button', { type: 'submit' }, 'Top up')),
     notice);
   // One key per top-up, kept while it is retried after a network failure (so it is never
-  // applied twice), replaced once the server has answered. getRandomValues, unlike
-  // randomUUID, works on plain-HTTP origins too.
-  const newKey = () => [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  // applied twice), replaced once the server has answered.
+  const newKey = newIdempotencyKey;
   let key = newKey();
   form.addEventListener('submit', async (event) => {
     event.preventDefault();

@@ -54,6 +54,10 @@ export function formatTime(iso) {
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
 }
 
+/// An Idempotency-Key; getRandomValues, unlike randomUUID, works on plain-HTTP origins too.
+export const newIdempotencyKey = () => [...crypto.getRandomValues(new Uint8Array(16))]
+  .map((b) => b.toString(16).padStart(2, '0')).join('');
+
 export const formatTokens = (n) => Number(n).toLocaleString('en-US');
 
 /// Copies text to the clipboard; false when the browser refuses.

@@ -1,5 +1,6 @@
 // Helpers for the chat page and console tests: a chatgate of their own (port 0, fresh data
-// directory, the fake upstream beside it, both stopped by PID), Chromium through
+// directory, the fake upstream beside it and, when asked, the fake Stripe of the pytest suite,
+// all stopped by PID), Chromium through
 // playwright-core, the API seen from the test, screenshots and failure evidence.
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,8 @@ export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 const serverPath = process.env.CHATGATE_SERVER || path.join(repo, 'build', 'chatgate');
 const browserPath = process.env.CHATGATE_BROWSER || '/usr/bin/chromium';
 const fakePath = path.join(repo, 'tests', 'fake_upstream', 'fake_openai.py');
+const fakeStripePath = path.join(repo, 'tests', 'integration', 'fake_stripe.py');
+const STRIPE_SECRET_KEY = 'sk_test_chatgate_pages';
 export const outputDir = process.env.CHATGATE_BROWSER_OUTPUT || path.join(repo, 'build', 'tests', 'browser-output');
 export const haveBrowser = existsSync(browserPath);
 
@@ -89,10 +92,25 @@ function models(upstream) {
     fake('fake-down', 'error500::web'), fake('fake-busy', 'ratelimit:30:web')];
 }
 
+/// The `stripe` configuration selling `prices` through the fake Stripe at `apiBase`.
+function stripeConfig(apiBase, prices) {
+  return {
+    api_base: apiBase,
+    secret_key_env: 'TEST_STRIPE_KEY',
+    webhook_secret_env: 'TEST_STRIPE_WHSEC',
+    prices,
+    success_url: 'https://chat.example.com/paid',
+    cancel_url: 'https://chat.example.com/shop',
+  };
+}
+
 /// Before the file's tests: the fake upstream, chatgate and Chromium; after them, all stopped.
-export function deployment() {
-  const state = { base: null, browser: null, dataDir: null };
+/// With `stripe` (a price table), the fake Stripe too, and chatgate sells those prices there;
+/// `env` adds configuration (CHATGATE_... variables).
+export function deployment({ stripe, env: extraEnv = {} } = {}) {
+  const state = { base: null, browser: null, dataDir: null, webhookSecret: null };
   let fake;
+  let fakeStripe;
   let server;
   before(async () => {
     if (!haveBrowser) return;
@@ -102,7 +120,19 @@ export function deployment() {
     state.dataDir = mkdtempSync(path.join(tmpdir(), 'chatgate-web-'));
     // Access tokens that expire a minute after they are issued: the pages refresh them every
     // few seconds, so every test also runs through the silent rotation.
-    const env = { ...cleanEnv(), CHATGATE_MODELS: JSON.stringify(models(upstream)), CHATGATE_ACCESS_TOKEN_LIFETIME_SECONDS: '61' };
+    const env = {
+      ...cleanEnv(), CHATGATE_MODELS: JSON.stringify(models(upstream)), CHATGATE_ACCESS_TOKEN_LIFETIME_SECONDS: '61', ...extraEnv,
+    };
+    if (stripe) {
+      state.webhookSecret = `whsec_${randomBytes(16).toString('hex')}`;
+      fakeStripe = startChild('/usr/bin/python3', [fakeStripePath, '--secret-key', STRIPE_SECRET_KEY], cleanEnv(),
+        /^listening on (http:\/\/\S+)\s*$/m, 'fake Stripe');
+      Object.assign(env, {
+        CHATGATE_STRIPE: JSON.stringify(stripeConfig(await fakeStripe.ready, stripe)),
+        TEST_STRIPE_KEY: STRIPE_SECRET_KEY,
+        TEST_STRIPE_WHSEC: state.webhookSecret,
+      });
+    }
     server = startChild(serverPath, ['serve', '--listen', '127.0.0.1:0', '--data-dir', state.dataDir], env,
       /^listening on (http:\/\/[^\s/]+:\d+)\s*$/m, 'chatgate');
     state.base = await server.ready;
@@ -124,8 +154,12 @@ export function deployment() {
           assert.equal(result.code, 0, `chatgate exited with ${JSON.stringify(result)}\nstderr: ${server.tail()}`);
         }
       } finally {
-        if (fake) await fake.stop();
-        if (state.dataDir) rmSync(state.dataDir, { recursive: true, force: true });
+        try {
+          if (fake) await fake.stop();
+        } finally {
+          if (fakeStripe) await fakeStripe.stop();
+          if (state.dataDir) rmSync(state.dataDir, { recursive: true, force: true });
+        }
       }
     }
   });

@@ -162,6 +162,9 @@ test('a person signs up, chats, stops an answer, reloads, and uses an API key', 
     await page.locator('#ledger-table tbody tr').nth(rows.length - 1).waitFor();
     assert.equal(await page.locator('#ledger-table tbody tr').count(), rows.length);
     await screenshot(page, 'ledger-desktop');
+    // Codes can always be redeemed; tokens are for sale only where payments are configured.
+    await page.getByRole('form', { name: 'Redeem a code' }).waitFor();
+    assert.equal(await page.getByRole('heading', { name: 'Buy tokens' }).count(), 0, 'nothing for sale without payments');
     // A top-up from the ledger page: its new row and the balance it shows.
     const topped = await shownBalance(page) + 1000;
     await page.getByRole('button', { name: 'Top up' }).click();

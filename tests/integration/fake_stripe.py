@@ -2,11 +2,17 @@
 
 It checks what chatgate sends as Stripe would (the secret key as bearer, a form body with the
 fields a payment-mode session needs, an Idempotency-Key) and answers with a session object, or
-with Stripe's error shape. Every request is kept for the test to inspect."""
+with Stripe's error shape. Every request is kept for the test to inspect.
+
+Run as a program (for the browser tests), it serves until SIGTERM and prints
+``listening on http://127.0.0.1:PORT`` once it accepts connections:
+``python3 fake_stripe.py --secret-key sk_test_...``."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import signal
 import ssl
 import threading
 import urllib.parse
@@ -98,3 +104,22 @@ class FakeStripe:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--secret-key", required=True)
+    args = parser.parse_args()
+    fake = FakeStripe(args.secret_key)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    with fake:
+        print(f"listening on {fake.base_url}", flush=True)
+        while not stopped.wait(timeout=0.5):
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

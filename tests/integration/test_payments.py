@@ -252,6 +252,14 @@ def test_other_event_types_are_acknowledged_and_ignored(http):
     expect(deliver(http, payload, sign(payload)), 200)
 
 
+def test_the_account_lists_the_price_table_for_the_pages(http):
+    user = new_user(http, "shopper")
+    body = expect(http.get("/api/account/", headers=user.headers), 200)
+    assert body["payments"] == {"enabled": True, "prices": PRICES}
+    assert body["top_up"]["enabled"] is False
+    assert_ledger_consistent(http, user.access)
+
+
 def test_without_a_stripe_configuration_the_payment_routes_are_404(api):
     user = new_user(api, "nostripe")
     r = api.post("/api/payments/checkout/", json={"price": "price_small"}, headers=user.headers)

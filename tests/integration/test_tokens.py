@@ -300,6 +300,7 @@ def test_account_says_who_the_caller_is_and_whether_top_up_is_offered(api):
         "is_staff": False,
         "tokens": SIGNUP_GRANT,
         "top_up": {"enabled": True, "max_per_request": MAX_PER_REQUEST, "balance_cap": body["top_up"]["balance_cap"]},
+        "payments": {"enabled": False, "prices": []},
     }, describe(r)
     assert type(body["id"]) is int and body["top_up"]["balance_cap"] >= SIGNUP_GRANT
     expect(api.get("/api/account/"), 401)

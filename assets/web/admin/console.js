@@ -1,10 +1,11 @@
-// The operators' console: staff log in, then users, one user's page, the audit log, usage
-// and the models, chosen by the URL's hash. Everything goes through the admin API, which
+// The operators' console: staff log in, then users, one user's page, redemption codes, the
+// audit log, usage and the models, chosen by the URL's hash. Everything goes through the admin API, which
 // refuses anyone who is not staff (shown as a refusal, not an error).
 import * as session from '../api.js';
 import { $, notify } from '../ui.js';
 import { showUsers } from './users.js';
 import { showUser } from './user.js';
+import { showCodes } from './codes.js';
 import { showAudit } from './audit.js';
 import { showUsage } from './usage.js';
 import { showModels } from './models.js';
@@ -12,6 +13,7 @@ import { showModels } from './models.js';
 const views = {
   users: (section) => showUsers(section),
   user: (section, id) => showUser(section, Number(id)),
+  codes: (section) => showCodes(section),
   audit: (section) => showAudit(section),
   usage: (section) => showUsage(section),
   models: (section) => showModels(section),

@@ -20,6 +20,8 @@ export async function showUser(section, id) {
     el('h1', {}, `${user.username} `, el('span', { class: 'muted' }, `#${user.id}`)),
     el('p', {}, el('strong', { id: 'user-balance' }, `Balance: ${formatTokens(user.tokens)} tokens`), ' · ',
       user.is_active ? 'active' : 'deactivated', user.is_staff ? ' · staff' : '', ` · joined ${formatTime(user.date_joined)}`),
+    user.debt > 0 ? el('p', { class: 'notice error', id: 'user-debt' },
+      `Debt: ${formatTokens(user.debt)} tokens, spent before a payment of theirs was refunded. Their next redeemed codes and payments pay it first.`) : '',
     notice,
     el('h2', {}, 'Grant or deduct tokens'),
     el('form', { class: 'inline', id: 'adjust-form', onsubmit: (e) => e.preventDefault() },

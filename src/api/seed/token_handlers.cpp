@@ -21,6 +21,17 @@ json::object to_json(const domain::LedgerEntry& e) {
     return out;
 }
 
+/// What the pages need to offer buying tokens: whether checkouts work and the price table.
+json::object payments_json(const domain::PaymentService& payments) {
+    json::array prices;
+    if (payments.enabled()) {
+        for (const auto& p : payments.prices()) {
+            prices.push_back(json::object{{"price", p.price}, {"tokens", p.tokens}});
+        }
+    }
+    return {{"enabled", payments.enabled()}, {"prices", std::move(prices)}};
+}
+
 }  // namespace
 
 boost::asio::awaitable<Result<http::Response>> get_tokens(Services& services, RequestContext& ctx) {
@@ -42,7 +53,8 @@ boost::asio::awaitable<Result<http::Response>> get_account(Services& services,
                           {"tokens", *balance},
                           {"top_up", json::object{{"enabled", top_up.enabled},
                                                   {"max_per_request", top_up.max_per_request},
-                                                  {"balance_cap", top_up.balance_cap}}}});
+                                                  {"balance_cap", top_up.balance_cap}}},
+                          {"payments", payments_json(services.payments)}});
 }
 
 boost::asio::awaitable<Result<http::Response>> post_top_up(Services& services,

@@ -6,8 +6,8 @@ namespace chatgate::api {
 
 /// GET /api/tokens/ -> 200 {"tokens"}
 boost::asio::awaitable<Result<http::Response>> get_tokens(Services& services, RequestContext& ctx);
-/// GET /api/account/ -> 200 {"id","username","is_staff","tokens","top_up":{...}}: who the caller
-/// is and what they may do, for clients such as the chat page
+/// GET /api/account/ -> 200 {"id","username","is_staff","tokens","top_up":{...},"payments":{...}}:
+/// who the caller is and what they may do, for clients such as the chat page
 boost::asio::awaitable<Result<http::Response>> get_account(Services& services, RequestContext& ctx);
 /// POST /api/top-up/ {"tokens"} -> 200 {"message","total_tokens"}
 boost::asio::awaitable<Result<http::Response>> post_top_up(Services& services, RequestContext& ctx);

@@ -48,6 +48,8 @@ public:
                    const KeyCrypto& crypto, DbPools db, const Clock& clock, PaymentPolicy policy);
 
     bool enabled() const { return policy_.enabled; }
+    /// The configured price table (empty while off), for the pages to list.
+    const std::vector<PriceTokens>& prices() const { return policy_.prices; }
     /// The answer of every payment route while payments are off.
     static Error not_configured();
     /// Whether the delivery is signed by the provider (false while off).
