@@ -1,5 +1,6 @@
 // PgStore's domain::AdminStore half: the operator's reads, actions and the audit log.
 
+#include "storage/column_text.hpp"
 #include "storage/postgresql/pg_store.hpp"
 #include "storage/postgresql/store_scopes.hpp"
 
@@ -7,36 +8,6 @@ namespace chatgate::storage::pg {
 namespace {
 
 using domain::Facts;
-
-std::optional<std::int64_t> optional_flag(const std::optional<bool>& flag) {
-    if (!flag) return std::nullopt;
-    return std::int64_t{*flag};
-}
-
-std::string_view sort_name(domain::UserSort sort) {
-    switch (sort) {
-        case domain::UserSort::username:
-            return "username";
-        case domain::UserSort::tokens:
-            return "tokens";
-        case domain::UserSort::date_joined:
-            return "date_joined";
-        case domain::UserSort::id:
-            break;
-    }
-    return "id";
-}
-
-/// A LIKE pattern matching `search` anywhere, its wildcards escaped.
-std::string contains_pattern(std::string_view search) {
-    if (search.empty()) return {};
-    std::string out = "%";
-    for (char c : search) {
-        if (c == '%' || c == '_' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + "%";
-}
 
 domain::UserRow read_user(const Rows& rows, int r) {
     return {rows.int64(r, 0),      rows.text(r, 1),       rows.int64(r, 2), rows.int64(r, 3) != 0,

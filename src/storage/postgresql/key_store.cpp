@@ -1,34 +1,11 @@
 // PgStore's domain::ApiKeyStore half.
 
+#include "storage/column_text.hpp"
 #include "storage/postgresql/pg_store.hpp"
 #include "storage/postgresql/store_scopes.hpp"
 
 namespace chatgate::storage::pg {
 namespace {
-
-// Model ids cannot hold a line break (the handler refuses them), so one per line is enough.
-std::optional<std::string> join_models(const std::optional<std::vector<std::string>>& models) {
-    if (!models) return std::nullopt;
-    std::string out;
-    for (const auto& model : *models) {
-        if (!out.empty()) out += '\n';
-        out += model;
-    }
-    return out;
-}
-
-std::optional<std::vector<std::string>> split_models(const std::optional<std::string>& text) {
-    if (!text) return std::nullopt;
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start <= text->size()) {
-        auto end = text->find('\n', start);
-        if (end == std::string::npos) end = text->size();
-        if (end > start) out.push_back(text->substr(start, end - start));
-        start = end + 1;
-    }
-    return out;
-}
 
 domain::ApiKeyInfo read_info(const Rows& rows, int r) {
     return {rows.int64(r, 0),         rows.text(r, 1),

@@ -1,5 +1,6 @@
 // SqliteStore's domain::AdminStore half: the operator's reads, actions and the audit log.
 
+#include "storage/column_text.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 #include "storage/sqlite/store_scopes.hpp"
 
@@ -11,36 +12,6 @@ using domain::Facts;
 std::optional<std::int64_t> optional_int(Statement& stmt, int column) {
     if (!stmt.optional_text(column)) return std::nullopt;
     return stmt.int64(column);
-}
-
-std::optional<std::int64_t> optional_flag(const std::optional<bool>& flag) {
-    if (!flag) return std::nullopt;
-    return std::int64_t{*flag};
-}
-
-std::string_view sort_name(domain::UserSort sort) {
-    switch (sort) {
-        case domain::UserSort::username:
-            return "username";
-        case domain::UserSort::tokens:
-            return "tokens";
-        case domain::UserSort::date_joined:
-            return "date_joined";
-        case domain::UserSort::id:
-            break;
-    }
-    return "id";
-}
-
-/// A LIKE pattern matching `search` anywhere, its wildcards escaped.
-std::string contains_pattern(std::string_view search) {
-    if (search.empty()) return {};
-    std::string out = "%";
-    for (char c : search) {
-        if (c == '%' || c == '_' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + "%";
 }
 
 void bind_user_query(Statement& stmt, const domain::UserQuery& query) {
